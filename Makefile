@@ -1,0 +1,34 @@
+# vantage: `make run` builds and runs the probe, `make test` sets up and runs every test.
+GO ?= go
+BIN := bin/vantage
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/vantage-probe/vantage/probe/runner.SoftwareVersion=$(VERSION)
+
+.PHONY: build run test deps fuzz bench lab-bench
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vantage
+
+# run measures the test list of your country. ARGS passes flags, e.g.
+# make run ARGS="check". On a machine without internet wrap it: make run ISOLATED=1.
+run: build
+ifeq ($(ISOLATED),1)
+	../shared/bin/isolated ./$(BIN) $(or $(ARGS),run)
+else
+	./$(BIN) $(or $(ARGS),run)
+endif
+
+# deps installs what the tests need (kernel networking tools, PostgreSQL, Chromium);
+# it is a no-op when everything is present or when not root.
+deps:
+	bash .ci/deps
+
+test: deps build
+	$(GO) vet ./...
+	VANTAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -timeout 40m ./...
+
+fuzz:
+	bash .ci/fuzz
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

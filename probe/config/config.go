@@ -1,0 +1,292 @@
+// Package config loads and checks vantage's one TOML configuration file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file. Every key is optional; Defaults fills what
+// a fresh install needs.
+type Config struct {
+	Probe    Probe    `toml:"probe"`
+	Network  Network  `toml:"network"`
+	TLS      TLS      `toml:"tls"`
+	Control  Control  `toml:"control"`
+	Canaries Canaries `toml:"canaries"`
+	Upload   Upload   `toml:"upload"`
+	Storage  Storage  `toml:"storage"`
+	Run      Run      `toml:"run"`
+
+	// Path is the file this configuration was read from ("" for defaults only).
+	Path string `toml:"-"`
+}
+
+// Probe holds identity overrides and the volunteer's consent.
+type Probe struct {
+	Country         string `toml:"country"` // probe_cc override, e.g. "KZ"
+	ASN             string `toml:"asn"`     // probe_asn override, e.g. "AS9198"
+	NetworkName     string `toml:"network_name"`
+	InformedConsent bool   `toml:"informed_consent"`
+}
+
+// Network selects the resolver the probe uses.
+type Network struct {
+	// Resolver is "system" or a URL: udp://IP:PORT, tcp://IP:PORT, tls://IP:PORT
+	// (DNS over TLS) or https://HOST/PATH (DNS over HTTPS).
+	Resolver string `toml:"resolver"`
+	// SecondResolver is the second resolver path web_connectivity compares with; the
+	// same syntax as Resolver, "" for none.
+	SecondResolver string `toml:"second_resolver"`
+}
+
+// TLS configures certificate validation.
+type TLS struct {
+	Roots       string `toml:"roots"`        // PEM file replacing the system roots
+	ClientHello string `toml:"client_hello"` // "chrome" (default, via utls) or "go"
+}
+
+// Control lists the control helpers, by URL.
+type Control struct {
+	Helpers []string `toml:"helpers"`
+}
+
+// Canaries overrides the embedded canary sets: URLs, host names or IP:port.
+type Canaries struct {
+	Domestic []string `toml:"domestic"`
+	Foreign  []string `toml:"foreign"`
+}
+
+// Upload configures the collector.
+type Upload struct {
+	Enabled   bool   `toml:"enabled"`
+	Collector string `toml:"collector"`
+}
+
+// Storage says where the local store lives.
+type Storage struct {
+	Dir string `toml:"dir"`
+}
+
+// Run tunes a run.
+type Run struct {
+	Parallelism int     `toml:"parallelism"` // URLs measured at once; 0 = default
+	Timeout     float64 `toml:"timeout"`     // seconds per network step; 0 = adaptive default
+	Retries     int     `toml:"retries"`     // attempts per failing step; 0 = default
+}
+
+// Error is a configuration problem, naming the file, the line when known and the key.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config")
+	if e.File != "" {
+		b.WriteString(" " + e.File)
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Key != "" {
+		b.WriteString(": " + e.Key)
+	}
+	b.WriteString(": " + e.Msg)
+	return b.String()
+}
+
+// DefaultPath returns the per-user configuration file: $XDG_CONFIG_HOME/vantage/
+// config.toml, else ~/.config/vantage/config.toml.
+func DefaultPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("config: no per-user config directory: %w", err)
+	}
+	return filepath.Join(dir, "vantage", "config.toml"), nil
+}
+
+// DefaultDataDir returns the per-user data directory: $XDG_DATA_HOME/vantage, else
+// ~/.local/share/vantage.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "vantage")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "vantage")
+	}
+	return filepath.Join(os.TempDir(), "vantage")
+}
+
+// Defaults returns the configuration of a fresh install.
+func Defaults() *Config {
+	return &Config{
+		Network: Network{Resolver: "system"},
+		TLS:     TLS{ClientHello: "chrome"},
+		Storage: Storage{Dir: DefaultDataDir()},
+	}
+}
+
+// Load reads path. With explicit=false a missing file yields the defaults (the
+// per-user file need not exist); with explicit=true (--config) it is an error.
+func Load(path string, explicit bool) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !explicit {
+			return Defaults(), nil
+		}
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", err)}
+	}
+	cfg, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Path = path
+	return cfg, nil
+}
+
+// Parse decodes TOML text; name is used in error messages. Unknown keys are errors:
+// a misspelt key silently ignored would run a probe with settings nobody chose.
+func Parse(data []byte, name string) (*Config, error) {
+	cfg := Defaults()
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(cfg)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
+		}
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		key := undecoded[0].String()
+		return nil, &Error{File: name, Line: lineOf(data, undecoded[0]), Key: key, Msg: "unknown key"}
+	}
+	if err := cfg.Validate(); err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.File = name
+			ce.Line = lineOf(data, strings.Split(ce.Key, "."))
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// lineOf finds the line where the last element of key is assigned, searching after
+// its table header. It returns 0 when it cannot tell.
+func lineOf(data []byte, key toml.Key) int {
+	if len(key) == 0 {
+		return 0
+	}
+	table := ""
+	if len(key) > 1 {
+		table = strings.Join(key[:len(key)-1], ".")
+	}
+	inTable := table == ""
+	for i, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "[") {
+			inTable = strings.Trim(t, "[] ") == table
+			if len(key) == 1 && strings.Trim(t, "[] ") == key[0] {
+				return i + 1
+			}
+			continue
+		}
+		if inTable && strings.HasPrefix(t, key[len(key)-1]) {
+			rest := strings.TrimSpace(strings.TrimPrefix(t, key[len(key)-1]))
+			if strings.HasPrefix(rest, "=") {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
+
+// Validate checks values that TOML types cannot.
+func (c *Config) Validate() error {
+	if c.Probe.Country != "" && (len(c.Probe.Country) != 2 || strings.ToUpper(c.Probe.Country) != c.Probe.Country) {
+		return &Error{Key: "probe.country", Msg: fmt.Sprintf("%q is not a two-letter upper-case country code", c.Probe.Country)}
+	}
+	if c.Probe.ASN != "" && !validASN(c.Probe.ASN) {
+		return &Error{Key: "probe.asn", Msg: fmt.Sprintf("%q is not of the form AS1234", c.Probe.ASN)}
+	}
+	for _, r := range []struct{ key, val string }{{"network.resolver", c.Network.Resolver}, {"network.second_resolver", c.Network.SecondResolver}} {
+		if err := ValidateResolver(r.val); err != nil && !(r.val == "" && r.key == "network.second_resolver") {
+			return &Error{Key: r.key, Msg: err.Error()}
+		}
+	}
+	if h := c.TLS.ClientHello; h != "" && h != "chrome" && h != "go" {
+		return &Error{Key: "tls.client_hello", Msg: fmt.Sprintf("%q is not one of chrome, go", h)}
+	}
+	for _, h := range c.Control.Helpers {
+		if u, err := url.Parse(h); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &Error{Key: "control.helpers", Msg: fmt.Sprintf("%q is not an http:// or https:// URL", h)}
+		}
+	}
+	if c.Upload.Enabled && c.Upload.Collector == "" {
+		return &Error{Key: "upload.collector", Msg: "upload is enabled but no collector URL is set"}
+	}
+	if c.Upload.Collector != "" {
+		if u, err := url.Parse(c.Upload.Collector); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &Error{Key: "upload.collector", Msg: fmt.Sprintf("%q is not an http:// or https:// URL", c.Upload.Collector)}
+		}
+	}
+	if c.Run.Parallelism < 0 || c.Run.Parallelism > 1000 {
+		return &Error{Key: "run.parallelism", Msg: fmt.Sprintf("%d is outside 0..1000", c.Run.Parallelism)}
+	}
+	if c.Run.Timeout < 0 || c.Run.Timeout > 300 {
+		return &Error{Key: "run.timeout", Msg: fmt.Sprintf("%g is outside 0..300 seconds", c.Run.Timeout)}
+	}
+	if c.Run.Retries < 0 || c.Run.Retries > 20 {
+		return &Error{Key: "run.retries", Msg: fmt.Sprintf("%d is outside 0..20", c.Run.Retries)}
+	}
+	return nil
+}
+
+func validASN(s string) bool {
+	if !strings.HasPrefix(s, "AS") || len(s) < 3 {
+		return false
+	}
+	for _, r := range s[2:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateResolver checks a resolver setting: "system" or udp://, tcp://, tls://
+// with an IP:port, or an https:// URL.
+func ValidateResolver(s string) error {
+	if s == "system" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a resolver URL: %v", s, err)
+	}
+	switch u.Scheme {
+	case "udp", "tcp", "tls":
+		if _, err := netip.ParseAddrPort(u.Host); err != nil {
+			return fmt.Errorf("%q: want %s://IP:PORT", s, u.Scheme)
+		}
+	case "https":
+		if u.Host == "" {
+			return fmt.Errorf("%q: DNS over HTTPS needs a host", s)
+		}
+	default:
+		return fmt.Errorf("%q: want system, udp://IP:PORT, tcp://IP:PORT, tls://IP:PORT or https://HOST/PATH", s)
+	}
+	return nil
+}

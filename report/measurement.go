@@ -1,0 +1,125 @@
+// Package report defines vantage's measurement data format (OONI's base data format
+// 0.2.0 plus measurement_uid), its signing and verification, the upload client and
+// queue, and the collector.
+package report
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// DataFormatVersion is OONI's base data format version that measurements follow.
+const DataFormatVersion = "0.2.0"
+
+// SoftwareName is the software_name of every measurement.
+const SoftwareName = "vantage"
+
+// ScrubbedIP is the probe_ip of every measurement: the real address never leaves.
+const ScrubbedIP = "127.0.0.1"
+
+// TimeFormat is OONI's measurement_start_time layout, always UTC.
+const TimeFormat = "2006-01-02 15:04:05"
+
+// Measurement is one measurement, the unit that is signed, stored, uploaded and
+// served. TestKeys holds a nettest's own keys; after decoding it is a generic value
+// (map[string]any), which is all the collector needs.
+type Measurement struct {
+	Annotations          map[string]string `json:"annotations"`
+	DataFormatVersion    string            `json:"data_format_version"`
+	Input                *string           `json:"input"`
+	MeasurementStartTime string            `json:"measurement_start_time"`
+	MeasurementUID       string            `json:"measurement_uid"`
+	Options              []string          `json:"options"`
+	ProbeASN             string            `json:"probe_asn"`
+	ProbeCC              string            `json:"probe_cc"`
+	ProbeIP              string            `json:"probe_ip"`
+	ProbeNetworkName     string            `json:"probe_network_name"`
+	ReportID             string            `json:"report_id"`
+	ResolverASN          string            `json:"resolver_asn"`
+	ResolverIP           string            `json:"resolver_ip"`
+	ResolverNetworkName  string            `json:"resolver_network_name"`
+	SoftwareName         string            `json:"software_name"`
+	SoftwareVersion      string            `json:"software_version"`
+	TestHelpers          map[string]any    `json:"test_helpers"`
+	TestKeys             any               `json:"test_keys"`
+	TestName             string            `json:"test_name"`
+	TestRuntime          float64           `json:"test_runtime"`
+	TestStartTime        string            `json:"test_start_time"`
+	TestVersion          string            `json:"test_version"`
+}
+
+// FormatTime renders t as OONI's UTC timestamp.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// NewMeasurementUID returns a unique id shaped like OONI's
+// (20250401092052.532634_KZ_webconnectivity_e6c6d670ae066991).
+func NewMeasurementUID(now time.Time, cc, testName string) string {
+	return fmt.Sprintf("%s_%s_%s_%s", now.UTC().Format("20060102150405.000000"),
+		safeToken(cc), strings.ReplaceAll(safeToken(testName), "_", ""), randomHex(8))
+}
+
+// NewReportID returns a report id shaped like OONI's
+// (20240214T090617Z_webconnectivity_KZ_9198_n1_<random>).
+func NewReportID(now time.Time, testName, cc, asn string) string {
+	return fmt.Sprintf("%s_%s_%s_%s_n1_%s", now.UTC().Format("20060102T150405Z"),
+		strings.ReplaceAll(safeToken(testName), "_", ""), safeToken(cc),
+		strings.TrimPrefix(safeToken(asn), "AS"), randomHex(8))
+}
+
+func safeToken(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// Marshal encodes m into the canonical bytes that are signed and stored: encoding/json
+// output (compact, HTML characters escaped, invalid UTF-8 replaced), with every
+// occurrence of the given addresses replaced by "[scrubbed]" and probe_ip forced to
+// ScrubbedIP. Because the bytes are compact and escaped already, a later json.Compact
+// or a RawMessage re-encoding leaves them unchanged.
+func Marshal(m *Measurement, scrub ...string) ([]byte, error) {
+	cp := *m
+	cp.ProbeIP = ScrubbedIP
+	if cp.DataFormatVersion == "" {
+		cp.DataFormatVersion = DataFormatVersion
+	}
+	if cp.SoftwareName == "" {
+		cp.SoftwareName = SoftwareName
+	}
+	b, err := json.Marshal(&cp)
+	if err != nil {
+		return nil, fmt.Errorf("report: marshal measurement: %w", err)
+	}
+	return ScrubAddresses(b, scrub...), nil
+}
+
+// ScrubAddresses replaces every occurrence of each address in b. Loopback and
+// unspecified addresses are left alone: they identify nobody and appear legitimately.
+func ScrubAddresses(b []byte, addrs ...string) []byte {
+	for _, a := range addrs {
+		ip, err := netip.ParseAddr(a)
+		if err != nil || ip.IsLoopback() || ip.IsUnspecified() {
+			continue
+		}
+		b = bytes.ReplaceAll(b, []byte(ip.String()), []byte("[scrubbed]"))
+		if ip.Is6() {
+			b = bytes.ReplaceAll(b, []byte(ip.StringExpanded()), []byte("[scrubbed]"))
+		}
+	}
+	return b
+}
