@@ -30,6 +30,8 @@ type Env struct {
 	Netx   *netx.Config
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Network is the runner's view of the network; nil when a nettest runs alone.
+	Network NetworkStatus
 }
 
 // Factory builds a measurer for an environment.
