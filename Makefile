@@ -22,6 +22,7 @@ endif
 # it is a no-op when everything is present or when not root.
 deps:
 	bash .ci/deps
+	@if [ -f .ci/services ]; then bash .ci/services; fi
 
 test: deps build
 	$(GO) vet ./...
