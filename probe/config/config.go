@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -166,6 +168,12 @@ func Parse(data []byte, name string) (*Config, error) {
 		if errors.As(err, &pe) {
 			return nil, &Error{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
 		}
+		// QUIRK: BurntSushi/toml reports type mismatches as plain errors whose text
+		// carries the line and key; recover them so the message names both.
+		if m := decodeErrPattern.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, &Error{File: name, Line: line, Key: m[2], Msg: m[3]}
+		}
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
@@ -182,6 +190,8 @@ func Parse(data []byte, name string) (*Config, error) {
 	}
 	return cfg, nil
 }
+
+var decodeErrPattern = regexp.MustCompile(`line (\d+) \(last key "([^"]*)"\): (.*)`)
 
 // lineOf finds the line where the last element of key is assigned, searching after
 // its table header. It returns 0 when it cannot tell.
