@@ -26,6 +26,7 @@ deps:
 
 test: deps build
 	$(GO) vet ./...
+	FUZZTIME=$(or $(FUZZTIME),5s) bash .ci/fuzz
 	VANTAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -timeout 40m ./...
 
 fuzz:
