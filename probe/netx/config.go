@@ -18,6 +18,15 @@ type Config struct {
 	// Timeout bounds each network step (connect, handshake, one DNS exchange); zero
 	// means DefaultStepTimeout.
 	Timeout time.Duration
+
+	// Dial opens TCP connections for DialTCP; nil means a net.Dialer. Tests inject
+	// a func to return exact errors.
+	Dial DialFunc
+	// MaxIOEvents caps the read/write network_events recorded per TCP connection;
+	// zero records none (see DefaultMaxIOEvents).
+	MaxIOEvents int
+	// Tags are copied into every event's tags.
+	Tags []string
 }
 
 // DefaultStepTimeout bounds one network step when nothing better is known. Ten

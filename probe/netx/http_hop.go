@@ -1,0 +1,242 @@
+package netx
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go/http3"
+	"golang.org/x/net/http2"
+)
+
+// hopResult is one round trip of a Fetch.
+type hopResult struct {
+	event     RequestEvent
+	status    int
+	location  string
+	body      []byte
+	truncated bool
+	tls       *TLSHandshakeEvent
+	err       error
+}
+
+// hopConn is an open connection ready for one request.
+type hopConn struct {
+	network, address, alpn string
+	txID                   int64
+	tls                    *TLSHandshakeEvent
+	roundTrip              func(*http.Request) (*http.Response, error)
+	// raw is the TCP-level conn whose deadline the phase guard moves; nil for QUIC,
+	// where cancelling the request's context is enough.
+	raw   net.Conn
+	close func()
+}
+
+// fetchOnce performs one hop: resolve (unless pinned), connect, handshake, send the
+// GET, read the headers and the body, each phase under its own timeout.
+func (c *Config) fetchOnce(ctx context.Context, trace *Trace, u *url.URL, pinned string, opts FetchOptions) hopResult {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := newRequest(ctx, u, opts.Header)
+	if err != nil {
+		return hopResult{err: Wrap("http_round_trip", err)}
+	}
+	out := hopResult{event: RequestEvent{
+		Network:  schemeOf(opts.HTTP3),
+		Request:  requestRecord(req, schemeOf(opts.HTTP3)),
+		Response: emptyResponse(),
+		T0:       trace.Elapsed(),
+		Tags:     c.tags(),
+	}}
+	if opts.HTTP3 {
+		out.event.Network = "udp"
+	}
+	defer func() {
+		out.event.T = trace.Elapsed()
+		out.event.Failure = FailureOf(out.err)
+		trace.AddRequest(out.event)
+	}()
+
+	hc, err := c.openHop(ctx, trace, u, pinned, opts)
+	if hc == nil {
+		out.err = err
+		if out.event.TransactionID == 0 {
+			out.event.TransactionID = trace.NewTransactionID()
+		}
+		return out
+	}
+	defer hc.close()
+	out.tls = hc.tls
+	out.event.Address, out.event.ALPN, out.event.TransactionID = hc.address, hc.alpn, hc.txID
+	c.exchange(ctx, cancel, req, hc, opts, &out)
+	return out
+}
+
+// exchange sends the request on hc and reads the response into out.
+func (c *Config) exchange(ctx context.Context, cancel context.CancelFunc, req *http.Request, hc *hopConn, opts FetchOptions, out *hopResult) {
+	guard := newPhaseGuard(ctx, cancel, hc.raw)
+	defer guard.release()
+
+	guard.start(opts.HeaderTimeout)
+	resp, err := hc.roundTrip(req)
+	guard.stop()
+	if err != nil {
+		out.err = guard.classify("http_round_trip", err)
+		return
+	}
+	defer resp.Body.Close()
+	out.status = resp.StatusCode
+	out.location = resp.Header.Get("Location")
+
+	guard.start(opts.BodyTimeout)
+	body, truncated, err := readBody(resp, opts.MaxBodyBytes)
+	guard.stop()
+	out.body, out.truncated = body, truncated
+	out.event.Response = responseRecord(resp, body, truncated)
+	if err != nil {
+		out.err = guard.classify("read", err)
+	}
+}
+
+// openHop connects for one hop, trying each address in turn until one works. It
+// returns nil and the last classified error when none does.
+func (c *Config) openHop(ctx context.Context, trace *Trace, u *url.URL, pinned string, opts FetchOptions) (*hopConn, error) {
+	addrs, err := hopAddresses(ctx, trace, u, pinned, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) == 0 {
+		return nil, Wrap("resolve", ErrDNSNoAnswer)
+	}
+	for _, addr := range addrs {
+		var hc *hopConn
+		if opts.HTTP3 {
+			hc, err = c.openQUIC(ctx, trace, u, addr, opts)
+		} else {
+			hc, err = c.openTCP(ctx, trace, u, addr, opts)
+		}
+		if err == nil {
+			return hc, nil
+		}
+	}
+	return nil, err
+}
+
+// openTCP connects, handshakes TLS for https, and picks HTTP/2 or HTTP/1.1 by ALPN.
+func (c *Config) openTCP(ctx context.Context, trace *Trace, u *url.URL, addr string, opts FetchOptions) (*hopConn, error) {
+	step := *c
+	step.Timeout = opts.ConnectTimeout
+	conn, err := step.DialTCP(ctx, trace, addr)
+	if err != nil {
+		return nil, err
+	}
+	hc := &hopConn{network: "tcp", address: addr, txID: TransactionIDOf(conn), raw: conn}
+	if u.Scheme == "http" {
+		hc.roundTrip, hc.close = http1RoundTripper(conn)
+		return hc, nil
+	}
+	step.Timeout = opts.TLSTimeout
+	tlsConn, ev, err := step.HandshakeTLS(ctx, trace, conn, u.Hostname(), []string{"h2", "http/1.1"})
+	if err != nil {
+		return nil, err
+	}
+	hc.tls, hc.alpn = ev, ev.NegotiatedProtocol
+	if hc.alpn != "h2" {
+		hc.roundTrip, hc.close = http1RoundTripper(tlsConn)
+		return hc, nil
+	}
+	cc, err := (&http2.Transport{DisableCompression: true}).NewClientConn(tlsConn)
+	if err != nil {
+		tlsConn.Close()
+		return nil, Wrap("http_round_trip", err)
+	}
+	hc.roundTrip = cc.RoundTrip
+	hc.close = func() { cc.Close(); tlsConn.Close() }
+	return hc, nil
+}
+
+// http1RoundTripper writes one HTTP/1.1 request on conn and parses the response.
+// net/http's Transport is not used because it would dial by itself; this keeps
+// every byte on the measured conn.
+func http1RoundTripper(conn net.Conn) (func(*http.Request) (*http.Response, error), func()) {
+	br := bufio.NewReader(conn)
+	rt := func(req *http.Request) (*http.Response, error) {
+		if err := req.Write(conn); err != nil {
+			return nil, err
+		}
+		return http.ReadResponse(br, req)
+	}
+	return rt, func() { conn.Close() }
+}
+
+// openQUIC handshakes QUIC with ALPN h3 and opens an HTTP/3 client connection.
+func (c *Config) openQUIC(ctx context.Context, trace *Trace, u *url.URL, addr string, opts FetchOptions) (*hopConn, error) {
+	step := *c
+	step.Timeout = opts.TLSTimeout
+	qconn, ev, err := step.HandshakeQUIC(ctx, trace, addr, u.Hostname(), []string{"h3"})
+	if err != nil {
+		return nil, err
+	}
+	cc := (&http3.Transport{DisableCompression: true}).NewClientConn(qconn)
+	return &hopConn{
+		network:   "udp",
+		address:   addr,
+		alpn:      ev.NegotiatedProtocol,
+		txID:      ev.TransactionID,
+		tls:       ev,
+		roundTrip: cc.RoundTrip,
+		close:     func() { qconn.CloseWithError(0, "") },
+	}, nil
+}
+
+// phaseGuard bounds one phase of a round trip. When the phase's timer fires it
+// cancels the request's context and, for TCP, moves the conn's deadline into the
+// past so that a blocked read returns at once; classify then reports the phase as a
+// generic_timeout_error whatever error the library returned on the way out.
+type phaseGuard struct {
+	cancel    context.CancelFunc
+	raw       net.Conn
+	timer     *time.Timer
+	fired     atomic.Bool
+	stopAfter func() bool
+}
+
+func newPhaseGuard(ctx context.Context, cancel context.CancelFunc, raw net.Conn) *phaseGuard {
+	g := &phaseGuard{cancel: cancel, raw: raw}
+	if raw != nil {
+		// A cancelled parent (the caller's deadline) must also unblock reads.
+		g.stopAfter = context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
+	}
+	return g
+}
+
+func (g *phaseGuard) start(d time.Duration) {
+	g.timer = time.AfterFunc(d, func() {
+		g.fired.Store(true)
+		g.cancel()
+	})
+}
+
+func (g *phaseGuard) stop() {
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+}
+
+func (g *phaseGuard) release() {
+	g.stop()
+	if g.stopAfter != nil {
+		g.stopAfter()
+	}
+}
+
+func (g *phaseGuard) classify(op string, err error) error {
+	if g.fired.Load() {
+		return &Error{Failure: FailureGenericTimeout, Operation: op, Err: err}
+	}
+	return Wrap(op, err)
+}

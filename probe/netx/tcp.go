@@ -1,0 +1,59 @@
+package netx
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// DialTCP connects to address (IP:port; no name resolution happens here) and records
+// one tcp_connect event. The error, if any, is classified (connection_refused,
+// connection_reset, generic_timeout_error, host_unreachable, network_unreachable, ...).
+// The connect is bounded by the configured step timeout. The returned conn carries
+// the event's transaction id (see TransactionIDOf), which HandshakeTLS reuses, and,
+// when Config.MaxIOEvents is positive, records read and write network events.
+func (c *Config) DialTCP(ctx context.Context, trace *Trace, address string) (net.Conn, error) {
+	host, portText, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, fmt.Errorf("netx: dial tcp: %w", err)
+	}
+	port, _ := strconv.Atoi(portText)
+	ctx, cancel := context.WithTimeout(ctx, c.StepTimeout())
+	defer cancel()
+
+	txID := trace.NewTransactionID()
+	t0 := trace.Elapsed()
+	conn, err := c.dialer()(ctx, "tcp", address)
+	err = Wrap("connect", err)
+	trace.AddTCPConnect(TCPConnectEvent{
+		IP:            host,
+		Port:          port,
+		Status:        TCPStatus{Failure: FailureOf(err), Success: err == nil},
+		T0:            t0,
+		T:             trace.Elapsed(),
+		Tags:          c.tags(),
+		TransactionID: txID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newMeasuredConn(conn, trace, txID, c.MaxIOEvents, c.tags()), nil
+}
+
+// dialer returns the configured dial function or a plain net.Dialer.
+func (c *Config) dialer() DialFunc {
+	if c.Dial != nil {
+		return c.Dial
+	}
+	var d net.Dialer
+	return d.DialContext
+}
+
+// tags returns the configured event tags, never nil, so that they encode as [].
+func (c *Config) tags() []string {
+	if len(c.Tags) == 0 {
+		return []string{}
+	}
+	return append([]string{}, c.Tags...)
+}
