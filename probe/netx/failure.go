@@ -131,6 +131,10 @@ func classifyTyped(err error) string {
 		return FailureDNSNoAnswer
 	case errors.Is(err, ErrDNSBogon):
 		return FailureDNSBogon
+	case errors.Is(err, ErrDNSWrongQueryID):
+		return FailureDNSWrongQueryID
+	case errors.Is(err, ErrDNSServerMisbehaving):
+		return FailureDNSServerMisbehaving
 	case errors.Is(err, ErrTooManyRedirects):
 		return FailureHTTPTooManyRedirects
 	}
@@ -249,6 +253,7 @@ var textRules = []struct{ substr, failure string }{
 	{"tls: ", FailureSSLFailedHandshake},
 	{"crypto_error", FailureSSLFailedHandshake},
 	{"no such host", FailureDNSNXDOMAIN},
+	{"server misbehaving", FailureDNSServerMisbehaving},
 }
 
 func classifyText(text string) string {
