@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vantage-probe/vantage/report/collector"
+)
+
+func init() { register(newPullCmd) }
+
+// pullFilters are the export filters `vantage pull` passes through, flag name →
+// API parameter.
+var pullFilters = []struct{ flag, param, help string }{
+	{"probe-cc", "probe_cc", "country code, e.g. KZ"},
+	{"probe-asn", "probe_asn", "network, e.g. AS9198"},
+	{"probe-id", "probe_id", "one probe's id"},
+	{"test-name", "test_name", "nettest, e.g. web_connectivity or connectivity"},
+	{"input", "input", "exact input URL"},
+	{"domain", "domain", "host of the input"},
+	{"verdict", "verdict", "test_keys.verdict, e.g. blocked or full_shutdown"},
+	{"method", "method", "test_keys.method, e.g. dns.nxdomain"},
+	{"since", "since", "measurements at or after this time (RFC 3339 or YYYY-MM-DD)"},
+	{"until", "until", "measurements before this time"},
+}
+
+func newPullCmd() *cobra.Command {
+	var collectorURL, output string
+	values := make([]string, len(pullFilters))
+	cmd := &cobra.Command{
+		Use:   "pull --collector URL [filters] -o FILE",
+		Short: "Download signed measurements from a collector, verifying every one",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if collectorURL == "" || output == "" {
+				return withCode(exitUsage, fmt.Errorf("pull: --collector and -o are required"))
+			}
+			filters := url.Values{}
+			for i, f := range pullFilters {
+				if values[i] != "" {
+					filters.Set(f.param, values[i])
+				}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			res, err := collector.Pull(ctx, nil, collectorURL, filters, output)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "pulled %d measurements from %d probes to %s; every signature verified\n",
+				res.Lines, res.Probes, output)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&collectorURL, "collector", "", "collector base URL, e.g. https://collector.example.org")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (JSON lines, written atomically)")
+	for i, f := range pullFilters {
+		cmd.Flags().StringVar(&values[i], f.flag, "", f.help)
+	}
+	return cmd
+}

@@ -1,0 +1,181 @@
+// Package storage keeps the collector's signed measurements and their indexed
+// metadata in sqlite (the default, one file) or PostgreSQL (several collectors sharing
+// one database), through one SQL implementation and the same migrations for both.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" database/sql driver
+)
+
+// Errors returned by DB methods. Callers compare with errors.Is.
+var (
+	ErrNotFound = errors.New("storage: not found")
+	// ErrConflict: a measurement_uid is already stored with different bytes.
+	ErrConflict = errors.New("storage: measurement_uid already stored with different bytes")
+	// ErrKeyMismatch: a probe id is already pinned to another public key.
+	ErrKeyMismatch = errors.New("storage: probe id is pinned to another public key")
+)
+
+// Record is one verified measurement ready to be stored: the exact signed line and
+// the metadata the API filters on.
+type Record struct {
+	UID       string
+	ProbeID   string
+	PublicKey string // base64, as in the envelope
+	ProbeCC   string
+	ProbeASN  string
+	TestName  string
+	Input     string
+	Domain    string
+	Verdict   string
+	Method    string
+	StartTime time.Time
+	Line      []byte
+}
+
+// Outcome says what Ingest did with one record.
+type Outcome int
+
+// Outcomes of Ingest.
+const (
+	Stored    Outcome = iota // newly stored
+	Duplicate                // already stored with the same bytes
+)
+
+// String returns the wire name of the outcome ("stored", "duplicate").
+func (o Outcome) String() string {
+	if o == Duplicate {
+		return "duplicate"
+	}
+	return "stored"
+}
+
+// IngestError is returned by Ingest when one record cannot be stored; nothing of the
+// batch is stored then. Index is the record's 0-based position in the batch.
+type IngestError struct {
+	Index int
+	UID   string
+	Err   error // ErrConflict or ErrKeyMismatch
+}
+
+func (e *IngestError) Error() string {
+	return fmt.Sprintf("record %d (%s): %v", e.Index, e.UID, e.Err)
+}
+
+func (e *IngestError) Unwrap() error { return e.Err }
+
+// Summary is the stored metadata of one measurement, as the list API shows it.
+type Summary struct {
+	ID         int64
+	UID        string
+	ProbeID    string
+	ProbeCC    string
+	ProbeASN   string
+	TestName   string
+	Input      string
+	Domain     string
+	Verdict    string
+	Method     string
+	StartTime  time.Time
+	ReceivedAt time.Time
+}
+
+// Probe is a probe's pinned public key.
+type Probe struct {
+	ProbeID   string
+	PublicKey string
+	FirstSeen time.Time
+}
+
+// DB is the collector's store. It is safe for concurrent use.
+type DB struct {
+	sql     *sql.DB
+	dialect *dialect
+}
+
+// Default pool sizes. sqlite serialises writers anyway, and a few readers keep the
+// API responsive during an ingest; PostgreSQL gets more so that concurrent uploads
+// proceed in parallel without exhausting its default max_connections (100) when
+// several collectors share it.
+const (
+	sqliteMaxConns   = 4
+	postgresMaxConns = 16
+)
+
+// sqliteBusyTimeout is how long a sqlite writer waits for another writer's lock
+// before failing: long enough for a large batch from another upload to commit.
+const sqliteBusyTimeout = 30 * time.Second
+
+// Open opens the store named by dbURL and applies pending migrations:
+// "postgres://..." or "postgresql://..." is PostgreSQL (any libpq-style URL pgx
+// accepts); "sqlite:PATH", "file:PATH" or a bare PATH is a sqlite file, created if
+// missing, in WAL mode with full fsync so that a committed batch survives a crash.
+func Open(ctx context.Context, dbURL string) (*DB, error) {
+	var (
+		db  *sql.DB
+		d   *dialect
+		err error
+	)
+	switch {
+	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
+		d = postgresDialect
+		db, err = sql.Open("pgx", dbURL)
+		if err == nil {
+			db.SetMaxOpenConns(postgresMaxConns)
+		}
+	default:
+		d = sqliteDialect
+		db, err = openSQLite(dbURL)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: open: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("storage: connect: %w", err)
+	}
+	s := &DB{sql: db, dialect: d}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(dbURL string) (*sql.DB, error) {
+	path := strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite:"), "file:")
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite path %q: want a plain file path", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	// _txlock=immediate takes the write lock at BEGIN, so two writers queue on
+	// busy_timeout instead of failing when both try to upgrade a read lock.
+	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_txlock=immediate&_foreign_keys=1",
+		path, sqliteBusyTimeout.Milliseconds())
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(sqliteMaxConns)
+	return db, nil
+}
+
+// Close closes the database.
+func (s *DB) Close() error { return s.sql.Close() }
+
+// Dialect names the backend: "sqlite" or "postgres".
+func (s *DB) Dialect() string { return s.dialect.name }
