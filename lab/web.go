@@ -1,0 +1,214 @@
+package lab
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"io"
+	"log"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go/http3"
+)
+
+// serverReadTimeout bounds a request's headers so a stuck client cannot hold a
+// server goroutine past the lab's life.
+const serverReadTimeout = 10 * time.Second
+
+// BlockpageBody is what the censor's transparent proxy answers for a blocked name.
+// It carries the phrases national blockpages in the region use ("Страница
+// заблокирована", the only KZ-tagged entry of ooni/blocking-fingerprints,
+// cp.d_corp_kz_ps, per the team's detection-methods notes §6).
+const BlockpageBody = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Доступ ограничен</title></head>
+<body><h1>Страница заблокирована</h1>
+<p>Доступ к данному интернет-ресурсу ограничен по решению уполномоченного органа.</p>
+<p>Access to this resource has been restricted by decision of the authorised body.</p>
+</body></html>
+`
+
+// siteHandler serves every site of the world: the page of the site named by the
+// Host header or, for IP-literal requests, of the site owning the address.
+type siteHandler struct {
+	world *World
+	// altSvc makes HTTPS answers of h3 sites advertise HTTP/3.
+	altSvc bool
+}
+
+func (h *siteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	site := h.siteFor(r)
+	if site == nil {
+		http.Error(w, "no such site in the lab", http.StatusNotFound)
+		return
+	}
+	if h.altSvc && site.H3 && r.TLS != nil && r.ProtoMajor < 3 {
+		w.Header().Set("Alt-Svc", `h3=":443"; ma=3600`)
+	}
+	body := sitePage(site)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	w.Header().Set("X-Lab-Site", site.Name)
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(body)
+}
+
+func (h *siteHandler) siteFor(r *http.Request) *Site {
+	host := r.Host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		host = hh
+	}
+	if s, ok := h.world.Lookup(host); ok {
+		return s
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if s, ok := h.world.SiteAt(a); ok {
+			return s
+		}
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ap, err := netip.ParseAddrPort(la.String()); err == nil {
+			if s, ok := h.world.SiteAt(ap.Addr()); ok {
+				return s
+			}
+		}
+	}
+	return nil
+}
+
+var pageCache sync.Map // site name + size → []byte
+
+// sitePage is a deterministic page for the site: the control and the probe see the
+// same bytes, so any difference is the censor's.
+func sitePage(s *Site) []byte {
+	key := fmt.Sprintf("%s/%d", s.Name, s.BodyBytes)
+	if b, ok := pageCache.Load(key); ok {
+		return b.([]byte)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html><head><title>Welcome to %s</title></head>\n<body><h1>%s</h1>\n", s.Name, s.Name)
+	b.WriteString("<p>This is an ordinary page of the vantage lab's emulated internet.</p>\n")
+	const filler = "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.</p>\n"
+	for b.Len()+len(filler)+len("</body></html>\n") <= s.BodyBytes {
+		b.WriteString(filler)
+	}
+	b.WriteString("</body></html>\n")
+	page := []byte(b.String())
+	pageCache.Store(key, page)
+	return page
+}
+
+// webServers are the HTTP, HTTPS and HTTP/3 servers of one namespace.
+type webServers struct {
+	servers []*http.Server
+	h3      *http3.Server
+	conns   []net.PacketConn
+	wg      sync.WaitGroup
+}
+
+// startWeb serves handler on addr:80 (HTTP), addr:443 (HTTPS, with tlsConf) and,
+// when withH3, UDP addr:443 (HTTP/3), all inside ns.
+func startWeb(ns *Namespace, ip string, handler http.Handler, tlsConf *tls.Config, withH3 bool) (*webServers, error) {
+	ws := &webServers{}
+	plain, err := ns.Listen("tcp4", net.JoinHostPort(ip, "80"))
+	if err != nil {
+		return nil, err
+	}
+	ws.serve(plain, handler)
+	secure, err := ns.Listen("tcp4", net.JoinHostPort(ip, "443"))
+	if err != nil {
+		ws.Close()
+		return nil, err
+	}
+	ws.serve(tls.NewListener(secure, withHTTP2(tlsConf)), handler)
+	if withH3 {
+		udp, err := ns.ListenUDP(net.JoinHostPort(ip, "443"))
+		if err != nil {
+			ws.Close()
+			return nil, err
+		}
+		ws.conns = append(ws.conns, udp)
+		ws.h3 = &http3.Server{Handler: handler, TLSConfig: http3.ConfigureTLSConfig(tlsConf)}
+		ws.wg.Add(1)
+		go func() {
+			defer ws.wg.Done()
+			ws.h3.Serve(udp)
+		}()
+	}
+	return ws, nil
+}
+
+// withHTTP2 offers h2 and http/1.1 by ALPN, as real sites do.
+func withHTTP2(c *tls.Config) *tls.Config {
+	c = c.Clone()
+	c.NextProtos = []string{"h2", "http/1.1"}
+	return c
+}
+
+// serve runs an http.Server on l until Close.
+func (ws *webServers) serve(l net.Listener, handler http.Handler) {
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: serverReadTimeout,
+		ErrorLog:          discardLog,
+		Protocols:         new(http.Protocols),
+	}
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetHTTP2(true)
+	srv.Protocols.SetUnencryptedHTTP2(false)
+	ws.servers = append(ws.servers, srv)
+	ws.wg.Add(1)
+	go func() {
+		defer ws.wg.Done()
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener was closed under us: nothing to report at teardown
+		}
+	}()
+}
+
+// Close stops every server and waits for their goroutines.
+func (ws *webServers) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, s := range ws.servers {
+		if s.Shutdown(ctx) != nil {
+			s.Close()
+		}
+	}
+	if ws.h3 != nil {
+		ws.h3.Close()
+	}
+	for _, c := range ws.conns {
+		c.Close()
+	}
+	ws.wg.Wait()
+	return nil
+}
+
+// blockpageHandler answers every request with the blockpage.
+func blockpageHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Server", "censor-proxy")
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write([]byte(BlockpageBody))
+		}
+	})
+}
+
+// discardLog silences net/http's per-connection error log: TLS handshakes that the
+// censor cuts on purpose would otherwise flood the test output.
+var discardLog = log.New(io.Discard, "", 0)
+
+// tlsListener terminates TLS with certificates from ca, offering h2 and http/1.1.
+func tlsListener(l net.Listener, ca *Authority) net.Listener {
+	return tls.NewListener(l, withHTTP2(ca.TLSConfig()))
+}
