@@ -1,0 +1,223 @@
+package connectivity
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// Canary classes. A class is judged by where the canary is hosted, not by its domain:
+// the allowlist phase of Kazakhstan, January 2022, let a few domestic services
+// through while everything abroad stayed dark (detection-methods.md §1.1, §5.4).
+const (
+	ClassDomestic = "domestic"
+	ClassForeign  = "foreign"
+)
+
+// Protocols measured per canary. DNS applies to host-name canaries only.
+const (
+	ProtoDNS  = "dns"
+	ProtoTCP  = "tcp"
+	ProtoTLS  = "tls"
+	ProtoQUIC = "quic"
+)
+
+// transportProtos carry the reachability verdict. DNS is evidence only: a resolver in
+// the ISP answers from its cache while nothing is forwarded (the trap of a resolver
+// that answers during a full shutdown).
+var transportProtos = []string{ProtoTCP, ProtoTLS, ProtoQUIC}
+
+// Canary is one target of the connectivity test.
+type Canary struct {
+	// Name is the entry as configured: a URL, a host name or an IP:port literal.
+	Name  string `json:"name"`
+	Class string `json:"class"`
+	// Host is the DNS name to resolve; "" for an IP literal.
+	Host string `json:"host,omitempty"`
+	// Address is the IP:port of an IP literal; "" for a host name.
+	Address string `json:"address,omitempty"`
+	// Port is the TCP and UDP port of the TLS and QUIC probes.
+	Port string `json:"port"`
+	// SNI is sent in TLS and QUIC handshakes; "" sends none (a configured IP literal).
+	SNI string `json:"sni,omitempty"`
+	// Path is the HTTP path the throughput probe fetches.
+	Path string `json:"-"`
+}
+
+// IsLiteral reports whether the canary is reached without DNS.
+func (c Canary) IsLiteral() bool { return c.Host == "" }
+
+// Protocols lists what is measured on the canary, in order.
+func (c Canary) Protocols() []string {
+	if c.IsLiteral() {
+		return transportProtos
+	}
+	return append([]string{ProtoDNS}, transportProtos...)
+}
+
+// ErrBadCanary is returned for an entry that is neither a URL, a host name nor an
+// IP:port literal.
+var ErrBadCanary = errors.New("connectivity: bad canary entry")
+
+// ParseCanary reads one configuration entry: "https://host[:port]/path" (DNS, TCP,
+// TLS and QUIC with SNI host), "host" (the same on port 443), "IP:port" or "IP" (TCP,
+// TLS without SNI and QUIC on that address, no DNS).
+func ParseCanary(entry, class string) (Canary, error) {
+	entry = strings.TrimSpace(entry)
+	if entry == "" {
+		return Canary{}, fmt.Errorf("%w: empty", ErrBadCanary)
+	}
+	c := Canary{Name: entry, Class: class, Port: "443", Path: "/"}
+	if strings.Contains(entry, "://") {
+		return parseURLCanary(c, entry)
+	}
+	if ap, err := netip.ParseAddrPort(entry); err == nil {
+		c.Address, c.Port = ap.String(), fmt.Sprint(ap.Port())
+		return c, nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(entry, "[]")); err == nil {
+		c.Address = net.JoinHostPort(a.String(), c.Port)
+		return c, nil
+	}
+	if !validHostName(entry) {
+		return Canary{}, fmt.Errorf("%w: %q is not a URL, host name or IP:port", ErrBadCanary, entry)
+	}
+	c.Host, c.SNI = strings.ToLower(entry), strings.ToLower(entry)
+	return c, nil
+}
+
+func parseURLCanary(c Canary, entry string) (Canary, error) {
+	u, err := url.Parse(entry)
+	if err != nil || u.Hostname() == "" {
+		return Canary{}, fmt.Errorf("%w: %q is not a URL", ErrBadCanary, entry)
+	}
+	if u.Scheme != "https" {
+		return Canary{}, fmt.Errorf("%w: %q: only https:// URLs (TLS and QUIC need it)", ErrBadCanary, entry)
+	}
+	if p := u.Port(); p != "" {
+		c.Port = p
+	}
+	if u.EscapedPath() != "" {
+		c.Path = u.EscapedPath()
+	}
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil {
+		c.Address = net.JoinHostPort(a.String(), c.Port)
+		return c, nil
+	}
+	if !validHostName(u.Hostname()) {
+		return Canary{}, fmt.Errorf("%w: %q: bad host name", ErrBadCanary, entry)
+	}
+	c.Host, c.SNI = strings.ToLower(u.Hostname()), strings.ToLower(u.Hostname())
+	return c, nil
+}
+
+// validHostName accepts LDH names with at least one dot; it is only a guard against
+// typos in the configuration, the resolver has the last word.
+func validHostName(s string) bool {
+	if len(s) == 0 || len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ParseCanaries parses the domestic and foreign lists of the configuration.
+func ParseCanaries(domestic, foreign []string) ([]Canary, error) {
+	var out []Canary
+	for _, set := range []struct {
+		class   string
+		entries []string
+	}{{ClassDomestic, domestic}, {ClassForeign, foreign}} {
+		for _, e := range set.entries {
+			c, err := ParseCanary(e, set.class)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+//go:embed data/canaries.json
+var defaultsFS embed.FS
+
+// defaultEntry is one documented canary of the embedded data file.
+type defaultEntry struct {
+	Target string   `json:"target"`
+	Addrs  []string `json:"addrs"` // IP literals of the same service, probed without DNS
+	What   string   `json:"what"`
+	Why    string   `json:"why"`
+	Source string   `json:"source"`
+}
+
+// defaultsFile is the layout of data/canaries.json.
+type defaultsFile struct {
+	Domestic map[string][]defaultEntry `json:"domestic"` // by probe_cc
+	Foreign  map[string][]defaultEntry `json:"foreign"`  // by probe_cc; "*" is the global set
+}
+
+// DefaultCanaries returns the embedded canaries for a country (probe_cc). A country
+// without a domestic set gets the foreign set only: the whitelist verdict then cannot
+// be reached, and the test keys say so (no domestic canaries).
+func DefaultCanaries(cc string) ([]Canary, error) {
+	data, err := defaultsFS.ReadFile("data/canaries.json")
+	if err != nil {
+		return nil, fmt.Errorf("connectivity: embedded canaries: %w", err)
+	}
+	var f defaultsFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("connectivity: embedded canaries: %w", err)
+	}
+	foreign := f.Foreign[cc]
+	if len(foreign) == 0 {
+		foreign = f.Foreign["*"]
+	}
+	var out []Canary
+	for _, set := range []struct {
+		class   string
+		entries []defaultEntry
+	}{{ClassDomestic, f.Domestic[cc]}, {ClassForeign, foreign}} {
+		for _, e := range set.entries {
+			cs, err := expandEntry(e, set.class)
+			if err != nil {
+				return nil, fmt.Errorf("connectivity: embedded canaries: %w", err)
+			}
+			out = append(out, cs...)
+		}
+	}
+	return out, nil
+}
+
+// expandEntry turns a documented entry into its host canary plus one IP-literal
+// canary per address, each sending the host's SNI so that the certificate matches.
+func expandEntry(e defaultEntry, class string) ([]Canary, error) {
+	c, err := ParseCanary(e.Target, class)
+	if err != nil {
+		return nil, err
+	}
+	out := []Canary{c}
+	for _, a := range e.Addrs {
+		lit, err := ParseCanary(a, class)
+		if err != nil || !lit.IsLiteral() {
+			return nil, fmt.Errorf("%s: address %q: %w", e.Target, a, ErrBadCanary)
+		}
+		lit.SNI, lit.Path = c.SNI, c.Path
+		out = append(out, lit)
+	}
+	return out, nil
+}

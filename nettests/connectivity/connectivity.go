@@ -1,0 +1,301 @@
+// Package connectivity implements the connectivity nettest: it tells from one vantage
+// point whether the network is online, fully or partly shut down, in an allowlist
+// phase, throttled, or just locally broken, from local checks and canary rounds.
+package connectivity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/probe/netx"
+)
+
+// Name and Version of the nettest (test_name, test_version).
+const (
+	Name    = "connectivity"
+	Version = "0.1.0"
+)
+
+// Defaults of Config; docs/methodology-network.md gives the measured time of a check.
+const (
+	// DefaultRounds: one round cannot show flapping, and a check must stay short
+	// enough to run before and after every run; three rounds show a flip and
+	// outvote one unlucky round.
+	DefaultRounds = 3
+	// DefaultRoundSpacing spaces rounds so that one burst of loss or a stateful
+	// residual block does not hit every round (Quack's retry-and-wait). Longer
+	// rhythms (the curfew of January 2022) show in the history of checks instead.
+	DefaultRoundSpacing = 2 * time.Second
+	// DefaultAttempts per protocol and canary in a round: a second try separates
+	// per-packet loss from a dead path, and every try is counted in the ratios.
+	DefaultAttempts = 2
+	// DefaultAttemptTimeout bounds one attempt (connect plus handshake). Canaries
+	// are chosen to be near: a TLS handshake from Kazakhstan to Amsterdam takes
+	// well under a second, so 2.5 s covers a congested mobile link while keeping a
+	// shutdown check (every attempt timing out) under half a minute.
+	DefaultAttemptTimeout = 2500 * time.Millisecond
+	// DefaultRetryDelay separates two attempts of one probe.
+	DefaultRetryDelay = 250 * time.Millisecond
+	// DefaultParallelism bounds the canaries measured at once (each runs its three
+	// transports together).
+	DefaultParallelism = 8
+	// DefaultMaxDuration bounds a whole check, whatever the network does.
+	DefaultMaxDuration = 60 * time.Second
+)
+
+// Config tunes the test; the zero value of a field means its default.
+type Config struct {
+	Rounds         int
+	RoundSpacing   time.Duration
+	Attempts       int
+	AttemptTimeout time.Duration
+	RetryDelay     time.Duration
+	Parallelism    int
+	MaxDuration    time.Duration
+	// NoThroughput skips the download probe (the runner's quick checks).
+	NoThroughput bool
+}
+
+func (c Config) withDefaults() Config {
+	set := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setD := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	set(&c.Rounds, DefaultRounds)
+	set(&c.Attempts, DefaultAttempts)
+	set(&c.Parallelism, DefaultParallelism)
+	setD(&c.AttemptTimeout, DefaultAttemptTimeout)
+	setD(&c.MaxDuration, DefaultMaxDuration)
+	if c.RoundSpacing < 0 {
+		c.RoundSpacing = 0
+	} else if c.RoundSpacing == 0 {
+		c.RoundSpacing = DefaultRoundSpacing
+	}
+	if c.RetryDelay < 0 {
+		c.RetryDelay = 0
+	} else if c.RetryDelay == 0 {
+		c.RetryDelay = DefaultRetryDelay
+	}
+	return c
+}
+
+// Options is everything a Measurer is built from; New fills it from a nettests.Env.
+type Options struct {
+	Config   Config
+	Canaries []Canary
+	Probes   Probes
+	System   System
+	// Resolver is the resolver setting, to tell a loopback stub from a real one.
+	Resolver string
+	Now      func() time.Time
+	// Sleep waits d or until ctx ends; nil means a timer.
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Logger *slog.Logger
+	// Notes are copied into the test keys (e.g. no domestic canaries).
+	Notes []string
+}
+
+// Measurer runs the connectivity test. It is safe for concurrent use.
+type Measurer struct {
+	cfg      Config
+	canaries []Canary
+	probes   Probes
+	sys      System
+	resolver string
+	now      func() time.Time
+	sleep    func(ctx context.Context, d time.Duration) error
+	logger   *slog.Logger
+	notes    []string
+}
+
+var _ nettests.Measurer = (*Measurer)(nil)
+
+// ErrInput is returned when the test is given an input: it measures the network.
+var ErrInput = errors.New("connectivity: takes no input")
+
+// New builds the measurer from the run's environment: canaries from [canaries] when
+// set, else the embedded defaults for [probe] country; netx primitives from env.Netx.
+func New(env *nettests.Env) (*Measurer, error) {
+	opts, err := optionsFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	return NewMeasurer(opts), nil
+}
+
+func optionsFromEnv(env *nettests.Env) (Options, error) {
+	opts := Options{System: HostSystem()}
+	var netxCfg *netx.Config
+	var domestic, foreign []string
+	cc := ""
+	if env != nil {
+		netxCfg, opts.Now, opts.Logger = env.Netx, env.Now, env.Logger
+		if env.Config != nil {
+			domestic, foreign = env.Config.Canaries.Domestic, env.Config.Canaries.Foreign
+			cc, opts.Resolver = env.Config.Probe.Country, env.Config.Network.Resolver
+		}
+	}
+	if netxCfg != nil && opts.Resolver == "" {
+		opts.Resolver = netxCfg.Resolver
+	}
+	var err error
+	if len(domestic)+len(foreign) > 0 {
+		opts.Canaries, err = ParseCanaries(domestic, foreign)
+	} else {
+		opts.Canaries, err = DefaultCanaries(cc)
+	}
+	if err != nil {
+		return Options{}, fmt.Errorf("connectivity: canaries: %w", err)
+	}
+	if !hasClass(opts.Canaries, ClassDomestic) {
+		opts.Notes = append(opts.Notes, "no domestic canaries (country "+orUnknown(cc)+"): an allowlist phase reads as a full shutdown")
+	}
+	opts.Config = opts.Config.withDefaults()
+	opts.Probes = NetxProbes(netxCfg, opts.Config.AttemptTimeout)
+	return opts, nil
+}
+
+// NewMeasurer builds a measurer from explicit options (tests inject fakes here).
+func NewMeasurer(o Options) *Measurer {
+	m := &Measurer{
+		cfg: o.Config.withDefaults(), canaries: o.Canaries, probes: o.Probes, sys: o.System,
+		resolver: o.Resolver, now: o.Now, sleep: o.Sleep, logger: o.Logger, notes: o.Notes,
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.sleep == nil {
+		m.sleep = sleepCtx
+	}
+	if m.logger == nil {
+		m.logger = slog.New(slog.DiscardHandler)
+	}
+	if m.sys.Interfaces == nil || m.sys.ReadFile == nil {
+		m.sys = HostSystem()
+	}
+	return m
+}
+
+// Name implements nettests.Measurer.
+func (m *Measurer) Name() string { return Name }
+
+// Version implements nettests.Measurer.
+func (m *Measurer) Version() string { return Version }
+
+// Canaries returns the canaries the measurer probes.
+func (m *Measurer) Canaries() []Canary { return append([]Canary{}, m.canaries...) }
+
+// Run performs one check: local checks, canary rounds, a throughput probe when
+// canaries answer, then the verdict. Network failures are results; the only error
+// is an input, which this test does not take.
+func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (any, error) {
+	if input != "" {
+		return nil, fmt.Errorf("%w (got %q)", ErrInput, input)
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.MaxDuration)
+	defer cancel()
+	start := m.now()
+	local := LocalChecks{}
+	checkLink(m.sys, &local)
+	rounds, attempts := m.cfg.Rounds, m.cfg.Attempts
+	if linkMissing(local) {
+		// The kernel refuses every connect at once without a link or a route: one
+		// round proves it, and a check under isolation must end quickly.
+		rounds, attempts = 1, 1
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		m.checkFirstHopAndResolver(ctx, trace, &local)
+	}()
+	runs := newCanaryRuns(m.canaries)
+	starts := m.runRounds(ctx, trace, runs, rounds, attempts)
+	wg.Wait()
+	for _, r := range runs {
+		local.Resolver.Answered = local.Resolver.Answered || r.dnsAnswered
+	}
+	var tp *Throughput
+	if !m.cfg.NoThroughput && !linkMissing(local) {
+		tp = m.measureThroughput(ctx, trace, runs)
+	}
+	tk := newTestKeys(trace, local, runs, starts, tp, m.cfg, rounds, attempts)
+	tk.Notes = append(tk.Notes, m.notes...)
+	tk.Duration = m.now().Sub(start).Seconds()
+	m.logger.Info("connectivity", "verdict", tk.Verdict, "reason", tk.Reason, "seconds", tk.Duration)
+	return tk, nil
+}
+
+func (m *Measurer) checkFirstHopAndResolver(ctx context.Context, trace *netx.Trace, local *LocalChecks) {
+	local.Resolver.Resolver = orDefault(m.resolver, "system")
+	local.Resolver.LocalStub = resolverIsLocalStub(m.resolver, m.sys.ReadFile)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		checkFirstHop(ctx, m.sys, m.probes.DialTCP, m.now, local)
+	}()
+	// Resolver and gateway fields are disjoint, so the two checks run at once.
+	actx, cancel := context.WithTimeout(ctx, m.cfg.AttemptTimeout)
+	defer cancel()
+	checkResolverInto(actx, m.probes.Lookup, trace, m.resolverName(), &local.Resolver)
+	wg.Wait()
+}
+
+// resolverName is the first host canary, else resolverProbeName.
+func (m *Measurer) resolverName() string {
+	for _, c := range m.canaries {
+		if !c.IsLiteral() {
+			return c.Host
+		}
+	}
+	return resolverProbeName
+}
+
+// linkMissing: the OS says there is no usable interface or no default route.
+func linkMissing(l LocalChecks) bool {
+	return l.Interface != nil && !*l.Interface || l.DefaultRoute != nil && !*l.DefaultRoute
+}
+
+func hasClass(cs []Canary, class string) bool {
+	for _, c := range cs {
+		if c.Class == class {
+			return true
+		}
+	}
+	return false
+}
+
+func orUnknown(cc string) string { return orDefault(cc, "unknown") }
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

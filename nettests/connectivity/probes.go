@@ -1,0 +1,118 @@
+package connectivity
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/vantage-probe/vantage/probe/netx"
+)
+
+// LookupFunc resolves host with the configured resolver, recording queries on trace.
+type LookupFunc func(ctx context.Context, trace *netx.Trace, host string) ([]string, error)
+
+// DialFunc opens a TCP connection to an IP:port, recording tcp_connect on trace.
+type DialFunc func(ctx context.Context, trace *netx.Trace, address string) (net.Conn, error)
+
+// TLSFunc runs a TLS handshake over conn (netx.Config.HandshakeTLS): a completed
+// handshake whose chain does not verify returns the event with no failure and an
+// ssl_* error.
+type TLSFunc func(ctx context.Context, trace *netx.Trace, conn net.Conn, sni string, alpn []string) (net.Conn, *netx.TLSHandshakeEvent, error)
+
+// QUICFunc runs a QUIC handshake with an IP:port (netx.Config.HandshakeQUIC).
+type QUICFunc func(ctx context.Context, trace *netx.Trace, address, sni string, alpn []string) (*quic.Conn, *netx.TLSHandshakeEvent, error)
+
+// Probes are the network primitives the test measures with. NetxProbes wires them to
+// probe/netx; tests put fakes in.
+type Probes struct {
+	Lookup        LookupFunc
+	DialTCP       DialFunc
+	HandshakeTLS  TLSFunc
+	HandshakeQUIC QUICFunc
+}
+
+// NetxProbes returns the netx primitives for cfg, each step bounded by timeout.
+func NetxProbes(cfg *netx.Config, timeout time.Duration) Probes {
+	c := netx.Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	c.Timeout = timeout
+	resolver := c.Resolver
+	if resolver == "" {
+		resolver = "system"
+	}
+	return Probes{
+		Lookup: func(ctx context.Context, trace *netx.Trace, host string) ([]string, error) {
+			res, err := c.Lookup(ctx, trace, resolver, host)
+			if err != nil {
+				return nil, err
+			}
+			return res.Addrs, nil
+		},
+		DialTCP:       c.DialTCP,
+		HandshakeTLS:  c.HandshakeTLS,
+		HandshakeQUIC: c.HandshakeQUIC,
+	}
+}
+
+// tlsALPN is offered on TLS canary handshakes, as a browser would.
+var tlsALPN = []string{"h2", "http/1.1"}
+
+// attempt runs one probe of proto against address; it reports whether the canary
+// answered on that protocol. A completed handshake counts even when the chain does
+// not verify: packets flowed both ways, which is all reachability asks (an IP
+// literal without SNI never verifies, and interception is web_connectivity's
+// business).
+func (p Probes) attempt(ctx context.Context, trace *netx.Trace, proto, address, sni string) (bool, error) {
+	switch proto {
+	case ProtoTCP:
+		conn, err := p.DialTCP(ctx, trace, address)
+		if err != nil {
+			return false, err
+		}
+		conn.Close()
+		return true, nil
+	case ProtoTLS:
+		conn, err := p.DialTCP(ctx, trace, address)
+		if err != nil {
+			return false, err
+		}
+		tconn, ev, err := p.HandshakeTLS(ctx, trace, conn, sni, tlsALPN)
+		if tconn != nil {
+			tconn.Close()
+		}
+		return handshakeCompleted(ev, err), err
+	case ProtoQUIC:
+		qconn, ev, err := p.HandshakeQUIC(ctx, trace, address, sni, nil)
+		if qconn != nil {
+			qconn.CloseWithError(0, "")
+		}
+		return handshakeCompleted(ev, err), err
+	}
+	return false, nil
+}
+
+func handshakeCompleted(ev *netx.TLSHandshakeEvent, err error) bool {
+	return err == nil || ev != nil && ev.Failure == nil
+}
+
+// pickAddress chooses the address to probe among a lookup's answers: IPv4 first,
+// since an IPv6 answer on a network without IPv6 would read as a failure that is
+// not the network's.
+func pickAddress(addrs []string) string {
+	for _, a := range addrs {
+		if ip, err := netip.ParseAddr(a); err == nil && ip.Unmap().Is4() {
+			return ip.Unmap().String()
+		}
+	}
+	for _, a := range addrs {
+		if ip, err := netip.ParseAddr(a); err == nil {
+			return ip.String()
+		}
+	}
+	return ""
+}

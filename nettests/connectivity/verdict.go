@@ -1,0 +1,317 @@
+package connectivity
+
+import (
+	"sort"
+
+	"github.com/vantage-probe/vantage/nettests"
+)
+
+// Thresholds of the network verdict. The reasons and sources are in
+// docs/methodology-network.md; every one is a starting point to calibrate on data
+// (detection-methods.md §7: "all thresholds are starting points").
+const (
+	// OnlineRatio is the share of canary attempts that must succeed, in every class,
+	// for the network to be called online. detection-methods.md §7 puts the partial
+	// band at (5 %, 80 %); up to a fifth of attempts lost is ordinary radio or Wi-Fi
+	// loss, which must not read as a shutdown.
+	OnlineRatio = 0.80
+	// DownRatio is the share at or below which a round counts as down. Kazakhstan on
+	// 5 January 2022 fell to about 2 % of ordinary traffic (NetBlocks, via
+	// ict-online; detection-methods.md §1.1): a shutdown that leaks a little must
+	// still read as a shutdown. §7 suggests the same 5 %.
+	DownRatio = 0.05
+	// ForeignCutMax is the share of foreign attempts at or below which the foreign
+	// class counts as cut while domestic canaries answer (whitelist rule of
+	// detection-methods.md §7: ≤ 10 % of foreign canaries OK).
+	ForeignCutMax = 0.10
+	// DomesticAliveMin is the share of domestic attempts that must succeed, with at
+	// least one domestic canary answering in every round, for a foreign cut to be
+	// called whitelist. The January 2022 allowlist let only "a few media sites and
+	// Kaspi services" through (ict-online; §1.1), so most domestic canaries may fail:
+	// one canary in four answering in every round is not an accident.
+	DomesticAliveMin = 0.25
+	// ThrottledKbps is the median canary download rate, in kbit/s, under which an
+	// otherwise online network is called throttled. Russia's 2021 throttling held
+	// flows at 130–150 kbit/s (Xue et al., IMC 2021; §4.1); 256 kbit/s keeps that
+	// case below with room for protocol overhead, and is below what any 3G, 4G or
+	// fixed line delivers. A 2G-only (EDGE) link also falls below: see the doc.
+	ThrottledKbps = 256
+)
+
+// Reasons say which rule decided the verdict (test_keys.reason).
+const (
+	ReasonAllCanariesAnswer = "canaries_answer"
+	ReasonNoInterface       = "no_interface"
+	ReasonNoRoute           = "no_default_route"
+	ReasonFirstHopSilent    = "first_hop_silent"
+	ReasonAllCanariesSilent = "all_canaries_silent"
+	ReasonForeignCut        = "foreign_cut_domestic_up"
+	ReasonFlapping          = "reachability_flapping"
+	ReasonLoss              = "canary_loss"
+	ReasonSlow              = "throughput_collapse"
+)
+
+// Tally counts attempts and successes.
+type Tally struct {
+	OK       int `json:"ok"`
+	Attempts int `json:"attempts"`
+}
+
+// Add adds o to t.
+func (t *Tally) Add(o Tally) { t.OK += o.OK; t.Attempts += o.Attempts }
+
+// Ratio is the share of successful attempts; 0 without attempts, since nothing
+// reached is nothing reached.
+func (t Tally) Ratio() float64 {
+	if t.Attempts == 0 {
+		return 0
+	}
+	return float64(t.OK) / float64(t.Attempts)
+}
+
+// CanaryOutcome is what one canary did in each round.
+type CanaryOutcome struct {
+	Canary
+	// Rounds holds, per round, the tally of each protocol.
+	Rounds []map[string]Tally `json:"rounds"`
+	// Addrs are the addresses DNS returned for a host canary (first round that
+	// resolved).
+	Addrs []string `json:"addrs,omitempty"`
+	// Failures holds the last failure seen per protocol, over all rounds.
+	Failures map[string]string `json:"last_failures"`
+}
+
+// total sums the canary's tallies for proto over all rounds.
+func (o CanaryOutcome) total(proto string) Tally {
+	var t Tally
+	for _, r := range o.Rounds {
+		t.Add(r[proto])
+	}
+	return t
+}
+
+// Evidence is everything the verdict is decided from.
+type Evidence struct {
+	Local      LocalChecks
+	Canaries   []CanaryOutcome
+	Rounds     int
+	Throughput *Throughput
+}
+
+// Exclusion is a canary, or one protocol of it, left out of the reach ratios.
+type Exclusion struct {
+	Canary   string `json:"canary"`
+	Protocol string `json:"protocol,omitempty"` // "" when the whole canary is left out
+	Why      string `json:"why"`
+}
+
+// Analysis is the verdict and the figures it was decided from.
+type Analysis struct {
+	Verdict string `json:"verdict"`
+	Reason  string `json:"reason"`
+	// Ratios are the raw tallies per class and protocol over all rounds.
+	Ratios map[string]map[string]Tally `json:"ratios"`
+	// Reach is, per round, the transport tally per class after exclusions, and the
+	// two classes together under "all".
+	Reach []map[string]Tally `json:"reach"`
+	// Excluded lists what was left out of Reach, and why.
+	Excluded []Exclusion `json:"excluded"`
+}
+
+// reachAll is the key of both classes together in Analysis.Reach.
+const reachAll = "all"
+
+// Decide computes the network verdict from the evidence. It is a pure function: the
+// same evidence always gives the same verdict.
+func Decide(ev Evidence) Analysis {
+	a := Analysis{Ratios: rawRatios(ev.Canaries), Excluded: []Exclusion{}}
+	skip := exclusions(ev.Canaries)
+	for _, k := range sortedKeys(skip) {
+		a.Excluded = append(a.Excluded, skip[k])
+	}
+	a.Reach = reach(ev.Canaries, ev.Rounds, skip)
+	a.Verdict, a.Reason = classify(ev, a.Reach)
+	return a
+}
+
+// classify applies the rules in order: local → all down → whitelist → flapping →
+// loss → throughput → online. A lower level decides before a higher one.
+func classify(ev Evidence, rounds []map[string]Tally) (string, string) {
+	up, down := countRounds(rounds)
+	if down == len(rounds) {
+		return allDown(ev.Local)
+	}
+	if isWhitelist(rounds) {
+		return nettests.NetworkWhitelist, ReasonForeignCut
+	}
+	if up > 0 && down > 0 {
+		return nettests.NetworkPartialShutdown, ReasonFlapping
+	}
+	for _, class := range []string{ClassDomestic, ClassForeign} {
+		t := classTotal(rounds, class)
+		if t.Attempts > 0 && t.Ratio() < OnlineRatio {
+			return nettests.NetworkPartialShutdown, ReasonLoss
+		}
+	}
+	if tp := ev.Throughput; tp != nil && tp.MedianKbps != nil && *tp.MedianKbps < ThrottledKbps {
+		return nettests.NetworkThrottled, ReasonSlow
+	}
+	return nettests.NetworkOnline, ReasonAllCanariesAnswer
+}
+
+// allDown tells a local failure from a shutdown when no canary answers: the local
+// side must be shown to work (interface, route, and a first hop or a remote resolver
+// answering) before anything is called a shutdown.
+func allDown(l LocalChecks) (string, string) {
+	switch {
+	case l.Interface != nil && !*l.Interface:
+		return nettests.NetworkLocalFailure, ReasonNoInterface
+	case l.DefaultRoute != nil && !*l.DefaultRoute:
+		return nettests.NetworkLocalFailure, ReasonNoRoute
+	case l.FirstHopAlive() || l.Resolver.Answered && !l.Resolver.LocalStub:
+		return nettests.NetworkFullShutdown, ReasonAllCanariesSilent
+	default:
+		return nettests.NetworkLocalFailure, ReasonFirstHopSilent
+	}
+}
+
+// countRounds counts rounds where both classes together are up or down.
+func countRounds(rounds []map[string]Tally) (up, down int) {
+	for _, r := range rounds {
+		switch ratio := r[reachAll].Ratio(); {
+		case ratio >= OnlineRatio:
+			up++
+		case ratio <= DownRatio:
+			down++
+		}
+	}
+	return up, down
+}
+
+// isWhitelist: the foreign class is cut over the whole check while some domestic
+// canary answers in every round.
+func isWhitelist(rounds []map[string]Tally) bool {
+	dom, frn := classTotal(rounds, ClassDomestic), classTotal(rounds, ClassForeign)
+	if dom.Attempts == 0 || frn.Attempts == 0 {
+		return false
+	}
+	for _, r := range rounds {
+		if r[ClassDomestic].OK == 0 {
+			return false
+		}
+	}
+	return frn.Ratio() <= ForeignCutMax && dom.Ratio() >= DomesticAliveMin
+}
+
+func classTotal(rounds []map[string]Tally, class string) Tally {
+	var t Tally
+	for _, r := range rounds {
+		t.Add(r[class])
+	}
+	return t
+}
+
+// rawRatios sums every protocol of every canary per class, exclusions ignored.
+func rawRatios(cs []CanaryOutcome) map[string]map[string]Tally {
+	out := map[string]map[string]Tally{}
+	for _, c := range cs {
+		if out[c.Class] == nil {
+			out[c.Class] = map[string]Tally{}
+		}
+		for _, p := range c.Protocols() {
+			t := out[c.Class][p]
+			t.Add(c.total(p))
+			out[c.Class][p] = t
+		}
+	}
+	return out
+}
+
+// reach sums, per round and class, the transport tallies that are not excluded.
+func reach(cs []CanaryOutcome, rounds int, skip map[string]Exclusion) []map[string]Tally {
+	out := make([]map[string]Tally, rounds)
+	for i := range out {
+		out[i] = map[string]Tally{}
+	}
+	for _, c := range cs {
+		if _, ok := skip[exclusionKey(c.Name, "")]; ok {
+			continue
+		}
+		for i, r := range c.Rounds {
+			if i >= rounds {
+				break
+			}
+			for _, p := range transportProtos {
+				if _, ok := skip[exclusionKey(c.Name, p)]; ok {
+					continue
+				}
+				for _, key := range []string{c.Class, reachAll} {
+					t := out[i][key]
+					t.Add(r[p])
+					out[i][key] = t
+				}
+			}
+		}
+	}
+	return out
+}
+
+// exclusions finds canaries and protocols whose failures are their own, not the
+// network's. A protocol that never answered on a canary that answered on another one
+// is that service's gap (no QUIC listener, a TLS quirk). A canary that never answered
+// while at least two peers of its class did is that site's outage, as long as such
+// canaries are few (at most a quarter of the class, at least one): outages are
+// correlated, a dead site is not (detection-methods.md §7, partial-shutdown traps).
+func exclusions(cs []CanaryOutcome) map[string]Exclusion {
+	out := map[string]Exclusion{}
+	dead := map[string][]string{}
+	alive, size := map[string]int{}, map[string]int{}
+	for _, c := range cs {
+		size[c.Class]++
+		answered := false
+		for _, p := range transportProtos {
+			if c.total(p).OK > 0 {
+				answered = true
+			}
+		}
+		if !answered {
+			if transportAttempts(c) > 0 {
+				dead[c.Class] = append(dead[c.Class], c.Name)
+			}
+			continue
+		}
+		alive[c.Class]++
+		for _, p := range transportProtos {
+			if t := c.total(p); t.Attempts > 0 && t.OK == 0 {
+				out[exclusionKey(c.Name, p)] = Exclusion{Canary: c.Name, Protocol: p, Why: "never answered on this protocol while the canary answered on another"}
+			}
+		}
+	}
+	for class, names := range dead {
+		if alive[class] >= 2 && len(names) <= max(1, size[class]/4) {
+			for _, n := range names {
+				out[exclusionKey(n, "")] = Exclusion{Canary: n, Why: "never answered while its peers did: the site's outage, not the network's"}
+			}
+		}
+	}
+	return out
+}
+
+func transportAttempts(c CanaryOutcome) int {
+	n := 0
+	for _, p := range transportProtos {
+		n += c.total(p).Attempts
+	}
+	return n
+}
+
+func exclusionKey(canary, proto string) string { return canary + "\x00" + proto }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
