@@ -269,15 +269,22 @@ func classifyText(text string) string {
 var (
 	ipv4Pattern = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 	// ipv6Pattern is deliberately loose: it catches anything with at least two colon
-	// groups of hex, which over-scrubs rather than leaks.
+	// groups of hex; Scrub then decides which matches are addresses.
 	ipv6Pattern = regexp.MustCompile(`\[?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[0-9A-Za-z]+)?\]?`)
 )
 
 // Scrub replaces every IPv4 and IPv6 address in s with "[scrubbed]".
+//
+// A text IPv6 address either compresses zeros with "::" or spells all eight groups
+// with seven colons (RFC 4291 section 2.2), so a colon run is scrubbed when it holds
+// "::" or at least three colons. Clock times such as 07:05:51 (two colons, no "::")
+// are kept: they cannot be an address and they help reading a failure. MAC
+// addresses (five colons) are scrubbed too, which is wanted: they identify a device.
 func Scrub(s string) string {
 	s = ipv4Pattern.ReplaceAllString(s, "[scrubbed]")
 	return ipv6Pattern.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.Count(m, ":") < 2 || !strings.ContainsAny(strings.Trim(m, "[]:"), "0123456789abcdefABCDEF") {
+		addressLike := strings.Contains(m, "::") || strings.Count(m, ":") >= 3
+		if !addressLike || !strings.ContainsAny(strings.Trim(m, "[]:"), "0123456789abcdefABCDEF") {
 			return m
 		}
 		return "[scrubbed]"
