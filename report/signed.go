@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // SignedFormat names the envelope version in every signed line.
@@ -24,6 +25,11 @@ var (
 	ErrBadSignature = errors.New("signature does not verify")
 	ErrProbeIDKey   = errors.New("probe_id does not match public_key")
 	ErrUIDMismatch  = errors.New("measurement_uid differs between envelope and measurement")
+	// ErrNotCanonical: the line parses and its signature verifies, but its bytes are
+	// not the ones Sign writes (re-encoded, reordered, re-spaced, or base64 with
+	// altered padding bits). The measurement may be authentic, but the line is not
+	// the probe's line, and byte-exact idempotent upload depends on it being so.
+	ErrNotCanonical = errors.New("envelope is not in the canonical form Sign writes")
 )
 
 // Signed is one signed measurement as it travels: one JSON line whose "measurement"
@@ -61,23 +67,36 @@ func Sign(priv ed25519.PrivateKey, measurement []byte) ([]byte, error) {
 	if !json.Valid(measurement) || bytes.ContainsAny(measurement, "\n\r") {
 		return nil, fmt.Errorf("sign: measurement bytes must be one line of valid JSON")
 	}
+	// A decoder hands the measurement back without surrounding whitespace, so
+	// bytes with any would never verify; invalid UTF-8 would not survive a
+	// collector's text storage. Marshal's output has neither.
+	if measurement[0] != '{' || measurement[len(measurement)-1] != '}' || !utf8.Valid(measurement) {
+		return nil, fmt.Errorf("sign: measurement bytes must be a JSON object without surrounding whitespace, in valid UTF-8")
+	}
 	pub := priv.Public().(ed25519.PublicKey)
 	sig := ed25519.Sign(priv, signedBytes(measurement))
+	return encodeEnvelope(ProbeID(pub), base64.StdEncoding.EncodeToString(pub), head.MeasurementUID,
+		base64.StdEncoding.EncodeToString(sig), measurement), nil
+}
+
+// encodeEnvelope writes the one canonical form of an envelope.
+func encodeEnvelope(probeID, publicKey, uid, signature string, measurement []byte) []byte {
 	var buf bytes.Buffer
+	buf.Grow(len(measurement) + 320)
 	buf.WriteString(`{"format":`)
 	writeJSONString(&buf, SignedFormat)
 	buf.WriteString(`,"probe_id":`)
-	writeJSONString(&buf, ProbeID(pub))
+	writeJSONString(&buf, probeID)
 	buf.WriteString(`,"public_key":`)
-	writeJSONString(&buf, base64.StdEncoding.EncodeToString(pub))
+	writeJSONString(&buf, publicKey)
 	buf.WriteString(`,"measurement_uid":`)
-	writeJSONString(&buf, head.MeasurementUID)
+	writeJSONString(&buf, uid)
 	buf.WriteString(`,"signature":`)
-	writeJSONString(&buf, base64.StdEncoding.EncodeToString(sig))
+	writeJSONString(&buf, signature)
 	buf.WriteString(`,"measurement":`)
 	buf.Write(measurement)
 	buf.WriteString("}")
-	return buf.Bytes(), nil
+	return buf.Bytes()
 }
 
 func writeJSONString(buf *bytes.Buffer, s string) {
@@ -108,7 +127,8 @@ func ParseSigned(line []byte) (*Signed, error) {
 
 // Verify decodes one envelope line and checks, with nothing but the line itself,
 // that the signature covers the measurement bytes, that probe_id derives from the
-// public key, and that both measurement_uid values agree.
+// public key, that both measurement_uid values agree, and that the line is byte for
+// byte the one Sign wrote (ErrNotCanonical otherwise).
 func Verify(line []byte) (*Signed, error) {
 	s, err := ParseSigned(line)
 	if err != nil {
@@ -117,16 +137,24 @@ func Verify(line []byte) (*Signed, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
+	// QUIRK: encoding/json matches keys case-insensitively, keeps the last of
+	// duplicate keys and ignores whitespace, so many different lines decode to this
+	// envelope. Only one of them is the probe's.
+	if !bytes.Equal(line, encodeEnvelope(s.ProbeID, s.PublicKey, s.MeasurementUID, s.Signature, s.Measurement)) {
+		return nil, ErrNotCanonical
+	}
 	return s, nil
 }
 
 // Check verifies an already parsed envelope (see Verify).
 func (s *Signed) Check() error {
-	pub, err := base64.StdEncoding.DecodeString(s.PublicKey)
+	// Strict: the non-zero padding bits that lenient base64 ignores would let the
+	// same key or signature be written several ways.
+	pub, err := base64.StdEncoding.Strict().DecodeString(s.PublicKey)
 	if err != nil || len(pub) != ed25519.PublicKeySize {
 		return fmt.Errorf("%w: public_key is not a base64 ed25519 key", ErrBadEnvelope)
 	}
-	sig, err := base64.StdEncoding.DecodeString(s.Signature)
+	sig, err := base64.StdEncoding.Strict().DecodeString(s.Signature)
 	if err != nil || len(sig) != ed25519.SignatureSize {
 		return fmt.Errorf("%w: signature is not a base64 ed25519 signature", ErrBadEnvelope)
 	}

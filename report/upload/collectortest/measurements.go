@@ -60,3 +60,25 @@ func SignedLine(tb testing.TB, priv ed25519.PrivateKey, uid, input string, start
 	tb.Helper()
 	return Sign(tb, priv, Measurement(uid, input, start, testKeys))
 }
+
+// HostileBodies returns response bodies a censor's or a broken server's answer may
+// carry, keyed by a short name: HTML and JSON metacharacters, non-ASCII text,
+// invalid UTF-8, control characters, JavaScript line separators and a large body.
+// Signed measurements must carry them through storage, upload and export byte for
+// byte.
+func HostileBodies() map[string]string {
+	const mix = "<>&'\"\\ab\u00e9\n\x00\xff" // a little of every kind below
+	big := make([]byte, 4<<20)
+	for i := range big {
+		big[i] = mix[i%len(mix)]
+	}
+	return map[string]string{
+		"html":         `<html><script>alert("x&y")</script><a href='/blocked?a=1&b=2'>Қазақстан</a></html>`,
+		"non-ascii":    "Доступ к ресурсу ограничен — 访问受限 — 🚫 — Ω≈ç√",
+		"invalid-utf8": "ok \xff\xfe\xfd bad \xc3\x28 truncated \xe2\x82",
+		"controls":     "nul\x00 bell\x07 esc\x1b del\x7f tab\t cr\r lf\n",
+		"js-separator": "line\u2028separator\u2029paragraph",
+		"escapes":      `\"\\\/\u0000 {"measurement":"fake"} ` + "`",
+		"large":        string(big),
+	}
+}

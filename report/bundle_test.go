@@ -1,0 +1,157 @@
+package report_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/vantage-probe/vantage/report"
+	"github.com/vantage-probe/vantage/report/upload/collectortest"
+)
+
+// hostileBundle returns a bundle of one signed line per hostile body, in a fixed
+// order, and the lines.
+func hostileBundle(t *testing.T) ([]byte, [][]byte) {
+	t.Helper()
+	priv := collectortest.NewKey(t)
+	bodies := collectortest.HostileBodies()
+	names := make([]string, 0, len(bodies))
+	for n := range bodies {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var buf bytes.Buffer
+	bw := report.NewBundleWriter(&buf)
+	var lines [][]byte
+	for _, n := range names {
+		_, line := signedHostile(t, priv, n, bodies[n])
+		if err := bw.Write(line); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, line)
+	}
+	if err := bw.Flush(); err != nil || bw.Lines() != len(names) {
+		t.Fatalf("Flush = %v, %d lines", err, bw.Lines())
+	}
+	return buf.Bytes(), lines
+}
+
+func verifyBundle(t *testing.T, b []byte, opts report.VerifyOptions) *report.BundleReport {
+	t.Helper()
+	rep, err := report.VerifyBundle(bytes.NewReader(b), opts)
+	if err != nil {
+		t.Fatalf("VerifyBundle: %v", err)
+	}
+	return rep
+}
+
+func TestBundleRoundTripIsByteExact(t *testing.T) {
+	b, lines := hostileBundle(t)
+	var got [][]byte
+	rep := verifyBundle(t, b, report.VerifyOptions{OnLine: func(no int, s *report.Signed, line []byte) error {
+		if s == nil || no != len(got)+1 {
+			return fmt.Errorf("OnLine(%d, %v)", no, s)
+		}
+		got = append(got, bytes.Clone(line))
+		return nil
+	}})
+	if rep.Lines != len(lines) || rep.Valid != len(lines) || len(rep.Problems) != 0 {
+		t.Fatalf("report = %+v", rep)
+	}
+	for i := range lines {
+		if !bytes.Equal(got[i], lines[i]) {
+			t.Errorf("line %d differs after the bundle round trip", i+1)
+		}
+	}
+	if !bytes.Equal(b, append(bytes.Join(lines, []byte("\n")), '\n')) {
+		t.Error("a bundle is not exactly the lines, each followed by \\n")
+	}
+}
+
+// TestOneChangedByteIsNamed changes one byte inside each line of a bundle in turn
+// and checks that exactly that line, and no other, is reported, with its uid.
+func TestOneChangedByteIsNamed(t *testing.T) {
+	b, lines := hostileBundle(t)
+	offset := 0
+	for i, line := range lines {
+		// A byte inside the measurement's probe_cc value: "KZ" becomes "KY".
+		at := offset + bytes.Index(line, []byte(`"probe_cc":"KZ"`)) + len(`"probe_cc":"K`)
+		changed := bytes.Clone(b)
+		changed[at] = 'Y'
+		rep := verifyBundle(t, changed, report.VerifyOptions{})
+		if len(rep.Problems) != 1 || rep.Valid != len(lines)-1 {
+			t.Fatalf("line %d changed: report = %+v", i+1, rep)
+		}
+		p := rep.Problems[0]
+		s, _ := report.ParseSigned(line)
+		if p.Line != i+1 || p.UID != s.MeasurementUID || !errors.Is(p.Err, report.ErrBadSignature) {
+			t.Errorf("line %d changed: problem = %v", i+1, p)
+		}
+		if !strings.Contains(p.String(), fmt.Sprintf("line %d:", i+1)) {
+			t.Errorf("problem text %q does not name the line", p)
+		}
+		offset += len(line) + 1
+	}
+}
+
+func TestBundleProblems(t *testing.T) {
+	priv, stranger := collectortest.NewKey(t), collectortest.NewKey(t)
+	a := collectortest.SignedLine(t, priv, "uid-a", "https://a.example/", start, nil)
+	b := collectortest.SignedLine(t, priv, "uid-b", "https://b.example/", start, nil)
+	bOther := collectortest.SignedLine(t, priv, "uid-b", "https://other.example/", start, nil)
+	c := collectortest.SignedLine(t, stranger, "uid-c", "https://c.example/", start, nil)
+	tampered := bytes.Replace(a, []byte("a.example"), []byte("x.example"), 1)
+	join := func(parts ...[]byte) []byte { return bytes.Join(parts, []byte("\n")) }
+	cases := []struct {
+		name   string
+		bundle []byte
+		opts   report.VerifyOptions
+		lines  int
+		want   []report.LineProblem // Err compared with errors.Is
+	}{
+		{"clean, no final newline", join(a, b), report.VerifyOptions{}, 2, nil},
+		{"CRLF line ends", append(join(a, b), '\n'), report.VerifyOptions{}, 2, nil},
+		{"exact duplicate is harmless", join(a, a, b), report.VerifyOptions{}, 3, nil},
+		{"garbage line", join(a, []byte("<html>oops</html>"), b), report.VerifyOptions{}, 3,
+			[]report.LineProblem{{Line: 2, Err: report.ErrBadEnvelope}}},
+		{"empty line in the middle", join(a, nil, b), report.VerifyOptions{}, 3,
+			[]report.LineProblem{{Line: 2, Err: report.ErrEmptyLine}}},
+		{"tampered and conflicting", join(tampered, b, bOther), report.VerifyOptions{}, 3,
+			[]report.LineProblem{{Line: 1, UID: "uid-a", Err: report.ErrBadSignature}, {Line: 3, UID: "uid-b", Err: report.ErrUIDConflict}}},
+		{"untrusted probe", join(a, c), report.VerifyOptions{ProbeIDs: []string{report.ProbeID(priv.Public().(ed25519.PublicKey))}}, 2,
+			[]report.LineProblem{{Line: 2, UID: "uid-c", Err: report.ErrUnknownProbe}}},
+		{"over-long line keeps numbering", join(a, bytes.Repeat([]byte("x"), 5000), tampered), report.VerifyOptions{MaxLineBytes: 4096}, 3,
+			[]report.LineProblem{{Line: 2, Err: report.ErrLineTooLong}, {Line: 3, UID: "uid-a", Err: report.ErrBadSignature}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bundle := c.bundle
+			if c.name == "CRLF line ends" {
+				bundle = bytes.ReplaceAll(bundle, []byte("\n"), []byte("\r\n"))
+			}
+			rep := verifyBundle(t, bundle, c.opts)
+			if rep.Lines != c.lines || len(rep.Problems) != len(c.want) || rep.Valid != c.lines-len(c.want) {
+				t.Fatalf("report = %+v; want %d lines, problems %v", rep, c.lines, c.want)
+			}
+			for i, w := range c.want {
+				p := rep.Problems[i]
+				if p.Line != w.Line || p.UID != w.UID || !errors.Is(p.Err, w.Err) {
+					t.Errorf("problem %d = %v; want %v", i, p, w)
+				}
+			}
+		})
+	}
+}
+
+func TestBundleWriterRefusesLineBreaks(t *testing.T) {
+	bw := report.NewBundleWriter(&bytes.Buffer{})
+	for _, bad := range []string{"", "a\nb", "a\r"} {
+		if err := bw.Write([]byte(bad)); err == nil {
+			t.Errorf("Write(%q) accepted", bad)
+		}
+	}
+}
