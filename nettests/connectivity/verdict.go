@@ -24,9 +24,8 @@ const (
 	// class counts as cut while domestic canaries answer (whitelist rule of
 	// detection-methods.md §7: ≤ 10 % of foreign canaries OK).
 	ForeignCutMax = 0.10
-	// DomesticAliveMin is the share of domestic attempts that must succeed, with at
-	// least one domestic canary answering in every round, for a foreign cut to be
-	// called whitelist. The January 2022 allowlist let only "a few media sites and
+	// DomesticAliveMin is the share of domestic canaries that must answer in every
+	// round for a foreign cut to be called whitelist. The January 2022 allowlist let only "a few media sites and
 	// Kaspi services" through (ict-online; §1.1), so most domestic canaries may fail:
 	// one canary in four answering in every round is not an accident.
 	DomesticAliveMin = 0.25
@@ -130,22 +129,23 @@ func Decide(ev Evidence) Analysis {
 		a.Excluded = append(a.Excluded, skip[k])
 	}
 	a.Reach = reach(ev.Canaries, ev.Rounds, skip)
-	a.Verdict, a.Reason = classify(ev, a.Reach)
+	a.Verdict, a.Reason = classify(ev, a.Reach, skip)
 	return a
 }
 
 // classify applies the rules in order: local → all down → whitelist → flapping →
 // loss → throughput → online. A lower level decides before a higher one.
-func classify(ev Evidence, rounds []map[string]Tally) (string, string) {
-	up, down := countRounds(rounds)
-	if down == len(rounds) {
+func classify(ev Evidence, rounds []map[string]Tally, skip map[string]Exclusion) (string, string) {
+	if _, down := countRounds(rounds, reachAll); down == len(rounds) {
 		return allDown(ev.Local)
 	}
-	if isWhitelist(rounds) {
+	if isWhitelist(rounds, domesticAnswering(ev.Canaries, skip, len(rounds))) {
 		return nettests.NetworkWhitelist, ReasonForeignCut
 	}
-	if up > 0 && down > 0 {
-		return nettests.NetworkPartialShutdown, ReasonFlapping
+	for _, key := range []string{reachAll, ClassDomestic, ClassForeign} {
+		if up, down := countRounds(rounds, key); up > 0 && down > 0 {
+			return nettests.NetworkPartialShutdown, ReasonFlapping
+		}
 	}
 	for _, class := range []string{ClassDomestic, ClassForeign} {
 		t := classTotal(rounds, class)
@@ -175,10 +175,14 @@ func allDown(l LocalChecks) (string, string) {
 	}
 }
 
-// countRounds counts rounds where both classes together are up or down.
-func countRounds(rounds []map[string]Tally) (up, down int) {
+// countRounds counts the rounds where key (a class, or reachAll) is up or down. A
+// class without attempts in a round is neither.
+func countRounds(rounds []map[string]Tally, key string) (up, down int) {
 	for _, r := range rounds {
-		switch ratio := r[reachAll].Ratio(); {
+		if key != reachAll && r[key].Attempts == 0 {
+			continue
+		}
+		switch ratio := r[key].Ratio(); {
 		case ratio >= OnlineRatio:
 			up++
 		case ratio <= DownRatio:
@@ -188,19 +192,49 @@ func countRounds(rounds []map[string]Tally) (up, down int) {
 	return up, down
 }
 
-// isWhitelist: the foreign class is cut over the whole check while some domestic
-// canary answers in every round.
-func isWhitelist(rounds []map[string]Tally) bool {
-	dom, frn := classTotal(rounds, ClassDomestic), classTotal(rounds, ClassForeign)
-	if dom.Attempts == 0 || frn.Attempts == 0 {
+// isWhitelist: the foreign class is cut over the whole check while at least
+// DomesticAliveMin of the domestic canaries answer in every round. Domestic canaries
+// are counted, not attempts: a dead canary spends every retry, a live one stops at
+// its first success, so attempts would understate the live ones.
+func isWhitelist(rounds []map[string]Tally, domesticShare []float64) bool {
+	frn := classTotal(rounds, ClassForeign)
+	if frn.Attempts == 0 || frn.Ratio() > ForeignCutMax || len(domesticShare) == 0 {
 		return false
 	}
-	for _, r := range rounds {
-		if r[ClassDomestic].OK == 0 {
+	for _, share := range domesticShare {
+		if share < DomesticAliveMin {
 			return false
 		}
 	}
-	return frn.Ratio() <= ForeignCutMax && dom.Ratio() >= DomesticAliveMin
+	return true
+}
+
+// domesticAnswering returns, per round, the share of domestic canaries (not
+// excluded) that answered on some transport; nil without domestic canaries.
+func domesticAnswering(cs []CanaryOutcome, skip map[string]Exclusion, rounds int) []float64 {
+	answered, total := make([]int, rounds), 0
+	for _, c := range cs {
+		if _, out := skip[exclusionKey(c.Name, "")]; out || c.Class != ClassDomestic {
+			continue
+		}
+		total++
+		for i, r := range c.Rounds {
+			for _, p := range transportProtos {
+				if i < rounds && r[p].OK > 0 {
+					answered[i]++
+					break
+				}
+			}
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	out := make([]float64, rounds)
+	for i, n := range answered {
+		out[i] = float64(n) / float64(total)
+	}
+	return out
 }
 
 func classTotal(rounds []map[string]Tally, class string) Tally {
@@ -257,44 +291,57 @@ func reach(cs []CanaryOutcome, rounds int, skip map[string]Exclusion) []map[stri
 }
 
 // exclusions finds canaries and protocols whose failures are their own, not the
-// network's. A protocol that never answered on a canary that answered on another one
-// is that service's gap (no QUIC listener, a TLS quirk). A canary that never answered
-// while at least two peers of its class did is that site's outage, as long as such
-// canaries are few (at most a quarter of the class, at least one): outages are
-// correlated, a dead site is not (detection-methods.md §7, partial-shutdown traps).
+// network's. Both rules lean on canaries that answer steadily (in more than half of
+// the rounds), so that a lucky success during a shutdown that leaks cannot make the
+// rest of the evidence disappear:
+//   - a protocol that never answered on a steady canary is that service's gap (no
+//     QUIC listener, a TLS quirk);
+//   - a canary that never answered while at least two peers of its class answered
+//     steadily is that site's outage, as long as such canaries are few (at most a
+//     quarter of the class, at least one): outages are correlated, a dead site is
+//     not (detection-methods.md §7, partial-shutdown traps).
 func exclusions(cs []CanaryOutcome) map[string]Exclusion {
 	out := map[string]Exclusion{}
 	dead := map[string][]string{}
-	alive, size := map[string]int{}, map[string]int{}
+	steady, size := map[string]int{}, map[string]int{}
 	for _, c := range cs {
 		size[c.Class]++
-		answered := false
-		for _, p := range transportProtos {
-			if c.total(p).OK > 0 {
-				answered = true
-			}
+		answered := answeredRounds(c)
+		if answered == 0 && transportAttempts(c) > 0 {
+			dead[c.Class] = append(dead[c.Class], c.Name)
 		}
-		if !answered {
-			if transportAttempts(c) > 0 {
-				dead[c.Class] = append(dead[c.Class], c.Name)
-			}
+		if answered*2 <= len(c.Rounds) {
 			continue
 		}
-		alive[c.Class]++
+		steady[c.Class]++
 		for _, p := range transportProtos {
 			if t := c.total(p); t.Attempts > 0 && t.OK == 0 {
-				out[exclusionKey(c.Name, p)] = Exclusion{Canary: c.Name, Protocol: p, Why: "never answered on this protocol while the canary answered on another"}
+				out[exclusionKey(c.Name, p)] = Exclusion{Canary: c.Name, Protocol: p, Why: "never answered on this protocol while the canary answered steadily on another"}
 			}
 		}
 	}
 	for class, names := range dead {
-		if alive[class] >= 2 && len(names) <= max(1, size[class]/4) {
+		if steady[class] >= 2 && len(names) <= max(1, size[class]/4) {
 			for _, n := range names {
 				out[exclusionKey(n, "")] = Exclusion{Canary: n, Why: "never answered while its peers did: the site's outage, not the network's"}
 			}
 		}
 	}
 	return out
+}
+
+// answeredRounds counts the rounds in which some transport of c succeeded.
+func answeredRounds(c CanaryOutcome) int {
+	n := 0
+	for _, r := range c.Rounds {
+		for _, p := range transportProtos {
+			if r[p].OK > 0 {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 func transportAttempts(c CanaryOutcome) int {
