@@ -3,6 +3,7 @@ package collector
 import (
 	"compress/gzip"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -260,7 +261,7 @@ type probeJSON struct {
 
 func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if len(id) != 32 || !isToken(id, "") || strings.ToLower(id) != id {
+	if _, err := hex.DecodeString(id); err != nil || len(id) != 32 || strings.ToLower(id) != id {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: "a probe id is 32 lowercase hex digits", Param: "id"})
 		return
 	}

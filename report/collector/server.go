@@ -84,7 +84,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint", nil)
 	})
-	mux.Handle("GET /", web.Handler())
+	mux.Handle("/", web.Handler())
 	return mux
 }
 
