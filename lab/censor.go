@@ -265,13 +265,17 @@ func randomLoss(ctx context.Context, l *Lab, b Block) error {
 	if b.Percent <= 0 || b.Percent > 100 {
 		return fmt.Errorf("lab: loss: percent %d is outside 1..100", b.Percent)
 	}
+	rule := fmt.Sprintf("numgen random mod 100 < %d drop", b.Percent)
+	if b.Percent == 100 {
+		rule = "drop" // numgen's range is 0..99
+	}
 	script := fmt.Sprintf(`table inet lab_loss {
 	chain forward {
 		type filter hook forward priority -10; policy accept;
-		numgen random mod 100 < %d drop
+		%s
 	}
 }
-`, b.Percent)
+`, rule)
 	return l.nft(ctx, script)
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -116,13 +115,10 @@ func (q *nfqueue) readAck() error {
 	if err != nil {
 		return fmt.Errorf("lab: nfqueue ack: %w", err)
 	}
-	msgs, err := syscall.ParseNetlinkMessage(buf[:n])
-	if err != nil {
-		return fmt.Errorf("lab: nfqueue ack: %w", err)
-	}
+	msgs := parseNetlink(buf[:n])
 	for _, m := range msgs {
-		if m.Header.Type == unix.NLMSG_ERROR && len(m.Data) >= 4 {
-			if code := int32(binary.NativeEndian.Uint32(m.Data)); code != 0 {
+		if m.typ == unix.NLMSG_ERROR && len(m.data) >= 4 {
+			if code := int32(binary.NativeEndian.Uint32(m.data)); code != 0 {
 				return fmt.Errorf("lab: nfqueue config: %w", unix.Errno(-code))
 			}
 		}
@@ -144,15 +140,12 @@ func (q *nfqueue) loop(h packetHandler) {
 			}
 			return
 		}
-		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
-		if err != nil {
-			continue
-		}
+		msgs := parseNetlink(buf[:n])
 		for _, m := range msgs {
-			if m.Header.Type != nfnlSubsysQueue<<8|nfqnlMsgPacket || len(m.Data) < nfgenHdrLen {
+			if m.typ != nfnlSubsysQueue<<8|nfqnlMsgPacket || len(m.data) < nfgenHdrLen {
 				continue
 			}
-			id, payload, ok := parsePacketAttrs(m.Data[nfgenHdrLen:])
+			id, payload, ok := parsePacketAttrs(m.data[nfgenHdrLen:])
 			if !ok {
 				continue
 			}
@@ -204,3 +197,28 @@ func (q *nfqueue) Close() error {
 }
 
 func align4(n int) int { return (n + 3) &^ 3 }
+
+// netlinkMessage is one message of a netlink datagram.
+type netlinkMessage struct {
+	typ  uint16
+	data []byte
+}
+
+// parseNetlink splits a datagram into messages. QUIRK: not syscall's parser, which
+// rejects a last message whose length is not padded to 4 bytes, as nfqueue's
+// packet messages often are.
+func parseNetlink(b []byte) []netlinkMessage {
+	var out []netlinkMessage
+	for len(b) >= nlmsgHdrLen {
+		l := int(binary.NativeEndian.Uint32(b))
+		if l < nlmsgHdrLen || l > len(b) {
+			break
+		}
+		out = append(out, netlinkMessage{typ: binary.NativeEndian.Uint16(b[4:]), data: b[nlmsgHdrLen:l]})
+		if align4(l) >= len(b) {
+			break
+		}
+		b = b[align4(l):]
+	}
+	return out
+}

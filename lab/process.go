@@ -3,7 +3,7 @@ package lab
 import (
 	"bytes"
 	"context"
-	"errors"
+
 	"fmt"
 	"os"
 	"os/exec"
@@ -136,5 +136,3 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
-
-var errNoBinary = errors.New("lab: no vantage binary")
