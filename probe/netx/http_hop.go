@@ -38,14 +38,14 @@ type hopConn struct {
 
 // fetchOnce performs one hop: resolve (unless pinned), connect, handshake, send the
 // GET, read the headers and the body, each phase under its own timeout.
-func (c *Config) fetchOnce(ctx context.Context, trace *Trace, u *url.URL, pinned string, opts FetchOptions) hopResult {
+func (c *Config) fetchOnce(ctx context.Context, trace *Trace, u *url.URL, pinned string, opts FetchOptions) (out hopResult) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req, err := newRequest(ctx, u, opts.Header)
 	if err != nil {
 		return hopResult{err: Wrap("http_round_trip", err)}
 	}
-	out := hopResult{event: RequestEvent{
+	out = hopResult{event: RequestEvent{
 		Network:  schemeOf(opts.HTTP3),
 		Request:  requestRecord(req, schemeOf(opts.HTTP3)),
 		Response: emptyResponse(),
@@ -61,12 +61,14 @@ func (c *Config) fetchOnce(ctx context.Context, trace *Trace, u *url.URL, pinned
 		trace.AddRequest(out.event)
 	}()
 
-	hc, err := c.openHop(ctx, trace, u, pinned, opts)
-	if hc == nil {
+	hc, tried, err := c.openHop(ctx, trace, u, pinned, opts)
+	if err != nil {
 		out.err = err
-		if out.event.TransactionID == 0 {
-			out.event.TransactionID = trace.NewTransactionID()
+		if hc != nil {
+			out.tls = hc.tls // a handshake that completed but did not verify
 		}
+		out.event.Address = tried
+		out.event.TransactionID = trace.NewTransactionID()
 		return out
 	}
 	defer hc.close()
@@ -102,28 +104,33 @@ func (c *Config) exchange(ctx context.Context, cancel context.CancelFunc, req *h
 	}
 }
 
-// openHop connects for one hop, trying each address in turn until one works. It
-// returns nil and the last classified error when none does.
-func (c *Config) openHop(ctx context.Context, trace *Trace, u *url.URL, pinned string, opts FetchOptions) (*hopConn, error) {
+// openHop connects for one hop, trying each address in turn until one works. When
+// none does it returns the last address tried and its classified error, with a
+// hopConn holding only the handshake event when a handshake failed.
+func (c *Config) openHop(ctx context.Context, trace *Trace, u *url.URL, pinned string, opts FetchOptions) (*hopConn, string, error) {
 	addrs, err := hopAddresses(ctx, trace, u, pinned, opts)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(addrs) == 0 {
-		return nil, Wrap("resolve", ErrDNSNoAnswer)
+		return nil, "", Wrap("resolve", ErrDNSNoAnswer)
 	}
+	var (
+		last string
+		hc   *hopConn
+	)
 	for _, addr := range addrs {
-		var hc *hopConn
 		if opts.HTTP3 {
 			hc, err = c.openQUIC(ctx, trace, u, addr, opts)
 		} else {
 			hc, err = c.openTCP(ctx, trace, u, addr, opts)
 		}
 		if err == nil {
-			return hc, nil
+			return hc, addr, nil
 		}
+		last = addr
 	}
-	return nil, err
+	return hc, last, err
 }
 
 // openTCP connects, handshakes TLS for https, and picks HTTP/2 or HTTP/1.1 by ALPN.
@@ -142,7 +149,7 @@ func (c *Config) openTCP(ctx context.Context, trace *Trace, u *url.URL, addr str
 	step.Timeout = opts.TLSTimeout
 	tlsConn, ev, err := step.HandshakeTLS(ctx, trace, conn, u.Hostname(), []string{"h2", "http/1.1"})
 	if err != nil {
-		return nil, err
+		return &hopConn{tls: ev}, err
 	}
 	hc.tls, hc.alpn = ev, ev.NegotiatedProtocol
 	if hc.alpn != "h2" {
@@ -179,7 +186,7 @@ func (c *Config) openQUIC(ctx context.Context, trace *Trace, u *url.URL, addr st
 	step.Timeout = opts.TLSTimeout
 	qconn, ev, err := step.HandshakeQUIC(ctx, trace, addr, u.Hostname(), []string{"h3"})
 	if err != nil {
-		return nil, err
+		return &hopConn{tls: ev}, err
 	}
 	cc := (&http3.Transport{DisableCompression: true}).NewClientConn(qconn)
 	return &hopConn{
