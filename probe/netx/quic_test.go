@@ -62,4 +62,3 @@ func TestHandshakeQUICRejectsHostName(t *testing.T) {
 		t.Fatal("HandshakeQUIC resolved a name: it must take IP:port only")
 	}
 }
-
