@@ -72,7 +72,7 @@ func TestLookupSuccessOnEveryWireEngine(t *testing.T) {
 				t.Fatalf("recorded %d query events, want 2: %+v", len(events), events)
 			}
 			for i, want := range []struct {
-				qtype string
+				qtype  string
 				answer netx.DNSAnswer
 			}{{"A", netx.DNSAnswer{AnswerType: "A", IPv4: dnsTestPublicIPv4}}, {"AAAA", netx.DNSAnswer{AnswerType: "AAAA", IPv6: dnsTestPublicIPv6}}} {
 				ev := events[i]
