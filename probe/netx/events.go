@@ -65,7 +65,9 @@ type PeerCertificate struct {
 }
 
 // TLSHandshakeEvent is one TLS or QUIC handshake (df-006). The handshake is recorded
-// even when the chain does not validate: the chain is then the evidence.
+// even when the chain does not validate: the chain is then the evidence. Failure is
+// null when the handshake completed, even if the chain did not verify; XVerified and
+// XVerifyFailure (ssl_unknown_authority, ssl_invalid_hostname, ...) say that.
 type TLSHandshakeEvent struct {
 	Network            string            `json:"network"` // tcp or udp (QUIC)
 	Address            string            `json:"address"`

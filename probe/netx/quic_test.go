@@ -38,7 +38,7 @@ func TestHandshakeQUICUntrustedRecordsChain(t *testing.T) {
 	if got := failure(err); got != netx.FailureSSLUnknownAuthority {
 		t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureSSLUnknownAuthority)
 	}
-	if conn != nil || len(ev.PeerCertificates) != 2 || ev.XVerified {
+	if conn != nil || len(ev.PeerCertificates) != 2 || ev.XVerified || ev.Failure != nil || deref(ev.XVerifyFailure) != netx.FailureSSLUnknownAuthority {
 		t.Errorf("conn %v, %d certificates, verified %v: want no conn and the chain recorded", conn, len(ev.PeerCertificates), ev.XVerified)
 	}
 }

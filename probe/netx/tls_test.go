@@ -94,7 +94,7 @@ func TestHandshakeTLSUntrustedStillRecordsChain(t *testing.T) {
 		if ev == nil || len(ev.PeerCertificates) != 2 || ev.TLSVersion == "" {
 			t.Fatalf("event %+v: want the completed handshake with its chain", ev)
 		}
-		if ev.XVerified || deref(ev.XVerifyFailure) != netx.FailureSSLUnknownAuthority || deref(ev.Failure) != netx.FailureSSLUnknownAuthority {
+		if ev.XVerified || deref(ev.XVerifyFailure) != netx.FailureSSLUnknownAuthority || ev.Failure != nil {
 			t.Errorf("verified %v verify failure %q failure %q", ev.XVerified, deref(ev.XVerifyFailure), deref(ev.Failure))
 		}
 		if ev.XRootIssuer != "CN=Interceptor Root,O=vantage test" {
@@ -112,8 +112,8 @@ func TestHandshakeTLSWrongHostname(t *testing.T) {
 		if got := failure(err); got != netx.FailureSSLInvalidHostname {
 			t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureSSLInvalidHostname)
 		}
-		if ev.XLeafSubject != "CN=other.test" || ev.XVerified {
-			t.Errorf("subject %q verified %v", ev.XLeafSubject, ev.XVerified)
+		if ev.XLeafSubject != "CN=other.test" || ev.XVerified || deref(ev.XVerifyFailure) != netx.FailureSSLInvalidHostname {
+			t.Errorf("subject %q verified %v verify failure %q", ev.XLeafSubject, ev.XVerified, deref(ev.XVerifyFailure))
 		}
 	})
 }

@@ -78,14 +78,15 @@ func recordState(ev *TLSHandshakeEvent, version, cipher uint16, alpn string, cha
 	recordChain(ev, chain)
 }
 
-// recordVerification sets the verification outcome of ev; a failed verification is
-// also the event's failure, as OONI reports it.
+// recordVerification sets the verification outcome of ev. The event's failure stays
+// null: it says whether the handshake itself completed (packets flowed both ways,
+// which reachability tests count), while x_verified and x_verify_failure say whether
+// the chain is trustworthy. OONI folds both into failure because Go verifies inside
+// the handshake; the caller still gets the ssl_* error, and the requests event of a
+// Fetch carries it as its failure.
 func recordVerification(ev *TLSHandshakeEvent, err error) {
 	ev.XVerified = err == nil
 	ev.XVerifyFailure = FailureOf(err)
-	if err != nil {
-		ev.Failure = FailureOf(err)
-	}
 }
 
 // tlsVersionString names a TLS version as OONI does ("TLSv1.3").
