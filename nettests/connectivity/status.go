@@ -1,0 +1,134 @@
+package connectivity
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/probe/netx"
+)
+
+// Quick check of CanariesUp: a few TCP connects with a short timeout.
+const (
+	// QuickCanaries is how many canaries CanariesUp connects to.
+	QuickCanaries = 4
+	// QuickTimeout bounds each connect of CanariesUp: it runs between URL
+	// retries, so it must cost less than the retry it qualifies; 1.5 s is several
+	// round trips to any canary.
+	QuickTimeout = 1500 * time.Millisecond
+)
+
+// Status holds the latest network verdict for the runner and checks canaries
+// quickly on demand. It is safe for concurrent use.
+type Status struct {
+	canaries []Canary
+	probes   Probes
+	now      func() time.Time
+
+	mu      sync.Mutex
+	verdict string
+	// learned are canary addresses seen resolved in the last check, by canary name.
+	learned map[string]string
+}
+
+var _ nettests.NetworkStatus = (*Status)(nil)
+
+// NewStatus builds a status over the canaries and primitives New would use. A bad
+// [canaries] entry leaves the status without canaries (CanariesUp then reports
+// false): New reports the same error to whoever runs the test.
+func NewStatus(env *nettests.Env) *Status {
+	opts, err := optionsFromEnv(env)
+	if err != nil {
+		opts = Options{}
+	}
+	opts.Probes = NetxProbes(netxOf(env), QuickTimeout)
+	return NewStatusFrom(NewMeasurer(opts))
+}
+
+func netxOf(env *nettests.Env) *netx.Config {
+	if env == nil {
+		return nil
+	}
+	return env.Netx
+}
+
+// NewStatusFrom builds a status sharing a measurer's canaries and primitives.
+func NewStatusFrom(m *Measurer) *Status {
+	return &Status{canaries: m.canaries, probes: m.probes, now: m.now, learned: map[string]string{}}
+}
+
+// Observe records a connectivity result: its verdict becomes the status's, and the
+// addresses its canaries resolved to are kept for CanariesUp (which then needs no
+// DNS). The runner calls it with every connectivity result.
+func (s *Status) Observe(r nettests.NetworkResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.verdict = r.NetworkVerdict()
+	tk, ok := r.(*TestKeys)
+	if !ok {
+		return
+	}
+	for _, c := range tk.Canaries {
+		if a := pickAddress(c.Addrs); a != "" {
+			s.learned[c.Name] = joinHostPort(a, c.Port)
+		}
+	}
+}
+
+// Verdict implements nettests.NetworkStatus.
+func (s *Status) Verdict() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.verdict
+}
+
+// CanariesUp implements nettests.NetworkStatus: it connects over TCP to up to
+// QuickCanaries canaries at once, foreign first (most URLs are abroad), and reports
+// whether at least half of them answered. Host canaries are reached at the address
+// the last check resolved; those never resolved are skipped, so that a quick check
+// never waits on DNS.
+func (s *Status) CanariesUp(ctx context.Context) bool {
+	targets := s.quickTargets()
+	if len(targets) == 0 {
+		return false
+	}
+	trace := netx.NewTrace(s.now(), s.now)
+	answered := make([]bool, len(targets))
+	var wg sync.WaitGroup
+	for i, addr := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, QuickTimeout)
+			defer cancel()
+			answered[i], _ = s.probes.attempt(cctx, trace, ProtoTCP, addr, "")
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for _, ok := range answered {
+		if ok {
+			n++
+		}
+	}
+	return n > 0 && 2*n >= len(targets)
+}
+
+func (s *Status) quickTargets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, class := range []string{ClassForeign, ClassDomestic} {
+		for _, c := range s.canaries {
+			addr := c.Address
+			if addr == "" {
+				addr = s.learned[c.Name]
+			}
+			if c.Class == class && addr != "" && len(out) < QuickCanaries {
+				out = append(out, addr)
+			}
+		}
+	}
+	return out
+}
