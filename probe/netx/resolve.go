@@ -1,15 +1,14 @@
 package netx
 
-import (
-	"context"
-	"net"
-)
+import "context"
 
-// resolveHost turns a host name into IP addresses for a Fetch hop that is not pinned.
-// It uses the system resolver under the step timeout.
+// resolveHost turns a host name into IP addresses for a hop that is not pinned,
+// with the Config's resolver (Config.Resolver; "" is the system resolver), recording
+// the queries on trace like any other lookup of the measurement.
 func (c *Config) resolveHost(ctx context.Context, trace *Trace, host string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.StepTimeout())
-	defer cancel()
-	var r net.Resolver
-	return r.LookupHost(ctx, host)
+	res, err := c.Lookup(ctx, trace, c.Resolver, host)
+	if err != nil {
+		return nil, err
+	}
+	return res.Addrs, nil
 }
