@@ -88,8 +88,8 @@ func selfSignedChain(t *testing.T, cn string) [][]byte {
 func TestDecide(t *testing.T) {
 	qaznet := selfSignedChain(t, "Qaznet Trust Network")
 	cases := []struct {
-		name                   string
-		edit                   func(o *Observations)
+		name                    string
+		edit                    func(o *Observations)
 		verdict, method, reason string
 	}{
 		{"clean https", func(o *Observations) {}, nettests.VerdictOK, "", ""},

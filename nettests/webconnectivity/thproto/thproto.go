@@ -131,7 +131,7 @@ func ParseRequest(r io.Reader) (*Request, error) {
 	dec := json.NewDecoder(io.LimitReader(r, MaxRequestBytes+1))
 	var req Request
 	if err := dec.Decode(&req); err != nil {
-		return nil, fmt.Errorf("%w: invalid JSON: %v", ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: invalid JSON: %w", ErrBadRequest, err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrBadRequest)
