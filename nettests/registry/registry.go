@@ -6,10 +6,13 @@ import (
 	"sort"
 
 	"github.com/vantage-probe/vantage/nettests"
+	dnsnettest "github.com/vantage-probe/vantage/nettests/dns"
 )
 
 // factories lists every nettest by test_name. Add one line per nettest package.
-var factories = map[string]nettests.Factory{}
+var factories = map[string]nettests.Factory{
+	dnsnettest.Name: dnsnettest.Factory,
+}
 
 // Lookup returns the factory for a test name; "webconnectivity" and
 // "web_connectivity" are the same test.

@@ -149,6 +149,13 @@ type dnsEngine interface {
 	query(ctx context.Context, trace *Trace, host string, qtype uint16, txID int64) queryOutcome
 }
 
+// CheckResolverURL returns an error wrapping ErrBadResolverURL unless Lookup accepts
+// raw as a resolver URL. It sends nothing.
+func CheckResolverURL(raw string) error {
+	_, err := parseResolverURL(raw)
+	return err
+}
+
 // resolverSpec is a parsed resolver URL.
 type resolverSpec struct {
 	engine  string
