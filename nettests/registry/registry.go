@@ -7,11 +7,13 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	dnsnettest "github.com/vantage-probe/vantage/nettests/dns"
+	"github.com/vantage-probe/vantage/nettests/webconnectivity"
 )
 
 // factories lists every nettest by test_name. Add one line per nettest package.
 var factories = map[string]nettests.Factory{
-	dnsnettest.Name: dnsnettest.Factory,
+	dnsnettest.Name:      dnsnettest.Factory,
+	webconnectivity.Name: webconnectivity.Factory,
 }
 
 // Lookup returns the factory for a test name; "webconnectivity" and

@@ -243,3 +243,12 @@ func (m *Measurer) watchCanaries(ctx context.Context) func() (string, *bool) {
 		return verdict, &up
 	}
 }
+
+// Factory is the registry's constructor.
+func Factory(env *nettests.Env) (nettests.Measurer, error) {
+	m, err := New(env)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
