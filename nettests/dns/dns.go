@@ -123,12 +123,12 @@ func HostOf(input string) (string, error) {
 	if strings.Contains(host, "://") {
 		u, err := url.Parse(host)
 		if err != nil {
-			return "", fmt.Errorf("dns: input %q: %w", input, err)
+			return "", fmt.Errorf("dns: %w", err)
 		}
 		host = u.Hostname()
 	}
 	if err := netx.CheckHostname(host); err != nil {
-		return "", fmt.Errorf("dns: input %q: %w", input, err)
+		return "", fmt.Errorf("dns: %w", err)
 	}
 	return host, nil
 }

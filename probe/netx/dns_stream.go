@@ -36,15 +36,17 @@ func (c *Config) dotConfig(address string) *tls.Config {
 
 func (t *streamTransport) exchange(ctx context.Context, q *dns.Msg, now func() time.Time) ([]timedReply, int, error) {
 	var dialer net.Dialer
-	conn, err := dialer.DialContext(ctx, "tcp", t.address)
+	tcpConn, err := dialer.DialContext(ctx, "tcp", t.address)
 	if err != nil {
 		return nil, 0, contextError(ctx, err)
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer tcpConn.Close()
+	// Wake blocked I/O (TLS included: it reads through tcpConn) when the step ends.
+	stop := context.AfterFunc(ctx, func() { _ = tcpConn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	conn := tcpConn
 	if t.tls != nil {
-		tconn := tls.Client(conn, t.tls)
+		tconn := tls.Client(tcpConn, t.tls)
 		if err := tconn.HandshakeContext(ctx); err != nil {
 			return nil, 0, contextError(ctx, fmt.Errorf("dns: tls handshake: %w", err))
 		}

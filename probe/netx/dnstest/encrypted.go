@@ -3,6 +3,7 @@ package dnstest
 import (
 	"crypto/tls"
 	"io"
+	"log"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +41,8 @@ func (s *Server) StartDoH(t testing.TB) string {
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(s.serveDoH))
 	hs.TLS = &tls.Config{Certificates: []tls.Certificate{s.CA.Issue(t)}, MinVersion: tls.VersionTLS12}
 	hs.EnableHTTP2 = true
+	// Handshakes that fail on purpose (untrusted-certificate tests) are not news.
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
 	hs.StartTLS()
 	t.Cleanup(func() {
 		s.stop() // first, so that a black-holed request stops waiting
