@@ -410,3 +410,24 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+func TestHTTPAndEOFBlocks(t *testing.T) {
+	l := newTestLab(t, testSites,
+		Block{Kind: "http.diff", Targets: []string{"news.world.vlab"}},
+		Block{Kind: "http.reset", Targets: []string{"local.kz.vlab"}},
+		Block{Kind: "tls.eof", Targets: []string{"news.world.vlab"}},
+	)
+	body, resp := get(t, probeClient(l, "45.60.1.10:80"), "http://news.world.vlab/")
+	if body != AlteredBody || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("http.diff: got %d %.80q", resp.StatusCode, body)
+	}
+	if err := dialProbe(l, "95.57.1.10:80"); err != nil {
+		t.Errorf("http.reset must let the connection through: %v", err)
+	}
+	if _, err := probeClient(l, "95.57.1.10:80").Get("http://local.kz.vlab/"); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("http.reset: got %v, want connection reset", err)
+	}
+	if _, err := handshake(l, "45.60.1.10:443", "news.world.vlab"); !errors.Is(err, io.EOF) {
+		t.Errorf("tls.eof: got %v, want EOF", err)
+	}
+}

@@ -59,10 +59,14 @@ var blocks = map[string]blockFunc{
 	"sni.reset":        perSNI("-j", "REJECT", "--reject-with", "tcp-reset"),
 	"sni.drop":         perSNI("-j", "DROP"),
 	"http.blockpage":   redirectPort(80, blockpagePort),
+	"http.diff":        redirectPort(80, alteredPort),
+	"http.reset":       perHostHeader("-j", "REJECT", "--reject-with", "tcp-reset"),
+	"tls.eof":          redirectPort(443, eofPort),
 	"tls.mitm":         redirectPort(443, interceptorPort),
 	"udp443.drop":      dropUDP443,
 	"throttle":         throttle,
 	"loss":             randomLoss,
+	"partial":          partialFlows,
 	"allowlist":        allowlist,
 	"shutdown":         shutdown,
 	"flip":             flip,
@@ -195,6 +199,24 @@ func perSNI(action ...string) blockFunc {
 	}
 }
 
+// perHostHeader matches the target name in plain-HTTP requests to port 80 (the
+// Host header): the connection is set up, then the request is killed.
+func perHostHeader(action ...string) blockFunc {
+	return func(ctx context.Context, l *Lab, b Block) error {
+		if len(b.Targets) == 0 {
+			return fmt.Errorf("lab: %s needs targets", b.Kind)
+		}
+		for _, name := range b.Targets {
+			args := append([]string{"-A", "FORWARD", "-i", routerLANIf, "-p", "tcp", "--dport", "80",
+				"-m", "string", "--string", "Host: " + canonicalName(name), "--algo", "bm", "--icase"}, action...)
+			if err := l.iptables(ctx, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // redirectPort transparently sends connections to the targets' port to a service
 // on the router (the blockpage server, the TLS interceptor).
 func redirectPort(port, to int) blockFunc {
@@ -276,6 +298,24 @@ func randomLoss(ctx context.Context, l *Lab, b Block) error {
 	}
 }
 `, rule)
+	return l.nft(ctx, script)
+}
+
+// partialFlows refuses a fixed share of new flows, network-wide: the Beeline
+// picture of January 2022, where some connections went through and most did not.
+// A counter (numgen inc), not a coin, decides, so the share holds over a short
+// run; packets of a flow that got through are never dropped.
+func partialFlows(ctx context.Context, l *Lab, b Block) error {
+	if b.Percent <= 0 || b.Percent >= 100 {
+		return fmt.Errorf("lab: partial: percent %d is outside 1..99", b.Percent)
+	}
+	script := fmt.Sprintf(`table inet lab_partial {
+	chain forward {
+		type filter hook forward priority -10; policy accept;
+		iifname %q ct state new numgen inc mod 100 < %d drop
+	}
+}
+`, routerLANIf, b.Percent)
 	return l.nft(ctx, script)
 }
 

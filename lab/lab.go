@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -61,7 +62,28 @@ func Build(ctx context.Context, sites []Site) (l *Lab, err error) {
 		return l, err
 	}
 	l.onClose(l.Topology.delete)
+	if err := l.takeDownSites(ctx); err != nil {
+		return l, err
+	}
 	return l, l.startServers()
+}
+
+// takeDownSites makes the hosts of "refused" sites reject connections, for the
+// control as for the probe (the rule is on the internet side of the censor).
+func (l *Lab) takeDownSites(ctx context.Context) error {
+	for _, s := range l.World.Sites() {
+		if s.Down != "refused" {
+			continue
+		}
+		for _, proto := range []string{"tcp", "udp"} {
+			err := l.Topology.Internet.Run(ctx, "iptables", "-w", "-A", "INPUT", "-d", s.Addr.String(), "-p", proto,
+				"-j", "REJECT", "--reject-with", map[string]string{"tcp": "tcp-reset", "udp": "icmp-port-unreachable"}[proto])
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // startServers opens every listener; each is serving when its start returns.
@@ -86,23 +108,40 @@ func (l *Lab) startServers() error {
 	return l.startCensorServices()
 }
 
-// startCensorServices starts the router's blockpage server and TLS interceptor;
-// they receive traffic only once a block redirects some to them.
+// startCensorServices starts the router's blockpage server, altering proxy, TLS
+// interceptor and connection closer; they receive traffic only once a block
+// redirects some to them.
 func (l *Lab) startCensorServices() error {
 	router := l.Topology.Router
-	bp, err := router.Listen("tcp4", net.JoinHostPort(RouterAddr.String(), fmt.Sprint(blockpagePort)))
-	if err != nil {
-		return err
-	}
-	mitm, err := router.Listen("tcp4", net.JoinHostPort(RouterAddr.String(), fmt.Sprint(interceptorPort)))
-	if err != nil {
-		bp.Close()
-		return err
+	listen := func(port int) (net.Listener, error) {
+		return router.Listen("tcp4", net.JoinHostPort(RouterAddr.String(), fmt.Sprint(port)))
 	}
 	ws := &webServers{}
-	ws.serve(bp, blockpageHandler())
-	ws.serve(tlsListener(mitm, l.NationalCA), &siteHandler{world: l.World})
 	l.onClose(ws.Close)
+	for _, svc := range []struct {
+		port    int
+		handler http.Handler
+		tls     bool
+	}{
+		{blockpagePort, blockpageHandler(), false},
+		{alteredPort, alteredHandler(), false},
+		{interceptorPort, &siteHandler{world: l.World}, true},
+	} {
+		ln, err := listen(svc.port)
+		if err != nil {
+			return err
+		}
+		if svc.tls {
+			ln = tlsListener(ln, l.NationalCA)
+		}
+		ws.serve(ln, svc.handler)
+	}
+	ln, err := listen(eofPort)
+	if err != nil {
+		return err
+	}
+	closer := startCloser(ln)
+	l.onClose(closer.Close)
 	return nil
 }
 

@@ -212,3 +212,61 @@ var discardLog = log.New(io.Discard, "", 0)
 func tlsListener(l net.Listener, ca *Authority) net.Listener {
 	return tls.NewListener(l, withHTTP2(ca.TLSConfig()))
 }
+
+// AlteredBody is what the "http.diff" proxy answers: a page unlike the site's and
+// unlike any known blockpage, so only a comparison with the control can flag it.
+const AlteredBody = `<!DOCTYPE html>
+<html><head><title>Notice</title></head>
+<body><p>This content is not available in your region at the moment.</p></body></html>
+`
+
+// alteredHandler answers every request with AlteredBody and a 403.
+func alteredHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		if r.Method != http.MethodHead {
+			w.Write([]byte(AlteredBody))
+		}
+	})
+}
+
+// closer accepts connections, reads the client's first flight (a ClientHello) and
+// closes cleanly: the client sees EOF in the middle of its handshake.
+type closer struct {
+	ln net.Listener
+	wg sync.WaitGroup
+}
+
+// closerReadTimeout bounds the wait for the client's first bytes.
+const closerReadTimeout = 5 * time.Second
+
+func startCloser(ln net.Listener) *closer {
+	c := &closer{ln: ln}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				defer conn.Close()
+				conn.SetReadDeadline(time.Now().Add(closerReadTimeout))
+				buf := make([]byte, 4096)
+				conn.Read(buf)
+			}()
+		}
+	}()
+	return c
+}
+
+// Close stops accepting and waits for open connections to finish.
+func (c *closer) Close() error {
+	err := c.ln.Close()
+	c.wg.Wait()
+	return err
+}

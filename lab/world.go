@@ -32,8 +32,10 @@ var (
 
 // Router-local service ports; the censor's NAT rules send traffic to them.
 const (
-	blockpagePort   = 8080
-	interceptorPort = 8443
+	blockpagePort   = 8080 // answers every request with BlockpageBody
+	alteredPort     = 8081 // answers with an unrelated page (no known fingerprint)
+	interceptorPort = 8443 // TLS with the national CA
+	eofPort         = 8444 // reads the ClientHello, then closes the connection
 )
 
 // Site is one web site of the emulated internet.
@@ -49,12 +51,16 @@ type Site struct {
 	Down string `toml:"down"`
 }
 
+// canaryBodyBytes makes canary pages big enough for the connectivity test's
+// throughput probe (it reads up to 256 KiB and needs at least 32 KiB).
+const canaryBodyBytes = 320 << 10
+
 // Canary sites, present in every lab: the config's [canaries] point at them.
 var baseSites = []Site{
-	{Name: "egov.kz.vlab", Addr: netip.MustParseAddr("95.57.0.10"), H3: true},
-	{Name: "bank.kz.vlab", Addr: netip.MustParseAddr("95.57.0.11"), H3: true},
-	{Name: "cdn.world.vlab", Addr: netip.MustParseAddr("45.60.0.10"), H3: true},
-	{Name: "search.world.vlab", Addr: netip.MustParseAddr("45.60.0.11"), H3: true},
+	{Name: "egov.kz.vlab", Addr: netip.MustParseAddr("95.57.0.10"), H3: true, BodyBytes: canaryBodyBytes},
+	{Name: "bank.kz.vlab", Addr: netip.MustParseAddr("95.57.0.11"), H3: true, BodyBytes: canaryBodyBytes},
+	{Name: "cdn.world.vlab", Addr: netip.MustParseAddr("45.60.0.10"), H3: true, BodyBytes: canaryBodyBytes},
+	{Name: "search.world.vlab", Addr: netip.MustParseAddr("45.60.0.11"), H3: true, BodyBytes: canaryBodyBytes},
 }
 
 // canaryConfig returns the [canaries] lists: one name and one IP literal per class.

@@ -1,0 +1,229 @@
+package lab
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/vantage-probe/vantage/nettests"
+)
+
+//go:embed scenarios/*.toml
+var scenarioFS embed.FS
+
+// Scenario is one emulated network and what the methodology expects the probe to
+// conclude in it. It is read from scenarios/NAME.toml.
+type Scenario struct {
+	Name        string `toml:"-"`
+	Description string `toml:"description"`
+	// Command is "run" (URLs plus the network check, the default) or "check"
+	// (the network verdict only).
+	Command string `toml:"command"`
+	// Sites are the scenario's web sites, beside the canaries every lab has.
+	Sites []Site `toml:"site"`
+	// Censor lists the blocks the ISP router applies, in order.
+	Censor []Block `toml:"censor"`
+	// URLs are the inputs and their expected verdicts.
+	URLs []ExpectURL `toml:"url"`
+	// Network is the expected network verdict.
+	Network string `toml:"network"`
+	// Resolver is the probe's configured resolver: "isp" (the router, default) or
+	// "honest" (a foreign resolver, reached across the censor).
+	Resolver string `toml:"resolver"`
+	// Run overrides the probe's [run] settings, e.g. for a slow throttled site.
+	Run RunSettings `toml:"run"`
+}
+
+// RunSettings mirror the probe's [run] configuration table.
+type RunSettings struct {
+	Parallelism int     `toml:"parallelism"`
+	Timeout     float64 `toml:"timeout"`
+	Retries     int     `toml:"retries"`
+}
+
+// ExpectURL is one input and the verdict the methodology calls for.
+type ExpectURL struct {
+	URL string `toml:"url"`
+	// Verdict is the expected test_keys.verdict.
+	Verdict string `toml:"verdict"`
+	// AnyOf replaces Verdict where the methodology allows several verdicts (a
+	// site measured while the network flips); Why must say so.
+	AnyOf []string `toml:"any_of"`
+	// Method is the expected test_keys.method ("" means not checked unless the
+	// verdict is blocked or intermittent, where it is required).
+	Method string `toml:"method"`
+	// Reason is the expected test_keys.reason of an inconclusive verdict.
+	Reason string `toml:"reason"`
+	Why    string `toml:"why"`
+}
+
+// Accepts reports whether v is an expected verdict.
+func (e ExpectURL) Accepts(v string) bool {
+	if len(e.AnyOf) > 0 {
+		for _, a := range e.AnyOf {
+			if a == v {
+				return true
+			}
+		}
+		return false
+	}
+	return e.Verdict == v
+}
+
+// Expected renders the expectation for a diff.
+func (e ExpectURL) Expected() string {
+	v := e.Verdict
+	if len(e.AnyOf) > 0 {
+		v = strings.Join(e.AnyOf, "|")
+	}
+	if e.Method != "" {
+		v += " " + e.Method
+	}
+	if e.Reason != "" {
+		v += " (" + e.Reason + ")"
+	}
+	return v
+}
+
+var urlVerdicts = []string{nettests.VerdictOK, nettests.VerdictBlocked, nettests.VerdictThrottled,
+	nettests.VerdictIntermittent, nettests.VerdictDown, nettests.VerdictInconclusive}
+
+var networkVerdicts = []string{nettests.NetworkOnline, nettests.NetworkFullShutdown, nettests.NetworkPartialShutdown,
+	nettests.NetworkWhitelist, nettests.NetworkLocalFailure, nettests.NetworkThrottled}
+
+// ParseScenario decodes and checks one scenario file; name is its base name.
+func ParseScenario(name string, data []byte) (*Scenario, error) {
+	var sc Scenario
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&sc)
+	if err != nil {
+		return nil, fmt.Errorf("lab: scenario %s: %w", name, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("lab: scenario %s: unknown key %s", name, und[0])
+	}
+	sc.Name = name
+	if err := sc.validate(); err != nil {
+		return nil, fmt.Errorf("lab: scenario %s: %w", name, err)
+	}
+	return &sc, nil
+}
+
+func (sc *Scenario) validate() error {
+	if sc.Command == "" {
+		sc.Command = "run"
+	}
+	if sc.Command != "run" && sc.Command != "check" {
+		return fmt.Errorf("command %q is not run or check", sc.Command)
+	}
+	if sc.Resolver == "" {
+		sc.Resolver = "isp"
+	}
+	if sc.Resolver != "isp" && sc.Resolver != "honest" {
+		return fmt.Errorf("resolver %q is not isp or honest", sc.Resolver)
+	}
+	if !contains(networkVerdicts, sc.Network) {
+		return fmt.Errorf("network = %q is not a network verdict (%s)", sc.Network, strings.Join(networkVerdicts, ", "))
+	}
+	if sc.Command == "run" && len(sc.URLs) == 0 {
+		return errors.New("a run scenario needs at least one [[url]]")
+	}
+	if sc.Command == "check" && len(sc.URLs) > 0 {
+		return errors.New("a check scenario measures no URL")
+	}
+	world, err := newWorld(sc.Sites)
+	if err != nil {
+		return err
+	}
+	for i, b := range sc.Censor {
+		if _, ok := blocks[b.Kind]; !ok {
+			return fmt.Errorf("censor %d: unknown block %q (known: %s)", i+1, b.Kind, strings.Join(BlockKinds(), ", "))
+		}
+		if _, err := world.addrsOf(b.Targets); err != nil && !strings.HasPrefix(b.Kind, "dns.") && !strings.HasPrefix(b.Kind, "sni.") {
+			return fmt.Errorf("censor %d: %w", i+1, err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, u := range sc.URLs {
+		if err := u.validate(); err != nil {
+			return fmt.Errorf("url %s: %w", u.URL, err)
+		}
+		if seen[u.URL] {
+			return fmt.Errorf("url %s listed twice", u.URL)
+		}
+		seen[u.URL] = true
+	}
+	return nil
+}
+
+func (u ExpectURL) validate() error {
+	if !strings.HasPrefix(u.URL, "http://") && !strings.HasPrefix(u.URL, "https://") {
+		return errors.New("not an http(s) URL")
+	}
+	verdicts := u.AnyOf
+	if len(verdicts) == 0 {
+		verdicts = []string{u.Verdict}
+	} else if u.Verdict != "" || u.Why == "" {
+		return errors.New("any_of replaces verdict and needs a why")
+	}
+	for _, v := range verdicts {
+		if !contains(urlVerdicts, v) {
+			return fmt.Errorf("verdict %q is not one of %s", v, strings.Join(urlVerdicts, ", "))
+		}
+	}
+	if (u.Verdict == nettests.VerdictBlocked || u.Verdict == nettests.VerdictIntermittent) && u.Method == "" {
+		return fmt.Errorf("a %s verdict needs its method", u.Verdict)
+	}
+	return nil
+}
+
+// Scenarios returns every embedded scenario, sorted by name.
+func Scenarios() ([]*Scenario, error) {
+	entries, err := fs.ReadDir(scenarioFS, "scenarios")
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	var out []*Scenario
+	for _, e := range entries {
+		data, err := fs.ReadFile(scenarioFS, path.Join("scenarios", e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("lab: %w", err)
+		}
+		sc, err := ParseScenario(strings.TrimSuffix(e.Name(), ".toml"), data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// LookupScenario finds an embedded scenario by name.
+func LookupScenario(name string) (*Scenario, error) {
+	all, err := Scenarios()
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range all {
+		if sc.Name == name {
+			return sc, nil
+		}
+	}
+	return nil, fmt.Errorf("lab: no scenario %q (see vantage lab list)", name)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,101 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vantage-probe/vantage/nettests"
+)
+
+func TestScenarioFilesParseAndCoverTheMethodology(t *testing.T) {
+	all, err := Scenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*Scenario{}
+	methods := map[string]bool{}
+	networks := map[string]bool{}
+	for _, sc := range all {
+		byName[sc.Name] = sc
+		networks[sc.Network] = true
+		for _, u := range sc.URLs {
+			methods[u.Method] = true
+		}
+		if sc.Description == "" {
+			t.Errorf("%s has no description", sc.Name)
+		}
+	}
+	for _, name := range []string{"kz-2022-shutdown", "kz-2022-beeline", "kz-2022-whitelist", "kz-2019-mitm",
+		"clean", "site-down", "throttled-site", "throttled-network", "local-noroute", "local-linkdown", "upstream-dead"} {
+		if byName[name] == nil {
+			t.Errorf("scenario %s is missing", name)
+		}
+	}
+	for _, m := range []string{nettests.MethodDNSNXDOMAIN, nettests.MethodDNSBogon, nettests.MethodDNSInconsistent,
+		nettests.MethodDNSTimeout, nettests.MethodDNSFailure, nettests.MethodDNSInjection, nettests.MethodTCPTimeout,
+		nettests.MethodTCPReset, nettests.MethodTCPUnreachable, nettests.MethodTLSReset, nettests.MethodTLSTimeout,
+		nettests.MethodTLSEOF, nettests.MethodTLSMITM, nettests.MethodHTTPBlockpage, nettests.MethodHTTPDiff,
+		nettests.MethodHTTPFailure, nettests.MethodQUICBlocked} {
+		if !methods[m] {
+			t.Errorf("no scenario expects method %s", m)
+		}
+	}
+	for _, v := range networkVerdicts {
+		if !networks[v] {
+			t.Errorf("no scenario expects network verdict %s", v)
+		}
+	}
+}
+
+func TestParseScenarioRejectsMistakes(t *testing.T) {
+	cases := map[string]string{
+		"unknown key":        "network = \"online\"\ncolour = 1\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"bad network":        "network = \"offline\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"bad verdict":        "network = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"fine\"\n",
+		"blocked, no method": "network = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"blocked\"\n",
+		"any_of, no why":     "network = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nany_of = [\"ok\"]\n",
+		"unknown block":      "network = \"online\"\n[[censor]]\nblock = \"magic\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"unknown target":     "network = \"online\"\n[[censor]]\nblock = \"ip.drop\"\ntargets = [\"nowhere.vlab\"]\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"site outside":       "network = \"online\"\n[[site]]\nname = \"x.vlab\"\naddr = \"10.0.0.1\"\n[[url]]\nurl = \"https://x.vlab/\"\nverdict = \"ok\"\n",
+		"check with urls":    "command = \"check\"\nnetwork = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"run without urls":   "network = \"online\"\n",
+	}
+	for name, text := range cases {
+		if _, err := ParseScenario("t", []byte(text)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	ok := "network = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n"
+	if _, err := ParseScenario("t", []byte(ok)); err != nil {
+		t.Errorf("a minimal scenario was rejected: %v", err)
+	}
+}
+
+func TestCompareChecksMethodAndReason(t *testing.T) {
+	sc := &Scenario{Name: "s", Network: "online", URLs: []ExpectURL{
+		{URL: "https://a/", Verdict: "blocked", Method: "tcp.reset"},
+		{URL: "https://b/", AnyOf: []string{"blocked", "inconclusive"}, Method: "tcp.timeout", Reason: "no_control", Why: "w"},
+		{URL: "https://c/", Verdict: "ok"},
+		{URL: "https://d/", Verdict: "ok"},
+	}}
+	pr := &ProbeRun{NetworkVerdict: "online"}
+	add := func(url, verdict, method, reason string) {
+		var m Measurement
+		m.Input, m.TestName = url, "web_connectivity"
+		m.TestKeys.Verdict, m.TestKeys.Method, m.TestKeys.Reason = verdict, method, reason
+		pr.Measurements = append(pr.Measurements, m)
+	}
+	add("https://a/", "blocked", "tcp.timeout", "")
+	add("https://b/", "inconclusive", "", "no_control")
+	add("https://c", "ok", "", "") // the probe may drop the trailing slash
+	res := compare(sc, pr)
+	want := []bool{false, true, true, false}
+	for i, u := range res.URLs {
+		if u.OK != want[i] {
+			t.Errorf("%s: ok=%v, want %v (got %q)", u.URL, u.OK, want[i], u.Got)
+		}
+	}
+	if !strings.Contains(res.Diff(), "https://d/\n  expected: ok\n  got:      (no measurement)") {
+		t.Errorf("diff:\n%s", res.Diff())
+	}
+}
