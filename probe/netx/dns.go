@@ -76,6 +76,9 @@ func (c *Config) Lookup(ctx context.Context, trace *Trace, resolverURL, host str
 
 // LookupWithOptions is Lookup with explicit options.
 func (c *Config) LookupWithOptions(ctx context.Context, trace *Trace, resolverURL, host string, opts DNSOptions) (*DNSResult, error) {
+	if c == nil {
+		c = &Config{}
+	}
 	if trace == nil {
 		trace = NewTrace(time.Now(), nil)
 	}

@@ -343,3 +343,18 @@ func TestLookupRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLookupUDP measures one A+AAAA lookup against a loopback server with no
+// duplicate window: the cost of the primitive itself (docs/netx-dns.md).
+func BenchmarkLookupUDP(b *testing.B) {
+	srv := dnstest.NewServer(b, map[string]dnstest.Rule{"example.test": dnstest.Answer(dnsTestPublicIPv4, dnsTestPublicIPv6)})
+	cfg := &netx.Config{Timeout: dnsTestStep}
+	opts := netx.DNSOptions{DuplicateWindow: dnsTestNoWindow}
+	b.ReportAllocs()
+	for b.Loop() {
+		trace := netx.NewTrace(time.Now(), nil)
+		if _, err := cfg.LookupWithOptions(context.Background(), trace, srv.UDPURL(), "example.test", opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
