@@ -6,13 +6,23 @@ import (
 	"sort"
 
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/nettests/connectivity"
 	dnsnettest "github.com/vantage-probe/vantage/nettests/dns"
+	httpnettest "github.com/vantage-probe/vantage/nettests/http"
+	"github.com/vantage-probe/vantage/nettests/http3"
+	"github.com/vantage-probe/vantage/nettests/tcpconnect"
+	"github.com/vantage-probe/vantage/nettests/tlshandshake"
 	"github.com/vantage-probe/vantage/nettests/webconnectivity"
 )
 
 // factories lists every nettest by test_name. Add one line per nettest package.
 var factories = map[string]nettests.Factory{
+	connectivity.Name:    connectivity.Factory,
 	dnsnettest.Name:      dnsnettest.Factory,
+	httpnettest.Name:     httpnettest.Factory,
+	http3.Name:           http3.Factory,
+	tcpconnect.Name:      tcpconnect.Factory,
+	tlshandshake.Name:    tlshandshake.Factory,
 	webconnectivity.Name: webconnectivity.Factory,
 }
 

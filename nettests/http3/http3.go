@@ -1,0 +1,116 @@
+// Package http3 implements the http3 nettest: it GETs one https URL over HTTP/3
+// (QUIC) with netx.Fetch, following redirects over HTTP/3, and records every DNS
+// query, QUIC handshake and round trip. Compared with the http nettest on the same
+// URL it tells whether QUIC (UDP 443) is blocked while TCP is not.
+package http3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/probe/netx"
+)
+
+// Name is the test_name.
+const Name = "http3"
+
+// Version is the test_version.
+const Version = "0.1.0"
+
+// ErrNotHTTPS is returned for an input that is not an https URL: HTTP/3 only
+// carries https.
+var ErrNotHTTPS = errors.New("http3: input must be an https URL")
+
+// Config tunes the measurer; zero values keep netx's defaults.
+type Config struct {
+	// MaxRedirects is the redirect budget (netx.DefaultMaxRedirects when zero).
+	MaxRedirects int
+	// MaxBodyBytes caps each body kept (netx.DefaultMaxBodyBytes when zero).
+	MaxBodyBytes int64
+}
+
+// TestKeys are the test_keys of one http3 measurement.
+type TestKeys struct {
+	Queries        []netx.DNSQueryEvent     `json:"queries"`
+	QUICHandshakes []netx.TLSHandshakeEvent `json:"quic_handshakes"`
+	// Requests are the round trips, the final one first (OONI's order).
+	Requests []netx.RequestEvent `json:"requests"`
+	// Failure is null when a final response was read whole.
+	Failure *string `json:"failure"`
+	// XFailedOperation names the phase that failed: resolve, quic_handshake,
+	// http_round_trip or read.
+	XFailedOperation string `json:"x_failed_operation,omitempty"`
+	XStatusCode      int64  `json:"x_status_code"`
+	XFinalURL        string `json:"x_final_url"`
+	XTitle           string `json:"x_title"`
+	XBodyLength      int64  `json:"x_body_length"`
+	XRedirects       int    `json:"x_redirects"`
+}
+
+// Measurer runs the http3 nettest.
+type Measurer struct {
+	cfg  Config
+	netx *netx.Config
+}
+
+var _ nettests.Measurer = (*Measurer)(nil)
+
+// New builds a measurer from the environment.
+func New(env *nettests.Env) (*Measurer, error) { return NewWithConfig(env, Config{}) }
+
+// NewWithConfig builds a measurer with an explicit configuration.
+func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
+	nc := &netx.Config{}
+	if env != nil && env.Netx != nil {
+		nc = env.Netx
+	}
+	return &Measurer{cfg: cfg, netx: nc}, nil
+}
+
+// Factory is the registry's constructor.
+func Factory(env *nettests.Env) (nettests.Measurer, error) { return New(env) }
+
+// Name implements nettests.Measurer.
+func (m *Measurer) Name() string { return Name }
+
+// Version implements nettests.Measurer.
+func (m *Measurer) Version() string { return Version }
+
+// Run fetches input (an https URL) over HTTP/3. It returns an error only for a URL
+// it cannot measure; every network failure is a result.
+func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (any, error) {
+	if u, err := url.Parse(input); err != nil || u.Scheme != "https" {
+		return nil, fmt.Errorf("%w: %q", ErrNotHTTPS, input)
+	}
+	res, err := m.netx.Fetch(ctx, trace, input, netx.FetchOptions{
+		HTTP3:        true,
+		MaxRedirects: m.cfg.MaxRedirects,
+		MaxBodyBytes: m.cfg.MaxBodyBytes,
+	})
+	if errors.Is(err, netx.ErrBadURL) {
+		return nil, fmt.Errorf("http3: input %q: %w", input, err)
+	}
+	tk := &TestKeys{Failure: netx.FailureOf(err), XFailedOperation: failedOperation(err)}
+	if res != nil && res.Final != nil {
+		tk.XStatusCode = res.Final.Response.Code
+		tk.XFinalURL = res.Final.Request.URL
+		tk.XTitle = res.Final.Response.XTitle
+		tk.XBodyLength = res.Final.Response.XBodyLength
+		tk.XRedirects = len(res.Requests) - 1
+	}
+	ev := trace.Events()
+	tk.Queries, tk.QUICHandshakes, tk.Requests = ev.Queries, ev.QUICHandshakes, ev.Requests
+	return tk, nil
+}
+
+// failedOperation returns the phase a classified error happened in.
+func failedOperation(err error) string {
+	var e *netx.Error
+	if errors.As(err, &e) {
+		return e.Operation
+	}
+	return ""
+}
