@@ -53,9 +53,9 @@ var blocks = map[string]blockFunc{
 	"dns.wrong":        lyingAddress(defaultWrong),
 	"dns.redirect":     redirectDNS,
 	"dns.inject":       injectDNS,
-	"ip.drop":          perAddress("-j", "DROP"),
-	"tcp.reset":        perAddress("-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"),
-	"icmp.unreachable": perAddress("-j", "REJECT", "--reject-with", "icmp-host-unreachable"),
+	"ip.drop":          addressSet("drop"),
+	"tcp.reset":        addressSet("meta l4proto tcp reject with tcp reset"),
+	"icmp.unreachable": addressSet("reject with icmp type host-unreachable"),
 	"sni.reset":        perSNI("-j", "REJECT", "--reject-with", "tcp-reset"),
 	"sni.drop":         perSNI("-j", "DROP"),
 	"http.blockpage":   redirectPort(80, blockpagePort),
@@ -178,6 +178,36 @@ func perAddress(match ...string) blockFunc {
 			}
 		}
 		return nil
+	}
+}
+
+// addressSet applies an nftables statement to traffic towards the targets, held in
+// one set: a blocklist of a thousand addresses is still one rule.
+func addressSet(statement string) blockFunc {
+	return func(ctx context.Context, l *Lab, b Block) error {
+		addrs, err := l.World.addrsOf(b.Targets)
+		if err != nil {
+			return err
+		}
+		if len(addrs) == 0 {
+			return fmt.Errorf("lab: %s needs targets", b.Kind)
+		}
+		elems := make([]string, len(addrs))
+		for i, a := range addrs {
+			elems[i] = a.String()
+		}
+		table := "lab_" + strings.NewReplacer(".", "_").Replace(b.Kind)
+		return l.nft(ctx, fmt.Sprintf(`table ip %s {
+	set targets {
+		type ipv4_addr
+		elements = { %s }
+	}
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		iifname %q ip daddr @targets %s
+	}
+}
+`, table, strings.Join(elems, ", "), routerLANIf, statement))
 	}
 }
 

@@ -99,3 +99,23 @@ func TestCompareChecksMethodAndReason(t *testing.T) {
 		t.Errorf("diff:\n%s", res.Diff())
 	}
 }
+
+func TestBenchScenarioShares(t *testing.T) {
+	sc, err := BenchScenario(DefaultBench)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, u := range sc.URLs {
+		count[u.Verdict+" "+u.Method]++
+	}
+	want := map[string]int{"blocked tcp.timeout": 300, "blocked tcp.reset": 100, "ok ": 600}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("%q: %d URLs, want %d (all: %v)", k, count[k], n, count)
+		}
+	}
+	if len(sc.Censor) != 2 || len(sc.Censor[0].Targets) != 300 || len(sc.Censor[1].Targets) != 100 {
+		t.Errorf("censor blocks do not match the expectations: %d blocks", len(sc.Censor))
+	}
+}
