@@ -3,6 +3,7 @@ package webconnectivity
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"sort"
 
 	"github.com/vantage-probe/vantage/nettests"
@@ -173,23 +174,47 @@ func (d *decider) dns() *Decision {
 	return d.dnsConsistency()
 }
 
-// unexplainedBogons returns the bogon answers of the system resolver that the control
-// did not also get (a lab or an intranet name legitimately resolving to a private
-// address resolves so for the control too).
+// unexplainedBogons returns the bogon answers of the system resolver that the
+// control's answers do not explain. A bogon is explained when the control got an
+// address of the same class (unspecified, loopback, other non-public): a name that
+// really lives in a private network (an intranet, a lab, polito.it's RFC 1918
+// answer noted by OONI) resolves so for the control too. The public helper drops
+// non-public answers, so against it every bogon is evidence.
 func (d *decider) unexplainedBogons() []string {
-	ctlAddrs := map[string]bool{}
+	ctlClasses := map[string]bool{}
 	if d.ctl != nil {
 		for _, a := range d.ctl.DNS.Addrs {
-			ctlAddrs[a] = true
+			ctlClasses[bogonClass(a)] = true
 		}
 	}
 	var out []string
 	for _, a := range d.o.DNS.Addrs {
-		if thproto.IsBogon(a) && !ctlAddrs[a] {
+		c := bogonClass(a)
+		if d.o.LabPrivate && c != "unspecified" {
+			c = ""
+		}
+		if c != "" && !ctlClasses[c] {
 			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// bogonClass returns "unspecified", "loopback" or "private" for a non-public address
+// and "" for a public one.
+func bogonClass(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	switch {
+	case err != nil:
+		return "private"
+	case ip.Unmap().IsUnspecified() || (ip.Is4() && ip.As4()[0] == 0):
+		return "unspecified"
+	case ip.Unmap().IsLoopback():
+		return "loopback"
+	case thproto.IsBogon(addr):
+		return "private"
+	}
+	return ""
 }
 
 func (d *decider) dnsFailed() *Decision {

@@ -126,6 +126,16 @@ func TestDecide(t *testing.T) {
 			o.Control.DNS.Addrs = []string{"10.0.0.5"}
 			o.Endpoints[0].Address = "10.0.0.5:443"
 		}, nettests.VerdictOK, "", ""},
+		{"lab: another private answer than the control's is inconsistent, not bogon", func(o *Observations) {
+			o.DNS.Addrs = []string{"10.0.0.99"}
+			o.Control.DNS.Addrs = []string{"10.0.0.5"}
+			o.Endpoints[0] = EndpointObservation{Address: "10.0.0.99:443", TCP: Attempts{ok},
+				TLS: &TLSObservation{Attempts: Attempts{netx.FailureSSLUnknownAuthority}, Completed: true}}
+		}, nettests.VerdictBlocked, nettests.MethodDNSInconsistent, ""},
+		{"lab: a loopback answer while the control's are private is bogon", func(o *Observations) {
+			o.DNS.Addrs = []string{"127.0.0.1"}
+			o.Control.DNS.Addrs = []string{"10.0.0.5"}
+		}, nettests.VerdictBlocked, nettests.MethodDNSBogon, ""},
 		{"dns injection", func(o *Observations) { o.DNS.Injected = true },
 			nettests.VerdictBlocked, nettests.MethodDNSInjection, ""},
 		{"dns inconsistent", func(o *Observations) {

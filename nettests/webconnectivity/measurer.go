@@ -69,6 +69,9 @@ type Config struct {
 	MaxAddresses   int
 	ValidationPort string
 	QUIC           bool // try HTTP/3 where the site or the control says it speaks it
+	// LabAllowPrivate: loopback and private DNS answers are not bogons, because the
+	// lab's (or the test's) internet is private. Never set for a real network.
+	LabAllowPrivate bool
 	// ControlClient talks to the helpers; nil builds one trusting Netx.Roots.
 	ControlClient *http.Client
 	// Lookup resolves names; nil means netx.Config.Lookup.
@@ -220,6 +223,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	canaries := m.watchCanaries(ctx)
 	obs := m.observe(ctx, trace, u, &nc)
 	obs.NetworkVerdict, obs.Canaries = canaries()
+	obs.LabPrivate = m.cfg.LabAllowPrivate
 	decision := Decide(obs, m.cfg.Fingerprints)
 	return m.testKeys(trace, obs, decision, step), nil
 }

@@ -117,6 +117,10 @@ type Observations struct {
 	// retries (nil when not asked).
 	NetworkVerdict string
 	Canaries       *bool
+	// LabPrivate: the measurement ran in a lab or test whose whole "internet" is
+	// loopback or private, so such answers are not bogons (unspecified ones still
+	// are). Never set outside labs (Config.LabAllowPrivate).
+	LabPrivate bool
 }
 
 // isHTTPS reports whether the URL itself is https.

@@ -30,11 +30,7 @@ func (m *Measurer) observe(ctx context.Context, trace *netx.Trace, u *url.URL, n
 	}
 	o.DNS = m.resolve(ctx, nc, trace, resolverOf(nc), host)
 
-	addrs := o.DNS.Addrs
-	if len(addrs) > m.cfg.MaxAddresses {
-		addrs = addrs[:m.cfg.MaxAddresses]
-	}
-	o.Endpoints = m.plan(u, o.Port, addrs)
+	o.Endpoints = m.plan(u, o.Port, m.reachable(o.DNS.Addrs))
 	var primary []string
 	for _, ep := range o.Endpoints {
 		if strings.HasSuffix(ep.Address, ":"+o.Port) {
@@ -69,6 +65,19 @@ func (m *Measurer) observe(ctx context.Context, trace *netx.Trace, u *url.URL, n
 	}
 	o.QUIC = m.measureQUIC(ctx, nc, trace, host, o)
 	return o
+}
+
+// reachable returns the addresses worth connecting to, at most MaxAddresses: an
+// unspecified answer (0.0.0.0, ::) names no host (a connect would reach this
+// machine), so it is evidence for the DNS step and nothing more.
+func (m *Measurer) reachable(addrs []string) []string {
+	var out []string
+	for _, a := range addrs {
+		if bogonClass(a) != "unspecified" && len(out) < m.cfg.MaxAddresses {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func resolverOf(nc *netx.Config) string {
@@ -363,10 +372,7 @@ func (m *Measurer) measureQUIC(ctx context.Context, nc *netx.Config, trace *netx
 	if !m.cfg.QUIC || port == "" || len(o.DNS.Addrs) == 0 {
 		return nil
 	}
-	addrs := o.DNS.Addrs
-	if len(addrs) > m.cfg.MaxAddresses {
-		addrs = addrs[:m.cfg.MaxAddresses]
-	}
+	addrs := m.reachable(o.DNS.Addrs)
 	out := make([]QUICObservation, len(addrs))
 	var wg sync.WaitGroup
 	for i, a := range addrs {
