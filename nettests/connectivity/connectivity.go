@@ -299,3 +299,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Factory is New as a nettests.Factory, for the registry.
+func Factory(env *nettests.Env) (nettests.Measurer, error) {
+	m, err := New(env)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
