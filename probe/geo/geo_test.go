@@ -96,8 +96,15 @@ func TestLocatePrecedence(t *testing.T) {
 
 func TestLocateUnknownNeverBlocks(t *testing.T) {
 	// A helper that never answers: Locate must give up after its timeout.
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
 	defer hang.Close()
+	defer close(release) // runs before Close, which waits for the handler
 	l := Locator{Helpers: []string{hang.URL}, Timeout: 100 * time.Millisecond, NetworkKey: func() string { return "" }, Memory: &fakeMemory{infos: map[string]store.NetworkInfo{}}}
 	got := l.Locate(context.Background(), "https://example.org/")
 	want := Location{CC: UnknownCC, ASN: UnknownASN, Source: SourceUnknown}
