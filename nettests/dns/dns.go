@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/probe/netx"
@@ -99,6 +100,9 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	host, err := HostOf(input)
 	if err != nil {
 		return nil, err
+	}
+	if trace == nil {
+		trace = netx.NewTrace(time.Now(), nil)
 	}
 	tk := &TestKeys{Hostname: host, ResolverURL: m.cfg.Resolver, Addrs: []string{}, XBogons: []string{}}
 	res, err := m.netx.LookupWithOptions(ctx, trace, m.cfg.Resolver, host, m.cfg.DNS)

@@ -2,8 +2,11 @@ package netx_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -355,6 +358,48 @@ func BenchmarkLookupUDP(b *testing.B) {
 		trace := netx.NewTrace(time.Now(), nil)
 		if _, err := cfg.LookupWithOptions(context.Background(), trace, srv.UDPURL(), "example.test", opts); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestLookupUnusableStreamReplies(t *testing.T) {
+	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"garbage.test": {A: []string{dnsTestPublicIPv4}, Malformed: true}})
+	cfg := &netx.Config{Roots: srv.CA.Pool, Timeout: dnsTestStep}
+	for engine, url := range map[string]string{netx.EngineTCP: srv.TCPURL(), netx.EngineDoT: srv.StartDoT(t), netx.EngineDoH: srv.StartDoH(t)} {
+		if _, _, err := dnsLookup(t, cfg, url, "garbage.test", netx.DNSOptions{}); netx.Classify(err) != netx.FailureDNSServerMisbehaving {
+			t.Errorf("%s: failure = %q (%v), want %q", engine, netx.Classify(err), err, netx.FailureDNSServerMisbehaving)
+		}
+	}
+}
+
+func TestLookupDoHThatIsNotDNS(t *testing.T) {
+	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/html" {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<html>blocked</html>"))
+			return
+		}
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	t.Cleanup(hs.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(hs.Certificate())
+	cfg := &netx.Config{Roots: roots, Timeout: dnsTestStep}
+	for _, path := range []string{"/html", "/dns-query"} {
+		if _, _, err := dnsLookup(t, cfg, hs.URL+path, "example.test", netx.DNSOptions{}); netx.Classify(err) != netx.FailureDNSServerMisbehaving {
+			t.Errorf("%s: failure = %q (%v), want %q", path, netx.Classify(err), err, netx.FailureDNSServerMisbehaving)
+		}
+	}
+}
+
+func TestLookupCancelledIsInterrupted(t *testing.T) {
+	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"silent.test": dnstest.BlackHole()})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, url := range []string{srv.UDPURL(), srv.TCPURL()} {
+		_, err := (&netx.Config{Timeout: dnsTestStep}).Lookup(ctx, nil, url, "silent.test")
+		if got := netx.Classify(err); got != netx.FailureInterrupted {
+			t.Errorf("%s: failure = %q (%v), want %q", url, got, err, netx.FailureInterrupted)
 		}
 	}
 }

@@ -121,14 +121,14 @@ func replyFromMsg(msg *dns.Msg, qname string, qtype uint16) *dnsReply {
 		}
 		switch v := rr.(type) {
 		case *dns.A:
-			if a, ok := netip.AddrFromSlice(v.A.To4()); ok && v.A.To4() != nil {
+			if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
 				r.Answers = append(r.Answers, DNSAnswer{AnswerType: "A", IPv4: a.String(), TTL: ttlOf(rr)})
 				if qtype == dns.TypeA {
 					r.Addrs = append(r.Addrs, a.String())
 				}
 			}
 		case *dns.AAAA:
-			if a, ok := netip.AddrFromSlice(v.AAAA.To16()); ok && v.AAAA.To16() != nil {
+			if a, ok := netip.AddrFromSlice(v.AAAA.To16()); ok {
 				r.Answers = append(r.Answers, DNSAnswer{AnswerType: "AAAA", IPv6: a.String(), TTL: ttlOf(rr)})
 				if qtype == dns.TypeAAAA {
 					r.Addrs = append(r.Addrs, a.String())
