@@ -311,15 +311,18 @@ func stallAfterHeaders(w http.ResponseWriter, r *http.Request) {
 func TestFetchBodyTimeout(t *testing.T) {
 	p := newPKI(t)
 	for _, tc := range []struct {
-		name string
-		srv  *netxtest.Server
+		name  string
+		srv   *netxtest.Server
+		http3 bool
 	}{
-		{"http1", netxtest.NewHTTPServer(t, http.HandlerFunc(stallAfterHeaders))},
-		{"h2", netxtest.NewHTTPSServer(t, p.good, http.HandlerFunc(stallAfterHeaders))},
+		{"http1", netxtest.NewHTTPServer(t, http.HandlerFunc(stallAfterHeaders)), false},
+		{"h2", netxtest.NewHTTPSServer(t, p.good, http.HandlerFunc(stallAfterHeaders)), false},
+		{"h3", netxtest.NewHTTP3Server(t, p.good, http.HandlerFunc(stallAfterHeaders)), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &netx.Config{Roots: p.ca.Pool()}
-			res, _, err := fetch(t, c, tc.srv.URLFor("example.test"), netx.FetchOptions{Address: tc.srv.Addr, BodyTimeout: testTimeout})
+			opts := netx.FetchOptions{Address: tc.srv.Addr, BodyTimeout: testTimeout, HTTP3: tc.http3}
+			res, _, err := fetch(t, c, tc.srv.URLFor("example.test"), opts)
 			if got := failure(err); got != netx.FailureGenericTimeout || operation(err) != "read" {
 				t.Fatalf("failure = %q operation %q (%v), want a timeout reading the body", got, operation(err), err)
 			}
@@ -386,5 +389,16 @@ func TestTitle(t *testing.T) {
 		if got := netx.Title([]byte(in)); got != want {
 			t.Errorf("Title(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestFetchHTTP3HeaderTimeout(t *testing.T) {
+	p := newPKI(t)
+	stall := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	srv := netxtest.NewHTTP3Server(t, p.good, stall)
+	c := &netx.Config{Roots: p.ca.Pool()}
+	_, _, err := fetch(t, c, srv.URLFor("example.test"), netx.FetchOptions{Address: srv.Addr, HTTP3: true, HeaderTimeout: testTimeout})
+	if got := failure(err); got != netx.FailureGenericTimeout || operation(err) != "http_round_trip" {
+		t.Fatalf("failure = %q operation %q (%v), want a timeout waiting for headers", got, operation(err), err)
 	}
 }

@@ -215,3 +215,22 @@ func TestHandshakeTLSEOF(t *testing.T) {
 		}
 	})
 }
+
+func TestHandshakeTLSExpiredCertificate(t *testing.T) {
+	p := newPKI(t)
+	expired, err := p.ca.IssueExpired("example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := netxtest.NewHTTPSServer(t, expired, http.NotFoundHandler())
+	clientHellos(t, func(t *testing.T, hello string) {
+		c := &netx.Config{Roots: p.ca.Pool(), ClientHello: hello}
+		_, ev, _, err := handshake(t, c, srv.Addr, "example.test", nil)
+		if got := failure(err); got != netx.FailureSSLInvalidCertificate {
+			t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureSSLInvalidCertificate)
+		}
+		if ev.XVerified || deref(ev.XVerifyFailure) != netx.FailureSSLInvalidCertificate || len(ev.PeerCertificates) != 2 {
+			t.Errorf("verified %v verify failure %q, %d certificates", ev.XVerified, deref(ev.XVerifyFailure), len(ev.PeerCertificates))
+		}
+	})
+}

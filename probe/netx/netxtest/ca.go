@@ -75,6 +75,16 @@ func (ca *CA) RootPEM() []byte {
 // in its chain, ready for tls.Config.Certificates. A leaf for the wrong name is
 // Issue("other.example"); an untrusted leaf is one from another CA.
 func (ca *CA) Issue(names ...string) (tls.Certificate, error) {
+	return ca.issue(time.Now().Add(-time.Hour), time.Now().Add(certLifetime), names)
+}
+
+// IssueExpired is Issue for a leaf whose validity ended an hour ago: a client
+// checking the chain reports ssl_invalid_certificate.
+func (ca *CA) IssueExpired(names ...string) (tls.Certificate, error) {
+	return ca.issue(time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour), names)
+}
+
+func (ca *CA) issue(notBefore, notAfter time.Time, names []string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("netxtest: leaf key: %w", err)
@@ -82,8 +92,8 @@ func (ca *CA) Issue(names ...string) (tls.Certificate, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: firstOr(names, "localhost")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(certLifetime),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
