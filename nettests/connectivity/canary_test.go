@@ -1,0 +1,133 @@
+package connectivity
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseCanary(t *testing.T) {
+	tests := []struct {
+		entry                    string
+		host, address, port, sni string
+		path                     string
+		literal                  bool
+	}{
+		{"https://kolesa.kz/", "kolesa.kz", "", "443", "kolesa.kz", "/", false},
+		{"https://Canary.Test:8443/page?x=1", "canary.test", "", "8443", "canary.test", "/page", false},
+		{"https://127.0.0.1:8443/", "", "127.0.0.1:8443", "8443", "", "/", true},
+		{"https://[::1]:8443/", "", "[::1]:8443", "8443", "", "/", true},
+		{"www.ripe.net", "www.ripe.net", "", "443", "www.ripe.net", "/", false},
+		{"10.0.0.1:8443", "", "10.0.0.1:8443", "8443", "", "/", true},
+		{"[2001:db8::1]:443", "", "[2001:db8::1]:443", "443", "", "/", true},
+		{"192.0.2.7", "", "192.0.2.7:443", "443", "", "/", true},
+		{"  https://kolesa.kz  ", "kolesa.kz", "", "443", "kolesa.kz", "/", false},
+	}
+	for _, tt := range tests {
+		c, err := ParseCanary(tt.entry, ClassForeign)
+		if err != nil {
+			t.Errorf("%q: %v", tt.entry, err)
+			continue
+		}
+		if c.Host != tt.host || c.Address != tt.address || c.Port != tt.port || c.SNI != tt.sni || c.Path != tt.path || c.IsLiteral() != tt.literal {
+			t.Errorf("%q: got %+v", tt.entry, c)
+		}
+		wantProtos := 4
+		if tt.literal {
+			wantProtos = 3
+		}
+		if len(c.Protocols()) != wantProtos {
+			t.Errorf("%q: protocols %v", tt.entry, c.Protocols())
+		}
+	}
+}
+
+func TestParseCanaryRejects(t *testing.T) {
+	for _, entry := range []string{"", "http://kolesa.kz/", "ftp://x.kz", "https:///path", "localhost", "kolesa kz", "-bad.kz", "a..kz", "https://bad_host.kz/", "10.0.0.1:99999"} {
+		if c, err := ParseCanary(entry, ClassDomestic); !errors.Is(err, ErrBadCanary) {
+			t.Errorf("%q accepted: %+v (%v)", entry, c, err)
+		}
+	}
+}
+
+// TestDefaultCanariesDocumented: every embedded entry says what it is, why it is
+// safe, and where its facts come from, and parses; each country set has IP
+// literals in its foreign class.
+func TestDefaultCanariesDocumented(t *testing.T) {
+	data, err := defaultsFS.ReadFile("data/canaries.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f defaultsFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatal(err)
+	}
+	for _, sets := range []map[string][]defaultEntry{f.Domestic, f.Foreign} {
+		for cc, entries := range sets {
+			for _, e := range entries {
+				if e.What == "" || e.Why == "" || e.Source == "" {
+					t.Errorf("%s %s: undocumented", cc, e.Target)
+				}
+				if _, err := expandEntry(e, ClassForeign); err != nil {
+					t.Errorf("%s %s: %v", cc, e.Target, err)
+				}
+			}
+		}
+	}
+	kz, err := DefaultCanaries("KZ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	literals := 0
+	for _, c := range kz {
+		if c.Class == ClassForeign && c.IsLiteral() {
+			literals++
+			if c.SNI == "" {
+				t.Errorf("embedded literal %s has no SNI: its certificate would not match", c.Name)
+			}
+		}
+	}
+	if !hasClass(kz, ClassDomestic) || literals < 2 {
+		t.Errorf("KZ defaults: domestic %v, %d foreign literals", hasClass(kz, ClassDomestic), literals)
+	}
+	zz, err := DefaultCanaries("ZZ")
+	if err != nil || hasClass(zz, ClassDomestic) || len(zz) == 0 {
+		t.Errorf("unknown country: %d canaries, err %v", len(zz), err)
+	}
+}
+
+// TestDefaultCanariesAvoidRiskyKinds is a tripwire on the rules of the data file:
+// no public resolvers, government portals, banks or big CDNs by name.
+func TestDefaultCanariesAvoidRiskyKinds(t *testing.T) {
+	risky := []string{"1.1.1.1", "8.8.8.8", "9.9.9.9", "gov", "egov", "kaspi", "bank", "cloudflare", "akamai", "google", "telecom", "beeline", "kcell"}
+	for _, cc := range []string{"KZ", "ZZ"} {
+		cs, err := DefaultCanaries(cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			for _, r := range risky {
+				if strings.Contains(strings.ToLower(c.Name), r) {
+					t.Errorf("%s canary %s matches %q", cc, c.Name, r)
+				}
+			}
+		}
+	}
+}
+
+func FuzzParseCanary(f *testing.F) {
+	for _, s := range []string{"https://kolesa.kz/", "10.0.0.1:443", "[::1]:1", "www.ripe.net", "https://[::1]:8443/x", "%", "https://a.b:0/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, entry string) {
+		c, err := ParseCanary(entry, ClassForeign)
+		if err != nil {
+			return
+		}
+		// An accepted entry is measurable: either a name to resolve or an address.
+		if (c.Host == "") == (c.Address == "") || c.Port == "" {
+			t.Fatalf("%q parsed into %+v", entry, c)
+		}
+	})
+}

@@ -1,0 +1,135 @@
+package connectivity
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vantage-probe/vantage/probe/netx"
+)
+
+func TestParseRouteV4(t *testing.T) {
+	gws, ok := parseRouteV4(routeWithDefault)
+	if !ok || len(gws) != 1 || gws[0] != netip.MustParseAddr("192.168.1.1") {
+		t.Fatalf("default route: %v %v", gws, ok)
+	}
+	if gws, ok := parseRouteV4(routeNoDefault); ok || len(gws) != 0 {
+		t.Fatalf("no default route: %v %v", gws, ok)
+	}
+	// A default route without a gateway (point-to-point, e.g. a mobile modem).
+	ppp := routeNoDefault + "wwan0\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n"
+	if gws, ok := parseRouteV4(ppp); !ok || len(gws) != 0 {
+		t.Fatalf("point-to-point default: %v %v", gws, ok)
+	}
+	if _, ok := parseRouteV4("garbage\n\x00\n00000000"); ok {
+		t.Fatal("garbage read as a default route")
+	}
+}
+
+func TestParseRouteV6(t *testing.T) {
+	zero := "00000000000000000000000000000000"
+	text := zero + " 00 " + zero + " 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003 eth0\n" +
+		zero + " 00 " + zero + " 00 " + zero + " ffffffff 00000001 00000000 00200200 lo\n"
+	gws, ok := parseRouteV6(text)
+	if !ok || len(gws) != 1 || gws[0] != netip.MustParseAddr("fe80::1") {
+		t.Fatalf("v6 default: %v %v", gws, ok)
+	}
+	// The kernel's unreachable ::/0 on lo is not a default route.
+	if _, ok := parseRouteV6(zero + " 00 " + zero + " 00 " + zero + " ffffffff 00000001 00000000 00200200 lo\n"); ok {
+		t.Fatal("lo's unreachable route read as a default route")
+	}
+}
+
+func TestARPComplete(t *testing.T) {
+	gw := netip.MustParseAddr("192.168.1.1")
+	if !arpComplete(arpGateway, gw) {
+		t.Fatal("complete entry not seen")
+	}
+	incomplete := "IP address HW type Flags HW address Mask Device\n192.168.1.1 0x1 0x0 00:00:00:00:00:00 * eth0\n"
+	if arpComplete(incomplete, gw) || arpComplete(arpGateway, netip.MustParseAddr("192.168.1.2")) {
+		t.Fatal("incomplete or other entry counted")
+	}
+}
+
+func TestScrubPublic(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.168.1.1": "192.168.1.1", "10.0.0.1": "10.0.0.1", "100.64.0.1": "100.64.0.1",
+		"fe80::1": "fe80::1", "203.0.113.1": "[scrubbed]", "2001:db8::1": "[scrubbed]",
+	} {
+		if got := scrubPublic(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("%s: %s, want %s", addr, got, want)
+		}
+	}
+}
+
+func TestResolverIsLocalStub(t *testing.T) {
+	files := func(conf string) func(string) ([]byte, error) {
+		return func(string) ([]byte, error) { return []byte(conf), nil }
+	}
+	tests := []struct {
+		resolver, conf string
+		want           bool
+	}{
+		{"system", "nameserver 127.0.0.53\noptions edns0\n", true},
+		{"system", "nameserver 127.0.0.53\nnameserver 192.168.1.1\n", false},
+		{"system", "# empty\n", false},
+		{"udp://127.0.0.1:5353", "", true},
+		{"udp://10.0.0.53:53", "", false},
+		{"https://dns.example/dns-query", "", false},
+	}
+	for _, tt := range tests {
+		if got := resolverIsLocalStub(tt.resolver, files(tt.conf)); got != tt.want {
+			t.Errorf("%s / %q: %v", tt.resolver, tt.conf, got)
+		}
+	}
+}
+
+func TestCheckLinkOtherOS(t *testing.T) {
+	sys := fakeSystem(routeWithDefault, "", eth0)
+	sys.OS = "darwin"
+	var l LocalChecks
+	checkLink(sys, &l)
+	if l.Interface == nil || !*l.Interface || l.DefaultRoute != nil || len(l.Notes) != 1 {
+		t.Fatalf("darwin: %+v", l)
+	}
+}
+
+func TestUsableInterfaces(t *testing.T) {
+	linkLocalOnly := Interface{Name: "wlan0", Up: true, Addrs: []netip.Addr{netip.MustParseAddr("fe80::1"), netip.MustParseAddr("169.254.3.4")}}
+	down := Interface{Name: "eth1", Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.2")}}
+	got := usableInterfaces([]Interface{lo, linkLocalOnly, down, eth0})
+	if len(got) != 1 || got[0] != "eth0" {
+		t.Fatalf("usable %v", got)
+	}
+}
+
+// TestGatewayProbe: an accept or a refusal proves the gateway is up; a timeout or
+// an unreachable host does not.
+func TestGatewayProbe(t *testing.T) {
+	gw := netip.MustParseAddr("192.168.1.1")
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, true},
+		{&netx.Error{Failure: netx.FailureConnectionRefused, Err: syscall.ECONNREFUSED}, true},
+		{&netx.Error{Failure: netx.FailureGenericTimeout}, false},
+		{&netx.Error{Failure: netx.FailureHostUnreachable}, false},
+	} {
+		dial := func(ctx context.Context, trace *netx.Trace, address string) (net.Conn, error) {
+			if tt.err != nil {
+				return nil, tt.err
+			}
+			a, b := net.Pipe()
+			b.Close()
+			return a, nil
+		}
+		got, note := probeGateway(context.Background(), netx.NewTrace(time.Now(), nil), dial, gw, "53")
+		if got != tt.want {
+			t.Errorf("%v: answered %v (%s)", tt.err, got, note)
+		}
+	}
+}
