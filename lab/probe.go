@@ -84,6 +84,8 @@ type Measurement struct {
 // ProbeRun is what one run of the probe printed and cost.
 type ProbeRun struct {
 	Measurements []Measurement
+	// Output is everything the probe printed on stdout (its JSON lines).
+	Output []byte
 	// Summary is the raw last line's "summary" object, nil if none was printed.
 	Summary        json.RawMessage
 	NetworkVerdict string
@@ -122,7 +124,7 @@ func (l *Lab) RunProbe(ctx context.Context, bin string, sc *Scenario, urls []str
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	start := time.Now()
 	err := cmd.Run()
-	pr := &ProbeRun{Wall: time.Since(start), Stderr: stderr.String()}
+	pr := &ProbeRun{Wall: time.Since(start), Stderr: stderr.String(), Output: stdout.Bytes()}
 	if cmd.ProcessState != nil {
 		pr.ExitCode = cmd.ProcessState.ExitCode()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {

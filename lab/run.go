@@ -39,6 +39,8 @@ type Result struct {
 	URLs            []URLOutcome
 	NetworkExpected string
 	NetworkGot      string
+	// NetworkEvidence is the last connectivity measurement's reason and evidence.
+	NetworkEvidence string
 	Probe           *ProbeRun
 }
 
@@ -61,6 +63,9 @@ func (r *Result) Diff() string {
 	var b strings.Builder
 	if r.NetworkGot != r.NetworkExpected {
 		fmt.Fprintf(&b, "scenario %s: network verdict\n  expected: %s\n  got:      %s\n", r.Scenario, r.NetworkExpected, orNone(r.NetworkGot))
+		if r.NetworkEvidence != "" {
+			fmt.Fprintf(&b, "  evidence: %s\n", r.NetworkEvidence)
+		}
 	}
 	for _, u := range r.URLs {
 		if u.OK {
@@ -154,6 +159,11 @@ func RunScenario(ctx context.Context, sc *Scenario, opts Options) (res *Result, 
 // compare matches the probe's verdicts with the scenario's expectations.
 func compare(sc *Scenario, pr *ProbeRun) *Result {
 	r := &Result{Scenario: sc.Name, NetworkExpected: sc.Network, NetworkGot: pr.NetworkVerdict, Probe: pr}
+	for _, m := range pr.Measurements {
+		if m.TestName == "connectivity" {
+			r.NetworkEvidence = "reason " + orNone(m.TestKeys.Reason) + ": " + truncate(string(m.TestKeys.Evidence), 600)
+		}
+	}
 	for _, e := range sc.URLs {
 		o := URLOutcome{URL: e.URL, Expected: e.Expected()}
 		m, ok := pr.URLMeasurement(e.URL)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -205,8 +207,16 @@ func Scenarios() ([]*Scenario, error) {
 	return out, nil
 }
 
-// LookupScenario finds an embedded scenario by name.
+// LookupScenario finds an embedded scenario by name, or reads a scenario file
+// when name ends in .toml (to try a new scenario before adding it).
 func LookupScenario(name string) (*Scenario, error) {
+	if strings.HasSuffix(name, ".toml") {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("lab: %w", err)
+		}
+		return ParseScenario(strings.TrimSuffix(filepath.Base(name), ".toml"), data)
+	}
 	all, err := Scenarios()
 	if err != nil {
 		return nil, err

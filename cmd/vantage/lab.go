@@ -77,6 +77,7 @@ func (f *labFlags) options(cmd *cobra.Command) (lab.Options, error) {
 
 func newLabRunCmd() *cobra.Command {
 	var f labFlags
+	var output string
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO",
 		Short: "Build a scenario's network, run the probe inside, print verdicts against expectations, tear down",
@@ -101,6 +102,11 @@ func newLabRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if output != "" {
+				if err := os.WriteFile(output, res.Probe.Output, 0o644); err != nil {
+					return fmt.Errorf("lab: %w", err)
+				}
+			}
 			fmt.Fprint(cmd.OutOrStdout(), res.Table())
 			if !res.Passed() {
 				fmt.Fprint(cmd.OutOrStdout(), "\n"+res.Diff())
@@ -112,6 +118,7 @@ func newLabRunCmd() *cobra.Command {
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "", "also write the probe's JSON lines to this file")
 	return cmd
 }
 
