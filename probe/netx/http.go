@@ -270,10 +270,11 @@ func headerRecords(h http.Header) ([]HTTPHeader, map[string]MaybeBinary) {
 	return list, m
 }
 
-// schemeOf names the transport of a hop for the request record.
-func schemeOf(http3 bool) string {
+// transportOf names the transport of a hop for the request record (x_transport)
+// and the network of its event.
+func transportOf(http3 bool) (transport, network string) {
 	if http3 {
-		return "quic"
+		return "quic", "udp"
 	}
-	return "tcp"
+	return "tcp", "tcp"
 }

@@ -26,10 +26,10 @@ type hopResult struct {
 
 // hopConn is an open connection ready for one request.
 type hopConn struct {
-	network, address, alpn string
-	txID                   int64
-	tls                    *TLSHandshakeEvent
-	roundTrip              func(*http.Request) (*http.Response, error)
+	address, alpn string
+	txID          int64
+	tls           *TLSHandshakeEvent
+	roundTrip     func(*http.Request) (*http.Response, error)
 	// raw is the TCP-level conn whose deadline the phase guard moves; nil for QUIC,
 	// where cancelling the request's context is enough.
 	raw   net.Conn
@@ -45,16 +45,14 @@ func (c *Config) fetchOnce(ctx context.Context, trace *Trace, u *url.URL, pinned
 	if err != nil {
 		return hopResult{err: Wrap("http_round_trip", err)}
 	}
+	transport, network := transportOf(opts.HTTP3)
 	out = hopResult{event: RequestEvent{
-		Network:  schemeOf(opts.HTTP3),
-		Request:  requestRecord(req, schemeOf(opts.HTTP3)),
+		Network:  network,
+		Request:  requestRecord(req, transport),
 		Response: emptyResponse(),
 		T0:       trace.Elapsed(),
 		Tags:     c.tags(),
 	}}
-	if opts.HTTP3 {
-		out.event.Network = "udp"
-	}
 	defer func() {
 		out.event.T = trace.Elapsed()
 		out.event.Failure = FailureOf(out.err)
@@ -141,7 +139,7 @@ func (c *Config) openTCP(ctx context.Context, trace *Trace, u *url.URL, addr str
 	if err != nil {
 		return nil, err
 	}
-	hc := &hopConn{network: "tcp", address: addr, txID: TransactionIDOf(conn), raw: conn}
+	hc := &hopConn{address: addr, txID: TransactionIDOf(conn), raw: conn}
 	if u.Scheme == "http" {
 		hc.roundTrip, hc.close = http1RoundTripper(conn)
 		return hc, nil
@@ -190,7 +188,6 @@ func (c *Config) openQUIC(ctx context.Context, trace *Trace, u *url.URL, addr st
 	}
 	cc := (&http3.Transport{DisableCompression: true}).NewClientConn(qconn)
 	return &hopConn{
-		network:   "udp",
 		address:   addr,
 		alpn:      ev.NegotiatedProtocol,
 		txID:      ev.TransactionID,
