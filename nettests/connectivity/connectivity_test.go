@@ -333,3 +333,23 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatalf("bad entry accepted: %v", err)
 	}
 }
+
+// TestRunSkipsGaps: a transport a canary does not serve costs the first round only.
+func TestRunSkipsGaps(t *testing.T) {
+	f := healthyNet()
+	f.quic = map[string]bool{}
+	tk, _ := runFake(t, f, fakeSystem(routeWithDefault, "", eth0), labCanaries(t))
+	if tk.Verdict != nettests.NetworkOnline {
+		t.Fatalf("verdict %s (%s)", tk.Verdict, tk.Reason)
+	}
+	for _, c := range tk.Canaries {
+		if got := c.Rounds[0][ProtoQUIC]; got != (Tally{0, DefaultAttempts}) {
+			t.Errorf("%s round 1 quic %+v", c.Name, got)
+		}
+		for r := 1; r < len(c.Rounds); r++ {
+			if _, ok := c.Rounds[r][ProtoQUIC]; ok {
+				t.Errorf("%s: quic probed again in round %d", c.Name, r+1)
+			}
+		}
+	}
+}

@@ -19,6 +19,11 @@ type canaryRun struct {
 	addr        string
 	durations   map[string][]float64
 	dnsAnswered bool
+	// gaps are transports this canary does not serve: they failed every attempt
+	// of a round in which another transport of the canary answered. Later rounds
+	// skip them, so that a canary without QUIC does not cost every round a full
+	// timeout; the first round's failures stay in the tallies.
+	gaps map[string]bool
 }
 
 func newCanaryRuns(cs []Canary) []*canaryRun {
@@ -28,6 +33,7 @@ func newCanaryRuns(cs []Canary) []*canaryRun {
 			out:       CanaryOutcome{Canary: c, Rounds: []map[string]Tally{}, Failures: map[string]string{}},
 			addr:      c.Address,
 			durations: map[string][]float64{},
+			gaps:      map[string]bool{},
 		}
 	}
 	return runs
@@ -81,6 +87,9 @@ func (m *Measurer) measureCanary(ctx context.Context, trace *netx.Trace, run *ca
 	results := make([]result, len(transportProtos))
 	var wg sync.WaitGroup
 	for i, proto := range transportProtos {
+		if run.gaps[proto] {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -90,13 +99,33 @@ func (m *Measurer) measureCanary(ctx context.Context, trace *netx.Trace, run *ca
 	}
 	wg.Wait()
 	for _, res := range results {
+		if res.proto == "" {
+			continue
+		}
 		tallies[res.proto] = res.tally
 		run.durations[res.proto] = append(run.durations[res.proto], res.durs...)
 		if res.fail != "" {
 			run.out.Failures[res.proto] = res.fail
 		}
 	}
+	markGaps(run, tallies)
 	return tallies
+}
+
+// markGaps records the transports that failed outright while another answered.
+func markGaps(run *canaryRun, tallies map[string]Tally) {
+	answered := false
+	for _, p := range transportProtos {
+		answered = answered || tallies[p].OK > 0
+	}
+	if !answered {
+		return
+	}
+	for _, p := range transportProtos {
+		if t, ok := tallies[p]; ok && t.Attempts > 0 && t.OK == 0 {
+			run.gaps[p] = true
+		}
+	}
 }
 
 // resolve looks the canary's host up once per round. DNSAttempts is one: the
