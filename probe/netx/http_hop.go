@@ -62,11 +62,13 @@ func (c *Config) fetchOnce(ctx context.Context, trace *Trace, u *url.URL, pinned
 	hc, tried, err := c.openHop(ctx, trace, u, pinned, opts)
 	if err != nil {
 		out.err = err
-		if hc != nil {
-			out.tls = hc.tls // a handshake that completed but did not verify
-		}
 		out.event.Address = tried
-		out.event.TransactionID = trace.NewTransactionID()
+		if hc != nil && hc.tls != nil { // a handshake that failed or did not verify
+			out.tls = hc.tls
+			out.event.TransactionID = hc.tls.TransactionID
+		} else {
+			out.event.TransactionID = trace.NewTransactionID()
+		}
 		return out
 	}
 	defer hc.close()

@@ -288,6 +288,9 @@ func TestFetchUntrustedCertificate(t *testing.T) {
 	if res.TLS == nil || len(res.TLS.PeerCertificates) != 2 || res.TLS.XRootIssuer != "CN=Interceptor Root,O=vantage test" {
 		t.Errorf("result TLS %+v: want the unverified chain as evidence", res.TLS)
 	}
+	if res.TLS != nil && res.TLS.TransactionID != res.Final.TransactionID {
+		t.Errorf("request transaction %d, handshake %d: want the same", res.Final.TransactionID, res.TLS.TransactionID)
+	}
 }
 
 func TestFetchHeaderTimeout(t *testing.T) {
