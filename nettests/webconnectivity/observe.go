@@ -117,6 +117,15 @@ func (m *Measurer) plan(u *url.URL, port string, addrs []string) []EndpointObser
 	return out
 }
 
+// step returns a copy of nc whose step timeout is the estimator's budget now: each
+// step reads it afresh, so a URL measured while the first answers arrive already
+// benefits from them.
+func (m *Measurer) step(nc *netx.Config) *netx.Config {
+	c := *nc
+	c.Timeout = m.rtt.StepTimeout(m.cfg.Timeouts)
+	return &c
+}
+
 // tries runs step until it succeeds, at most Retries times, spaced by RetrySpacing.
 // step returns the try's failure ("" for success).
 func (m *Measurer) tries(ctx context.Context, n int, step func() string) Attempts {
@@ -162,12 +171,9 @@ func (m *Measurer) resolve(ctx context.Context, nc *netx.Config, trace *netx.Tra
 	obs := DNSObservation{Resolver: resolver}
 	seen := map[string]bool{}
 	obs.Attempts = m.tries(ctx, m.cfg.Retries, func() string {
-		var res *netx.DNSResult
-		err := m.timed(func() (err error) {
-			res, err = m.cfg.Lookup(ctx, nc, trace, resolver, host)
-			return err
-		})
+		res, err := m.cfg.Lookup(ctx, m.step(nc), trace, resolver, host)
 		if res != nil {
+			m.sampleDNS(res)
 			obs.Injected = obs.Injected || res.Injected
 			for _, a := range res.Addrs {
 				if !seen[a] {
@@ -182,6 +188,17 @@ func (m *Measurer) resolve(ctx context.Context, nc *netx.Config, trace *netx.Tra
 		return failureOf(err)
 	})
 	return obs
+}
+
+// sampleDNS feeds the estimator with the time to each query's first reply: the
+// lookup's own duration includes the wait for late (injected) duplicates, which is
+// not a round trip.
+func (m *Measurer) sampleDNS(res *netx.DNSResult) {
+	for _, q := range res.Queries {
+		if !q.XDuplicate && q.Failure == nil && q.T > q.T0 {
+			m.rtt.Add(time.Duration((q.T - q.T0) * float64(time.Second)))
+		}
+	}
 }
 
 // workingEndpoints collects the endpoints whose connect (and handshake) worked, so
@@ -216,7 +233,7 @@ func (m *Measurer) measureEndpoint(ctx context.Context, nc *netx.Config, trace *
 	}
 	var conn net.Conn
 	ep.TCP = m.tries(ctx, n, func() string {
-		return failureOf(m.timed(func() (err error) { conn, err = nc.DialTCP(ctx, trace, ep.Address); return err }))
+		return failureOf(m.timed(func() (err error) { conn, err = m.step(nc).DialTCP(ctx, trace, ep.Address); return err }))
 	})
 	if conn == nil {
 		return
@@ -235,8 +252,10 @@ func (m *Measurer) measureEndpoint(ctx context.Context, nc *netx.Config, trace *
 		working.add(ep.Address)
 	}
 	if f := t.Attempts.Failure(); t.Attempts.AllFailed() && !isCertFailure(f) && !validationOnly {
+		// One try: a success is the evidence; a failure only means the swap proves
+		// nothing, and retrying it would double a black-holed URL's time.
 		t.BenignSNI = m.cfg.BenignSNI
-		t.Benign = m.tries(ctx, n, func() string {
+		t.Benign = m.tries(ctx, 1, func() string {
 			var c net.Conn
 			f := m.handshake(ctx, nc, trace, &c, ep.Address, m.cfg.BenignSNI, nil)
 			if isCertFailure(f) {
@@ -250,6 +269,7 @@ func (m *Measurer) measureEndpoint(ctx context.Context, nc *netx.Config, trace *
 // handshake runs one TLS handshake on *conn, dialling a fresh connection when *conn
 // is nil (a retry). It records the chain into t when t is not nil.
 func (m *Measurer) handshake(ctx context.Context, nc *netx.Config, trace *netx.Trace, conn *net.Conn, address, sni string, t *TLSObservation) string {
+	nc = m.step(nc)
 	c := *conn
 	*conn = nil
 	if c == nil {
@@ -289,11 +309,13 @@ func (m *Measurer) fetch(ctx context.Context, nc *netx.Config, trace *netx.Trace
 			addr = working.first(first)
 		}
 		try++
+		nc := m.step(nc)
 		res, err := nc.Fetch(ctx, trace, u.String(), netx.FetchOptions{
 			Address:        addr,
 			ConnectTimeout: nc.Timeout,
 			TLSTimeout:     nc.Timeout,
-			HeaderTimeout:  nc.Timeout,
+			// HeaderTimeout stays netx's default: a server's think time before
+			// it answers is not a round trip, and slow pages must not look blocked.
 			Resolve: func(ctx context.Context, trace *netx.Trace, host string) ([]string, error) {
 				r, err := m.cfg.Lookup(ctx, nc, trace, resolverOf(nc), host)
 				if err != nil {
@@ -380,7 +402,7 @@ func (m *Measurer) measureQUIC(ctx context.Context, nc *netx.Config, trace *netx
 		wg.Go(func() {
 			out[i].Attempts = m.tries(ctx, m.cfg.Retries, func() string {
 				err := m.timed(func() error {
-					conn, _, err := nc.HandshakeQUIC(ctx, trace, out[i].Address, host, nil)
+					conn, _, err := m.step(nc).HandshakeQUIC(ctx, trace, out[i].Address, host, nil)
 					if conn != nil {
 						_ = conn.CloseWithError(0, "")
 					}
