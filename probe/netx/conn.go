@@ -74,7 +74,7 @@ func (c *measuredConn) record(op string, t0 float64, n int, err error) {
 	c.remaining--
 	c.mu.Unlock()
 	c.trace.AddNetworkEvent(NetworkEvent{
-		Address:       c.Conn.RemoteAddr().String(),
+		Address:       addrString(c.Conn.RemoteAddr()),
 		Failure:       FailureOf(Wrap(op, err)),
 		NumBytes:      int64(n),
 		Operation:     op,

@@ -89,6 +89,7 @@ func (c *Config) Fetch(ctx context.Context, trace *Trace, rawURL string, opts Fe
 		return nil, err
 	}
 	opts = opts.withDefaults(c)
+	trace = orDiscard(trace)
 	res := &FetchResult{}
 	defer func() {
 		if n := len(res.Requests); n > 0 {

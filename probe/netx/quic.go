@@ -26,6 +26,7 @@ func (c *Config) HandshakeQUIC(ctx context.Context, trace *Trace, address, sni s
 	if len(alpn) == 0 {
 		alpn = DefaultQUICALPN
 	}
+	trace = orDiscard(trace)
 	timeout := c.StepTimeout()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

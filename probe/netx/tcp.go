@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 )
 
 // DialTCP connects to address (IP:port; no name resolution happens here) and records
@@ -19,6 +20,7 @@ func (c *Config) DialTCP(ctx context.Context, trace *Trace, address string) (net
 		return nil, fmt.Errorf("netx: dial tcp: %w", err)
 	}
 	port, _ := strconv.Atoi(portText)
+	trace = orDiscard(trace)
 	ctx, cancel := context.WithTimeout(ctx, c.StepTimeout())
 	defer cancel()
 
@@ -39,6 +41,23 @@ func (c *Config) DialTCP(ctx context.Context, trace *Trace, address string) (net
 		return nil, err
 	}
 	return newMeasuredConn(conn, trace, txID, c.MaxIOEvents, c.tags()), nil
+}
+
+// orDiscard returns trace, or a throwaway trace when the caller passed nil: the
+// primitives then still work, their events simply go nowhere.
+func orDiscard(trace *Trace) *Trace {
+	if trace == nil {
+		return NewTrace(time.Now(), nil)
+	}
+	return trace
+}
+
+// addrString is addr.String(), "" for a conn that has no address.
+func addrString(addr net.Addr) string {
+	if addr == nil {
+		return ""
+	}
+	return addr.String()
 }
 
 // dialer returns the configured dial function or a plain net.Dialer.

@@ -138,3 +138,16 @@ func TestMeasuredConnRecordsCappedIOEvents(t *testing.T) {
 		t.Errorf("second event = %+v, want a read on the same transaction", evs[1])
 	}
 }
+
+func TestPrimitivesAcceptNilTrace(t *testing.T) {
+	srv := netxtest.NewHTTPServer(t, http.NotFoundHandler())
+	var c netx.Config
+	conn, err := c.DialTCP(context.Background(), nil, srv.Addr)
+	if err != nil {
+		t.Fatalf("DialTCP with a nil trace: %v", err)
+	}
+	conn.Close()
+	if _, err := c.Fetch(context.Background(), nil, srv.URL, netx.FetchOptions{}); err != nil {
+		t.Fatalf("Fetch with a nil trace: %v", err)
+	}
+}

@@ -29,6 +29,7 @@ const (
 // error are then returned together and the connection is closed. HandshakeTLS owns
 // conn: on any error it is closed. The handshake is bounded by the step timeout.
 func (c *Config) HandshakeTLS(ctx context.Context, trace *Trace, conn net.Conn, sni string, alpn []string) (net.Conn, *TLSHandshakeEvent, error) {
+	trace = orDiscard(trace)
 	ctx, cancel := context.WithTimeout(ctx, c.StepTimeout())
 	defer cancel()
 	txID := TransactionIDOf(conn)
@@ -37,7 +38,7 @@ func (c *Config) HandshakeTLS(ctx context.Context, trace *Trace, conn net.Conn, 
 	}
 	ev := &TLSHandshakeEvent{
 		Network:          "tcp",
-		Address:          conn.RemoteAddr().String(),
+		Address:          addrString(conn.RemoteAddr()),
 		PeerCertificates: []PeerCertificate{},
 		ServerName:       sni,
 		T0:               trace.Elapsed(),

@@ -46,7 +46,7 @@ func verificationName(sni string, remote net.Addr) string {
 	if sni != "" || remote == nil {
 		return sni
 	}
-	host, _, err := net.SplitHostPort(remote.String())
+	host, _, err := net.SplitHostPort(addrString(remote))
 	if err != nil {
 		return remote.String()
 	}
