@@ -28,6 +28,9 @@ const blockedWait = 400 * time.Millisecond
 func requireLab(t testing.TB) {
 	t.Helper()
 	if err := Supported(); err != nil {
+		if rootlessProblem != nil {
+			t.Skipf("lab: %v; rootless: %v", err, rootlessProblem)
+		}
 		t.Skipf("lab: %v", err)
 	}
 }

@@ -35,18 +35,30 @@ func createNamespace(ctx context.Context, name string) (*Namespace, error) {
 		return nil, err
 	}
 	ns := &Namespace{Name: name}
-	steps := [][]string{
-		{"ip", "-n", name, "link", "set", "lo", "up"},
-		{"ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"},
-		{"ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"},
+	err := run(ctx, "ip", "-n", name, "link", "set", "lo", "up")
+	if err == nil {
+		err = ns.sysctl("net/ipv6/conf/all/disable_ipv6", "1")
 	}
-	for _, s := range steps {
-		if err := run(ctx, s[0], s[1:]...); err != nil {
-			ns.delete()
-			return nil, err
-		}
+	if err == nil {
+		err = ns.sysctl("net/ipv6/conf/default/disable_ipv6", "1")
+	}
+	if err != nil {
+		ns.delete()
+		return nil, err
 	}
 	return ns, nil
+}
+
+// sysctl sets a network sysctl of the namespace. /proc/sys/net shows the
+// namespace of the thread that opens the file, so no sysctl(8) is needed.
+func (ns *Namespace) sysctl(key, value string) error {
+	err := ns.Do(func() error {
+		return os.WriteFile("/proc/sys/"+key, []byte(value), 0o644)
+	})
+	if err != nil {
+		return fmt.Errorf("lab: sysctl %s in %s: %w", key, ns.Name, err)
+	}
+	return nil
 }
 
 // delete removes the namespace and its /etc/netns directory. The kernel frees the
@@ -71,8 +83,13 @@ func (ns *Namespace) Command(ctx context.Context, name string, args ...string) *
 	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
 }
 
-// writeResolvConf makes programs run with Command resolve through addr.
+// writeResolvConf makes programs run with Command resolve through addr. In a user
+// namespace /etc cannot be written; RootlessReexec points /etc/resolv.conf at the
+// honest resolver instead.
 func (ns *Namespace) writeResolvConf(addr string) error {
+	if os.Getenv(EnvUserns) != "" {
+		return nil
+	}
 	dir := filepath.Join(etcNetnsDir, ns.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("lab: %w", err)

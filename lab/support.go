@@ -11,7 +11,7 @@ import (
 var ErrNotRoot = errors.New("needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces")
 
 // requiredTools are the programs the lab shells out to.
-var requiredTools = []string{"ip", "iptables", "nft", "tc", "sysctl"}
+var requiredTools = []string{"ip", "iptables", "nft", "tc"}
 
 // Supported says whether labs can be built by this process, and if not, why.
 func Supported() error {
@@ -20,7 +20,7 @@ func Supported() error {
 	}
 	for _, tool := range requiredTools {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("needs %s in PATH (apt-get install iproute2 iptables nftables procps): %w", tool, err)
+			return fmt.Errorf("needs %s in PATH (apt-get install iproute2 iptables nftables): %w", tool, err)
 		}
 	}
 	return nil

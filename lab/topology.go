@@ -17,7 +17,6 @@ const (
 	routerWANIf  = "wan0" // router side of the transit link
 	internetIf   = "eth0" // internet side of the transit link
 	namePrefix   = "vlab"
-	nsSuffixLen  = 6 // "-probe" is the longest suffix
 	transitMask  = "/30"
 	probeLANMask = "/24"
 )
@@ -81,12 +80,14 @@ func buildTopology(ctx context.Context) (t *Topology, err error) {
 		// server bound to 0.0.0.0 answers on any site address.
 		{"ip", "-n", n, "route", "add", "local", Domestic.String(), "dev", "lo"},
 		{"ip", "-n", n, "route", "add", "local", Foreign.String(), "dev", "lo"},
-		{"ip", "netns", "exec", r, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"},
 	}
 	for _, s := range steps {
 		if err := run(ctx, s[0], s[1:]...); err != nil {
 			return t, err
 		}
+	}
+	if err := t.Router.sysctl("net/ipv4/ip_forward", "1"); err != nil {
+		return t, err
 	}
 	if err := t.Probe.writeResolvConf(RouterAddr.String()); err != nil {
 		return t, err
