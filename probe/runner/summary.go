@@ -1,0 +1,106 @@
+package runner
+
+import (
+	"encoding/json"
+	"sort"
+	"sync"
+
+	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/report"
+)
+
+// urlVerdicts are the per-URL verdicts, in the order a summary shows them.
+var urlVerdicts = []string{
+	nettests.VerdictOK, nettests.VerdictBlocked, nettests.VerdictThrottled,
+	nettests.VerdictIntermittent, nettests.VerdictDown, nettests.VerdictInconclusive,
+}
+
+// Summary is what a run found: the last line of `vantage run --json`, and what the
+// store keeps with the run.
+type Summary struct {
+	NetworkVerdict      string              `json:"network_verdict"`       // before the inputs; "" = not checked
+	NetworkVerdictAfter string              `json:"network_verdict_after"` // after the inputs
+	URLs                map[string]int      `json:"urls"`                  // URL verdict → count
+	Blocked             map[string][]string `json:"blocked"`               // method → URLs
+	Intermittent        map[string][]string `json:"intermittent"`          // method → URLs
+	Measurements        int                 `json:"measurements"`          // every saved measurement, checks included
+	RunID               int64               `json:"run_id"`
+	DurationS           float64             `json:"duration_s"`
+	Uploaded            bool                `json:"uploaded"`
+	UploadError         string              `json:"upload_error,omitempty"`
+
+	mu sync.Mutex
+}
+
+func newSummary(runID int64) *Summary {
+	s := &Summary{RunID: runID, URLs: map[string]int{}, Blocked: map[string][]string{}, Intermittent: map[string][]string{}}
+	for _, v := range urlVerdicts {
+		s.URLs[v] = 0
+	}
+	return s
+}
+
+func (s *Summary) add(meas *report.Measurement) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Measurements++
+	ur, ok := meas.TestKeys.(nettests.URLResult)
+	if !ok {
+		return
+	}
+	verdict, method := ur.URLVerdict()
+	s.URLs[verdict]++
+	input := ""
+	if meas.Input != nil {
+		input = *meas.Input
+	}
+	switch verdict {
+	case nettests.VerdictBlocked:
+		s.Blocked[method] = insertSorted(s.Blocked[method], input)
+	case nettests.VerdictIntermittent:
+		s.Intermittent[method] = insertSorted(s.Intermittent[method], input)
+	}
+}
+
+func insertSorted(list []string, v string) []string {
+	i := sort.SearchStrings(list, v)
+	list = append(list, "")
+	copy(list[i+1:], list[i:])
+	list[i] = v
+	return list
+}
+
+// MarshalJSON writes unknown network verdicts as null.
+func (s *Summary) MarshalJSON() ([]byte, error) {
+	type plain Summary
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := struct {
+		*plain
+		NetworkVerdict      *string `json:"network_verdict"`
+		NetworkVerdictAfter *string `json:"network_verdict_after"`
+	}{plain: (*plain)(s), NetworkVerdict: nullable(s.NetworkVerdict), NetworkVerdictAfter: nullable(s.NetworkVerdictAfter)}
+	return json.Marshal(out)
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// JSON is the summary as stored with the run.
+func (s *Summary) JSON() []byte {
+	b, _ := json.Marshal(s) // only maps of strings and numbers: always encodes
+	return b
+}
+
+// URLCount is the number of URL results.
+func (s *Summary) URLCount() int {
+	n := 0
+	for _, c := range s.URLs {
+		n += c
+	}
+	return n
+}
