@@ -83,8 +83,8 @@ func newLabRunCmd() *cobra.Command {
 		Short: "Build a scenario's network, run the probe inside, print verdicts against expectations, tear down",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := lab.Supported(); err != nil {
-				return fmt.Errorf("lab: %w", err)
+			if err := labSupported(); err != nil {
+				return err
 			}
 			sc, err := lab.LookupScenario(args[0])
 			if err != nil {
@@ -130,8 +130,8 @@ func newLabBenchCmd() *cobra.Command {
 		Short: "Run the lab benchmark: many URLs, some black-holed, some reset; report time, memory, accuracy",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := lab.Supported(); err != nil {
-				return fmt.Errorf("lab: %w", err)
+			if err := labSupported(); err != nil {
+				return err
 			}
 			opts, err := f.options(cmd)
 			if err != nil {
@@ -166,4 +166,20 @@ func firstSentence(s string) string {
 		return s[:i+1]
 	}
 	return s
+}
+
+// labSupported checks that labs can be built; without root it re-runs the command
+// inside a user namespace (unshare -Urnm) and exits with the child's code.
+func labSupported() error {
+	code, ran, rootlessErr := lab.RootlessReexec()
+	if ran {
+		os.Exit(code)
+	}
+	if err := lab.Supported(); err != nil {
+		if rootlessErr != nil {
+			return fmt.Errorf("lab: %w; and %v", err, rootlessErr)
+		}
+		return fmt.Errorf("lab: %w", err)
+	}
+	return nil
 }
