@@ -338,3 +338,24 @@ func openFDs(t *testing.T) int {
 	}
 	return len(entries)
 }
+
+// BenchmarkLab is the lab benchmark of issue 5 (DefaultBench: 1,000 URLs, 30 %
+// black-holed, 10 % reset): wall time and peak RSS of the probe, and the share of
+// right verdicts. One iteration takes about a minute; run it with
+// go test -run '^$' -bench Lab -benchtime 1x ./lab
+func BenchmarkLab(b *testing.B) {
+	requireLab(b)
+	bin := vantageBinary(b)
+	for i := 0; i < b.N; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*DefaultProbeTimeout)
+		res, err := RunBench(ctx, DefaultBench, Options{Binary: bin, ProbeTimeout: 2 * DefaultProbeTimeout})
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%v", res)
+		b.ReportMetric(res.Wall.Seconds(), "probe-s")
+		b.ReportMetric(float64(res.MaxRSSKiB)/1024, "peak-RSS-MiB")
+		b.ReportMetric(100*res.Accuracy(), "accuracy-%")
+	}
+}

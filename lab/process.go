@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,10 +84,19 @@ func (p *process) Close() error {
 // startHelper runs `vantage helper serve` in the internet namespace and waits until
 // it accepts connections.
 func (l *Lab) startHelper(ctx context.Context, bin string) error {
-	cmd := l.Topology.Internet.Command(context.Background(), bin, "helper", "serve",
+	// The helper resolves with the honest resolver and trusts the lab CA, from its
+	// own configuration file (never the per-user one of whoever runs the lab).
+	cfgPath := filepath.Join(l.Dir, "helper.toml")
+	cfg := fmt.Sprintf("[network]\nresolver = %q\n\n[tls]\nroots = %q\n",
+		fmt.Sprintf("udp://%s:53", HonestResolver), l.CAFile())
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	cmd := l.Topology.Internet.Command(context.Background(), bin, "helper", "serve", "--config", cfgPath,
 		"--listen", HelperAddr.String(), "--lab-allow-private")
 	cmd.Env = append(os.Environ(),
-		"SSL_CERT_FILE="+l.CAFile(), // Go's crypto/x509 reads it on Linux
+		"SSL_CERT_FILE="+l.CAFile(), // for anything that uses the system roots
+		"HOME="+l.Dir, "XDG_CONFIG_HOME="+l.Dir, "XDG_DATA_HOME="+l.Dir,
 		EnvRunMarker+"="+l.Topology.Prefix)
 	p, err := startProcess(cmd)
 	if err != nil {
