@@ -93,6 +93,9 @@ type Runner struct {
 	NetworkKey   string
 	// Drain uploads the queue at the end when the network is online; nil = no upload.
 	Drain func(ctx context.Context) error
+	// Refresh, when set, is asked for fresher inputs (the collector's test list)
+	// once the before-check shows a usable network; an error keeps the given inputs.
+	Refresh func(ctx context.Context) ([]string, error)
 
 	Observer Observer
 	Logger   *slog.Logger
@@ -114,7 +117,6 @@ func (r *Runner) Run(ctx context.Context, inputs []string) (*Summary, error) {
 	}
 	s := &state{r: r, runID: runID, reportID: report.NewReportID(start, r.Measurer.Name(), r.Identity.ProbeCC, r.Identity.ProbeASN),
 		sum: newSummary(runID)}
-	r.Observer.Planned(len(inputs))
 	err = s.run(ctx, inputs)
 	s.sum.DurationS = r.Now().Sub(start).Seconds()
 	if ferr := r.Store.FinishRun(context.WithoutCancel(ctx), runID, s.sum.JSON()); ferr != nil && err == nil {
@@ -154,7 +156,16 @@ type state struct {
 func (s *state) run(ctx context.Context, inputs []string) error {
 	before := s.checkNetwork(ctx, "connectivity_before")
 	s.sum.NetworkVerdict = before
-	if reason := skipReason(before); reason != "" && s.r.Skipped != nil {
+	reason := skipReason(before)
+	if reason == "" && s.r.Refresh != nil && ctx.Err() == nil {
+		if fresh, err := s.r.Refresh(ctx); err != nil {
+			s.r.Logger.Info("keeping the local test list", "err", err)
+		} else if len(fresh) > 0 {
+			inputs = fresh
+		}
+	}
+	s.r.Observer.Planned(len(inputs))
+	if reason != "" && s.r.Skipped != nil {
 		s.r.Logger.Info("network down before the inputs: not measuring them", "verdict", before, "inputs", len(inputs))
 		return s.skipAll(ctx, inputs, reason)
 	}
@@ -165,7 +176,7 @@ func (s *state) run(ctx context.Context, inputs []string) error {
 		after = s.checkNetwork(ctx, "connectivity_after")
 	}
 	s.sum.NetworkVerdictAfter = after
-	reason := skipReason(after)
+	reason = skipReason(after)
 	if ctx.Err() != nil || (s.r.Connectivity != nil && after == "") {
 		reason = nettests.ReasonNetworkUnknown
 	}

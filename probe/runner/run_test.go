@@ -248,7 +248,7 @@ func TestRunOnline(t *testing.T) {
 	if qs.Pending != 8 {
 		t.Errorf("queued %d, want every measurement (8)", qs.Pending)
 	}
-	if rec.events[0] != "planned 6" || rec.events[1] != "phase connectivity_before" || rec.events[len(rec.events)-1] != "phase upload" {
+	if rec.events[0] != "phase connectivity_before" || rec.events[2] != "planned 6" || rec.events[len(rec.events)-1] != "phase upload" {
 		t.Errorf("events %v", rec.events)
 	}
 	run, ms, err := st.Run(context.Background(), sum.RunID)
@@ -471,5 +471,27 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	if _, ok := got[inputs[3]]; ok || sum.NetworkVerdictAfter != "" {
 		t.Errorf("inputs after the interrupt must not be measured: %v, after %q", got, sum.NetworkVerdictAfter)
+	}
+}
+
+func TestRunRefreshesInputsOnlyWhenOnline(t *testing.T) {
+	for _, verdict := range []string{nettests.NetworkOnline, nettests.NetworkFullShutdown} {
+		m := &fakeURLs{}
+		r, st, _, _ := newTestRunner(t, m, verdict)
+		asked := 0
+		r.Refresh = func(context.Context) ([]string, error) {
+			asked++
+			return []string{"https://down.example/"}, nil
+		}
+		if _, err := r.Run(context.Background(), []string{"https://ok.example/"}); err != nil {
+			t.Fatal(err)
+		}
+		got := storedVerdicts(t, st)
+		if verdict == nettests.NetworkOnline && (asked != 1 || got["https://down.example/"] != "down" || got["https://ok.example/"] != "") {
+			t.Errorf("online: asked %d, stored %v: want the fresh list measured instead", asked, got)
+		}
+		if verdict == nettests.NetworkFullShutdown && (asked != 0 || got["https://ok.example/"] == "") {
+			t.Errorf("shutdown: asked %d, stored %v: want the given list, no refresh", asked, got)
+		}
 	}
 }
