@@ -147,7 +147,7 @@ func (c *Config) openTCP(ctx context.Context, trace *Trace, u *url.URL, addr str
 		return hc, nil
 	}
 	step.Timeout = opts.TLSTimeout
-	tlsConn, ev, err := step.HandshakeTLS(ctx, trace, conn, u.Hostname(), []string{"h2", "http/1.1"})
+	tlsConn, ev, err := step.HandshakeTLS(ctx, trace, conn, sniOf(u), []string{"h2", "http/1.1"})
 	if err != nil {
 		return &hopConn{tls: ev}, err
 	}
@@ -164,6 +164,16 @@ func (c *Config) openTCP(ctx context.Context, trace *Trace, u *url.URL, addr str
 	hc.roundTrip = cc.RoundTrip
 	hc.close = func() { cc.Close(); tlsConn.Close() }
 	return hc, nil
+}
+
+// sniOf is the server name a hop sends: the URL's host, or none for an IP literal
+// (RFC 6066, section 3, forbids IP literals in SNI; the chain is then verified for
+// the peer's IP).
+func sniOf(u *url.URL) string {
+	if net.ParseIP(u.Hostname()) != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // http1RoundTripper writes one HTTP/1.1 request on conn and parses the response.
@@ -184,7 +194,7 @@ func http1RoundTripper(conn net.Conn) (func(*http.Request) (*http.Response, erro
 func (c *Config) openQUIC(ctx context.Context, trace *Trace, u *url.URL, addr string, opts FetchOptions) (*hopConn, error) {
 	step := *c
 	step.Timeout = opts.TLSTimeout
-	qconn, ev, err := step.HandshakeQUIC(ctx, trace, addr, u.Hostname(), []string{"h3"})
+	qconn, ev, err := step.HandshakeQUIC(ctx, trace, addr, sniOf(u), []string{"h3"})
 	if err != nil {
 		return &hopConn{tls: ev}, err
 	}
