@@ -155,3 +155,24 @@ func TestBundleWriterRefusesLineBreaks(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVerifyBundle measures `vantage verify` on a bundle of 1,000 typical
+// measurements (about 2 KiB each).
+func BenchmarkVerifyBundle(b *testing.B) {
+	priv := collectortest.NewKey(b)
+	var buf bytes.Buffer
+	bw := report.NewBundleWriter(&buf)
+	for i := range 1000 {
+		bw.Write(collectortest.SignedLine(b, priv, fmt.Sprintf("uid-%d", i), "https://example.org/", start,
+			map[string]any{"body": strings.Repeat("<p>Доступ</p>", 100)}))
+	}
+	bw.Flush()
+	b.SetBytes(int64(buf.Len()))
+	b.ResetTimer()
+	for range b.N {
+		rep, err := report.VerifyBundle(bytes.NewReader(buf.Bytes()), report.VerifyOptions{})
+		if err != nil || rep.Valid != 1000 {
+			b.Fatalf("%+v, %v", rep, err)
+		}
+	}
+}

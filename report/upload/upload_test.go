@@ -51,7 +51,7 @@ func newClient(url string, sl *sleeps) *upload.Client {
 }
 
 // fill opens a store in dir and queues n signed measurements.
-func fill(t *testing.T, dir string, priv ed25519.PrivateKey, n int) (*store.Store, map[string][]byte) {
+func fill(t testing.TB, dir string, priv ed25519.PrivateKey, n int) (*store.Store, map[string][]byte) {
 	t.Helper()
 	s, err := store.Open(dir)
 	if err != nil {
