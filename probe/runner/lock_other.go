@@ -1,0 +1,15 @@
+//go:build !unix
+
+package runner
+
+import (
+	"errors"
+	"os"
+)
+
+// QUIRK: without flock (Windows) the lock is only a pid file: O_EXCL creation
+// would survive a crash and block every later run, so no exclusion is attempted.
+var errWouldBlock = errors.New("would block")
+
+func tryLock(*os.File) error { return nil }
+func unlock(*os.File) error  { return nil }
