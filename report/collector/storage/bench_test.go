@@ -23,6 +23,9 @@ func benchRows() int {
 
 var benchStart = time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// benchSpan is the 90 days, in seconds, the synthetic measurements spread over.
+const benchSpan = 90 * 24 * 3600
+
 // loadRows stores n synthetic measurements spread over 90 days, 20 countries,
 // 200 networks, 3 tests and 5,000 domains. The lines are ~1 kB placeholders: the
 // store keeps bytes, it does not parse them.
@@ -42,7 +45,7 @@ func loadRows(b *testing.B, db *storage.DB, n int) {
 			r := storage.Record{
 				UID: fmt.Sprintf("bench_%09d", done), ProbeID: fmt.Sprintf("%032x", done%50), PublicKey: "k",
 				ProbeCC: ccs[done%len(ccs)], ProbeASN: fmt.Sprintf("AS%d", 1000+done%200),
-				StartTime: benchStart.Add(time.Duration(done) * 90 * 24 * time.Hour / time.Duration(n)), Line: line,
+				StartTime: benchStart.Add(time.Duration(int64(done)*benchSpan/int64(n)) * time.Second), Line: line,
 			}
 			switch done % 3 {
 			case 0:
@@ -51,7 +54,7 @@ func loadRows(b *testing.B, db *storage.DB, n int) {
 				r.TestName = "web_connectivity"
 				r.Input = fmt.Sprintf("https://site%d.example/", done%5000)
 				r.Domain = fmt.Sprintf("site%d.example", done%5000)
-				r.Verdict = verdicts[done%len(verdicts)]
+				r.Verdict = verdicts[(done/3)%len(verdicts)]
 				if r.Verdict == "blocked" {
 					r.Method = methods[done%len(methods)]
 				}
@@ -94,6 +97,10 @@ func BenchmarkList(b *testing.B) {
 				{"no-match", storage.Filter{Input: "' OR 1=1 --"}, nil},
 			}
 			for _, l := range lists {
+				// Every query but no-match must find rows, or it measures nothing.
+				if rows, err := db.List(ctx, l.f, l.after, storage.NewestFirst, 100); err != nil || (len(rows) == 0) != (l.name == "no-match") {
+					b.Fatalf("%s: %d rows, %v", l.name, len(rows), err)
+				}
 				b.Run("list/"+l.name, func(b *testing.B) {
 					for b.Loop() {
 						if _, err := db.List(ctx, l.f, l.after, storage.NewestFirst, 100); err != nil {
@@ -104,6 +111,9 @@ func BenchmarkList(b *testing.B) {
 			}
 			b.Run("aggregate/timeline-30d", func(b *testing.B) {
 				f := storage.Filter{ProbeCC: "KZ", TestName: "connectivity", Since: mid, Until: mid.Add(30 * 24 * time.Hour)}
+				if bk, err := db.Aggregate(ctx, f, []storage.Axis{storage.AxisDay, storage.AxisProbeASN, storage.AxisVerdict}, false, 20000); err != nil || len(bk) == 0 {
+					b.Fatalf("timeline: %d buckets, %v", len(bk), err)
+				}
 				for b.Loop() {
 					if _, err := db.Aggregate(ctx, f, []storage.Axis{storage.AxisDay, storage.AxisProbeASN, storage.AxisVerdict}, false, 20000); err != nil {
 						b.Fatal(err)

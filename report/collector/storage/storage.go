@@ -116,6 +116,11 @@ const (
 // before failing: long enough for a large batch from another upload to commit.
 const sqliteBusyTimeout = 30 * time.Second
 
+// sqliteCacheKiB is each sqlite connection's page cache. The default (2 MB) holds
+// too little of nine indexes once a table has a million rows, and every insert then
+// waits on reads; 64 MiB keeps the upper index levels in memory.
+const sqliteCacheKiB = 64 << 10
+
 // Open opens the store named by dbURL and applies pending migrations:
 // "postgres://..." or "postgresql://..." is PostgreSQL (any libpq-style URL pgx
 // accepts); "sqlite:PATH", "file:PATH" or a bare PATH is a sqlite file, created if
@@ -164,8 +169,8 @@ func openSQLite(dbURL string) (*sql.DB, error) {
 	}
 	// _txlock=immediate takes the write lock at BEGIN, so two writers queue on
 	// busy_timeout instead of failing when both try to upgrade a read lock.
-	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_txlock=immediate&_foreign_keys=1",
-		path, sqliteBusyTimeout.Milliseconds())
+	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_txlock=immediate&_foreign_keys=1&_cache_size=-%d",
+		path, sqliteBusyTimeout.Milliseconds(), sqliteCacheKiB)
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, err
