@@ -28,6 +28,10 @@ const (
 	// DefaultBodyTimeout bounds reading the body: one MiB at 1 Mbit/s (a throttled
 	// link) takes about eight seconds, so fifteen leaves room without waiting forever.
 	DefaultBodyTimeout = 15 * time.Second
+	// DefaultFetchTimeout bounds a whole Fetch, redirects included: three slow
+	// hops fit, while a chain of stalling servers cannot hold a runner worker for
+	// the sum of every phase of every hop (minutes).
+	DefaultFetchTimeout = 90 * time.Second
 )
 
 // ErrBadURL is returned for a URL Fetch cannot measure (no host, scheme not http or
@@ -57,6 +61,8 @@ type FetchOptions struct {
 	HeaderTimeout time.Duration
 	// BodyTimeout bounds reading the body; zero means DefaultBodyTimeout.
 	BodyTimeout time.Duration
+	// TotalTimeout bounds the whole Fetch; zero means DefaultFetchTimeout.
+	TotalTimeout time.Duration
 	// Resolve turns a host name into addresses for hops that are not pinned; nil
 	// means the Config's resolver (see Config.resolveHost).
 	Resolve func(ctx context.Context, trace *Trace, host string) ([]string, error)
@@ -90,6 +96,8 @@ func (c *Config) Fetch(ctx context.Context, trace *Trace, rawURL string, opts Fe
 	}
 	opts = opts.withDefaults(c)
 	trace = orDiscard(trace)
+	ctx, cancel := context.WithTimeout(ctx, opts.TotalTimeout)
+	defer cancel()
 	res := &FetchResult{}
 	defer func() {
 		if n := len(res.Requests); n > 0 {
@@ -149,6 +157,9 @@ func (o FetchOptions) withDefaults(c *Config) FetchOptions {
 	}
 	if o.BodyTimeout <= 0 {
 		o.BodyTimeout = DefaultBodyTimeout
+	}
+	if o.TotalTimeout <= 0 {
+		o.TotalTimeout = DefaultFetchTimeout
 	}
 	if o.Resolve == nil {
 		o.Resolve = c.resolveHost

@@ -336,6 +336,16 @@ func TestFetchBodyTimeout(t *testing.T) {
 	}
 }
 
+func TestFetchTotalTimeoutBoundsAllPhases(t *testing.T) {
+	addr := netxtest.NewBlackHole(t)
+	var c netx.Config
+	// The header timeout alone would wait 10 s: the total bound ends it first.
+	_, _, err := fetch(t, &c, "http://"+addr+"/", netx.FetchOptions{TotalTimeout: testTimeout})
+	if got := failure(err); got != netx.FailureGenericTimeout {
+		t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureGenericTimeout)
+	}
+}
+
 func TestFetchMalformedResponse(t *testing.T) {
 	srv := netxtest.NewRawServer(t, "HELLO THERE\r\n\r\n")
 	var c netx.Config
