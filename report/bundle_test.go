@@ -176,3 +176,27 @@ func BenchmarkVerifyBundle(b *testing.B) {
 		}
 	}
 }
+
+// FuzzVerifyBundle: any file gives a report whose counts add up, without panic,
+// and a problem line number is always within the file.
+func FuzzVerifyBundle(f *testing.F) {
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+	line := collectortest.Sign(f, priv, collectortest.Measurement("uid-f", "x", start, nil))
+	f.Add(append(append(bytes.Clone(line), '\n'), line...))
+	f.Add([]byte("\n\n\r\n{}"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rep, err := report.VerifyBundle(bytes.NewReader(data), report.VerifyOptions{MaxLineBytes: 1024})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Valid+len(rep.Problems) != rep.Lines {
+			t.Fatalf("%d valid + %d problems != %d lines", rep.Valid, len(rep.Problems), rep.Lines)
+		}
+		for _, p := range rep.Problems {
+			if p.Line < 1 || p.Line > rep.Lines || p.Err == nil {
+				t.Fatalf("problem %v outside 1..%d", p, rep.Lines)
+			}
+		}
+	})
+}
