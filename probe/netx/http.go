@@ -94,6 +94,9 @@ func (c *Config) Fetch(ctx context.Context, trace *Trace, rawURL string, opts Fe
 	if err != nil {
 		return nil, err
 	}
+	if opts.HTTP3 && u.Scheme != "https" {
+		return nil, fmt.Errorf("%w: HTTP/3 needs an https URL: %q", ErrBadURL, rawURL)
+	}
 	opts = opts.withDefaults(c)
 	trace = orDiscard(trace)
 	ctx, cancel := context.WithTimeout(ctx, opts.TotalTimeout)
@@ -117,7 +120,9 @@ func (c *Config) Fetch(ctx context.Context, trace *Trace, rawURL string, opts Fe
 			return res, out.err
 		}
 		next, ok := redirectTarget(u, out.status, out.location)
-		if !ok || opts.MaxRedirects < 0 {
+		// QUIRK: an HTTP/3 fetch does not follow a redirect to http://, which QUIC
+		// cannot carry: the redirect is the final response.
+		if !ok || opts.MaxRedirects < 0 || (opts.HTTP3 && next.Scheme != "https") {
 			res.Body, res.BodyTruncated = out.body, out.truncated
 			return res, nil
 		}

@@ -381,6 +381,19 @@ func TestFetchHTTP3BlackHole(t *testing.T) {
 	}
 }
 
+func TestFetchHTTP3StopsAtPlainHTTPRedirect(t *testing.T) {
+	p := newPKI(t)
+	srv := netxtest.NewHTTP3Server(t, p.good, http.RedirectHandler("http://example.test/", http.StatusFound))
+	c := &netx.Config{Roots: p.ca.Pool()}
+	res, _, err := fetch(t, c, srv.URLFor("example.test"), netx.FetchOptions{Address: srv.Addr, HTTP3: true})
+	if err != nil || len(res.Requests) != 1 || res.Final.Response.Code != http.StatusFound {
+		t.Fatalf("err %v, %d round trips: want the redirect as the final response", err, len(res.Requests))
+	}
+	if _, err := c.Fetch(context.Background(), newTrace(), "http://example.test/", netx.FetchOptions{HTTP3: true}); !errors.Is(err, netx.ErrBadURL) {
+		t.Errorf("HTTP/3 fetch of an http URL: %v, want ErrBadURL", err)
+	}
+}
+
 func TestFetchRejectsBadURL(t *testing.T) {
 	var c netx.Config
 	for _, u := range []string{"ftp://example.test/", "https:///path", "://"} {
