@@ -227,6 +227,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	wg.Wait()
 	for _, r := range runs {
 		local.Resolver.Answered = local.Resolver.Answered || r.dnsAnswered
+		local.FirstHop.Forwards = local.FirstHop.Forwards || answeredRounds(r.out) > 0
 	}
 	var tp *Throughput
 	if !m.cfg.NoThroughput && !linkMissing(local) {

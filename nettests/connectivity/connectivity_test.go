@@ -353,3 +353,17 @@ func TestRunSkipsGaps(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSilentGatewayForwards: a gateway that drops probes addressed to itself is
+// reported as silent and forwarding, never as dead, when canaries answer.
+func TestRunSilentGatewayForwards(t *testing.T) {
+	f := healthyNet()
+	delete(f.tcp, "192.168.1.1:53")
+	tk, _ := runFake(t, f, fakeSystem(routeWithDefault, "", eth0), labCanaries(t))
+	if tk.Local.FirstHopAlive() || !tk.Local.FirstHop.Forwards || len(tk.Local.FirstHop.TCP) != len(gatewayPorts) {
+		t.Fatalf("first hop %+v", tk.Local.FirstHop)
+	}
+	if s := tk.Summary(); !strings.Contains(s, "gateway silent but forwards") || !strings.HasPrefix(s, "online:") {
+		t.Fatalf("summary %q", s)
+	}
+}

@@ -58,6 +58,9 @@ type FirstHopCheck struct {
 	TCPAnswered bool `json:"tcp_answered"`
 	// Neighbour: the gateway has a complete entry in the ARP table (IPv4, Linux).
 	Neighbour bool `json:"neighbour"`
+	// Forwards: some canary answered, so the first hop forwards whatever it does
+	// with probes addressed to itself.
+	Forwards bool `json:"forwards"`
 }
 
 // ResolverCheck says whether the configured resolver answered at all.
@@ -78,7 +81,9 @@ func (l LocalChecks) FirstHopAlive() bool { return l.FirstHop.TCPAnswered || l.F
 
 // Interface describes one network interface for the local check.
 type Interface struct {
-	Name     string
+	Name string
+	// Up: administratively up and, where the OS says, with a carrier (running): an
+	// unplugged cable leaves an interface up but not running.
 	Up       bool
 	Loopback bool
 	Addrs    []netip.Addr
@@ -103,7 +108,11 @@ func hostInterfaces() ([]Interface, error) {
 	}
 	out := make([]Interface, 0, len(ifs))
 	for _, ifc := range ifs {
-		i := Interface{Name: ifc.Name, Up: ifc.Flags&net.FlagUp != 0, Loopback: ifc.Flags&net.FlagLoopback != 0}
+		i := Interface{
+			Name:     ifc.Name,
+			Up:       ifc.Flags&net.FlagUp != 0 && ifc.Flags&net.FlagRunning != 0,
+			Loopback: ifc.Flags&net.FlagLoopback != 0,
+		}
 		addrs, _ := ifc.Addrs()
 		for _, a := range addrs {
 			if p, err := netip.ParsePrefix(a.String()); err == nil {
@@ -255,11 +264,6 @@ func checkFirstHop(ctx context.Context, sys System, dial DialFunc, now func() ti
 	if len(l.gateways) == 0 {
 		return
 	}
-	if arp, err := sys.ReadFile("/proc/net/arp"); err == nil {
-		for _, g := range l.gateways {
-			l.FirstHop.Neighbour = l.FirstHop.Neighbour || arpComplete(string(arp), g)
-		}
-	}
 	trace := netx.NewTrace(now(), now)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -278,6 +282,13 @@ func checkFirstHop(ctx context.Context, sys System, dial DialFunc, now func() ti
 	}
 	wg.Wait()
 	sort.Strings(l.FirstHop.TCP)
+	// Read after the probes: they made the kernel resolve the gateway, so a gateway
+	// that drops every TCP probe but answers ARP now has a complete entry.
+	if arp, err := sys.ReadFile("/proc/net/arp"); err == nil {
+		for _, g := range l.gateways {
+			l.FirstHop.Neighbour = l.FirstHop.Neighbour || arpComplete(string(arp), g)
+		}
+	}
 }
 
 // probeGateway connects once: an accept or a refusal proves the gateway is up.

@@ -55,6 +55,8 @@ func (l LocalChecks) describe() string {
 		parts = append(parts, "no route")
 	case l.FirstHopAlive():
 		parts = append(parts, "gateway up")
+	case l.FirstHop.Forwards:
+		parts = append(parts, "gateway silent but forwards")
 	case len(l.Gateways) > 0:
 		parts = append(parts, "gateway silent")
 	default:
