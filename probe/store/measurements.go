@@ -49,7 +49,7 @@ func (s *Store) SaveMeasurement(ctx context.Context, runID int64, signedLine []b
 		return fmt.Errorf("store: save measurement: %w: meta uid %q, line uid %q", ErrBadLine, meta.UID, env.MeasurementUID)
 	}
 	now := formatTime(s.Now())
-	return s.withTx(ctx, "save measurement "+meta.UID, func(tx *sql.Tx) error {
+	return s.withTx(ctx, "save measurement "+meta.UID, func(ctx context.Context, tx *sql.Tx) error {
 		var existing []byte
 		err := tx.QueryRowContext(ctx, `SELECT signed_line FROM measurements WHERE uid = ?`, meta.UID).Scan(&existing)
 		switch {

@@ -64,7 +64,7 @@ func (s *Store) PendingUploads(ctx context.Context, limit int) ([]Pending, error
 // matters, and the queue entry may have been marked already by a retried drain.
 func (s *Store) MarkUploaded(ctx context.Context, uids ...string) error {
 	now := formatTime(s.Now())
-	return s.withTx(ctx, "mark uploaded", func(tx *sql.Tx) error {
+	return s.withTx(ctx, "mark uploaded", func(ctx context.Context, tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx,
 			`UPDATE upload_queue SET state = 'uploaded', last_error = '', done_at = ? WHERE uid = ?`)
 		if err != nil {
@@ -86,7 +86,7 @@ func (s *Store) MarkUploaded(ctx context.Context, uids ...string) error {
 // retryDelay.
 func (s *Store) MarkUploadFailed(ctx context.Context, uid string, permanent bool, msg string) error {
 	now := s.Now()
-	return s.withTx(ctx, "mark upload failed "+uid, func(tx *sql.Tx) error {
+	return s.withTx(ctx, "mark upload failed "+uid, func(ctx context.Context, tx *sql.Tx) error {
 		var attempts int
 		err := tx.QueryRowContext(ctx, `SELECT attempts FROM upload_queue WHERE uid = ?`, uid).Scan(&attempts)
 		if errors.Is(err, sql.ErrNoRows) {

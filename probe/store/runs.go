@@ -44,7 +44,8 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, summary []byte) erro
 	if summary == nil {
 		summary = []byte{}
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE runs SET finish_time = ?, summary = ? WHERE id = ?`,
+	// A run's summary is written as the run ends, often because it was cancelled.
+	res, err := s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE runs SET finish_time = ?, summary = ? WHERE id = ?`,
 		formatTime(s.Now()), summary, runID)
 	if err != nil {
 		return s.wrap("finish run", err)

@@ -111,12 +111,18 @@ func (s *Store) wrap(op string, err error) error {
 
 // withTx runs fn in one write transaction: all of fn's writes commit together or
 // not at all.
-func (s *Store) withTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+//
+// QUIRK: the transaction ignores ctx's cancellation (keeping its values). Writes
+// record what already happened — a finished measurement, a collector's
+// acknowledgement — and a Ctrl-C that stops a run must not throw those away; each
+// write is bounded by the busy timeout instead.
+func (s *Store) withTx(ctx context.Context, op string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	ctx = context.WithoutCancel(ctx)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(op, err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -386,3 +386,25 @@ func TestConcurrentSaves(t *testing.T) {
 		t.Errorf("QueueStats = %+v; want 128 pending + 32 uploaded", st)
 	}
 }
+
+// TestCancelledContextStillSaves: a measurement finished as the run is cancelled
+// (Ctrl-C, SIGTERM) is still stored, and an acknowledgement still recorded.
+func TestCancelledContextStillSaves(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	run := beginRun(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	line := collectortest.SignedLine(t, collectortest.NewKey(t), "late", "x", t0, nil)
+	if err := s.SaveMeasurement(ctx, run, line, store.MeasurementMeta{UID: "late"}, true); err != nil {
+		t.Fatalf("SaveMeasurement with a cancelled context: %v", err)
+	}
+	if err := s.MarkUploaded(ctx, "late"); err != nil {
+		t.Fatalf("MarkUploaded with a cancelled context: %v", err)
+	}
+	if err := s.FinishRun(ctx, run, nil); err != nil {
+		t.Fatalf("FinishRun with a cancelled context: %v", err)
+	}
+	if st, _ := s.QueueStats(context.Background()); st.Uploaded != 1 {
+		t.Errorf("queue = %+v", st)
+	}
+}

@@ -138,10 +138,13 @@ func (c *Client) acknowledge(ctx context.Context, q Queue, batch []store.Pending
 func (c *Client) post(ctx context.Context, batch []store.Pending) (answer, error) {
 	for attempt := 1; ; attempt++ {
 		a := c.do(ctx, batch)
+		if !a.retryable() {
+			return a, nil // an answer, even if ctx ended meanwhile: an acknowledgement counts
+		}
 		if err := ctx.Err(); err != nil {
 			return a, err
 		}
-		if !a.retryable() || attempt >= c.maxAttempts() {
+		if attempt >= c.maxAttempts() {
 			return a, nil
 		}
 		wait := c.backoff(attempt)
