@@ -1,84 +1,375 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/nettests/connectivity"
 	"github.com/vantage-probe/vantage/nettests/registry"
-	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/nettests/webconnectivity"
+	"github.com/vantage-probe/vantage/probe/config"
+	"github.com/vantage-probe/vantage/probe/geo"
+	"github.com/vantage-probe/vantage/probe/identity"
 	"github.com/vantage-probe/vantage/probe/runner"
-	"github.com/vantage-probe/vantage/report"
+	"github.com/vantage-probe/vantage/probe/runner/console"
+	"github.com/vantage-probe/vantage/probe/store"
+	"github.com/vantage-probe/vantage/report/upload"
+	"github.com/vantage-probe/vantage/testlists"
 )
 
 func init() { register(newRunCmd) }
 
+// Exit codes of `vantage run` beyond exitOK, exitError and exitUsage (main.go);
+// README.md and docs/cli.md document them for cron and systemd.
+const (
+	exitLocked    = 3 // another run holds the data directory's lock
+	exitNoConsent = 4 // informed consent is not recorded in the configuration
+)
+
 type runFlags struct {
-	inputs    []string
-	inputFile string
-	batch     bool
-	json      bool
-	noUpload  bool
+	inputs      []string
+	inputFile   string
+	categories  []string
+	batch       bool
+	json        bool
+	noUpload    bool
+	parallelism int
 }
 
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run [NETTEST]",
-		Short: "measure URLs (web_connectivity by default) or run one nettest",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "measure the test list (web_connectivity) or run one nettest",
+		Long: `Measure websites with web_connectivity (the default), bracketed by a check of
+the network as a whole (the connectivity test) before and after. With no input,
+the test list for the probe's country is used (Citizen Lab's lists, embedded;
+refreshed from the collector when upload is configured). Every measurement is
+signed with the probe key, kept in the local store and, when upload is enabled,
+queued and uploaded at the end.
+
+NETTEST runs one nettest instead: ` + strings.Join(registry.Names(), ", ") + `.
+
+Exit status: 0 the run completed; 1 an error (store, key, interrupted);
+2 usage or configuration error; 3 another run is in progress (lock held);
+4 informed consent is not recorded (see 'vantage config init --accept-consent').`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := "web_connectivity"
+			name := webconnectivity.Name
 			if len(args) == 1 {
 				name = args[0]
 			}
-			return runNettest(cmd, name, &f)
+			return runCommand(cmd, name, &f)
 		},
 	}
-	cmd.Flags().StringArrayVar(&f.inputs, "input", nil, "an input to measure (repeatable)")
-	cmd.Flags().StringVar(&f.inputFile, "input-file", "", "a file of inputs: one per line, or a Citizen Lab CSV")
-	cmd.Flags().BoolVar(&f.batch, "batch", false, "scheduled run: no prompts, structured log")
-	cmd.Flags().BoolVar(&f.json, "json", false, "one JSON object per line on stdout")
-	cmd.Flags().BoolVar(&f.noUpload, "no-upload", false, "keep measurements local")
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.inputs, "input", nil, "a URL (or nettest input) to measure; repeatable")
+	fl.StringVar(&f.inputFile, "input-file", "", "a file of inputs: one URL per line (# comments) or a Citizen Lab CSV")
+	fl.StringSliceVar(&f.categories, "category", nil, "only URLs of these Citizen Lab category codes (e.g. NEWS,HUMR); repeatable")
+	fl.BoolVar(&f.batch, "batch", false, "unattended run (cron, systemd): no prompts, JSON log on stderr")
+	fl.BoolVar(&f.json, "json", false, "print every measurement as one JSON line, then a summary line")
+	fl.BoolVar(&f.noUpload, "no-upload", false, "keep measurements local: do not queue or upload them")
+	fl.IntVar(&f.parallelism, "parallelism", 0, fmt.Sprintf("URLs measured at once (default [run] parallelism, else %d)", runner.DefaultParallelism))
 	return cmd
 }
 
-func runNettest(cmd *cobra.Command, name string, f *runFlags) error {
+// runSession is everything one `vantage run` opens, closed in reverse.
+type runSession struct {
+	cfg     *config.Config
+	dataDir string
+	logger  *slog.Logger
+	store   *store.Store
+	key     *identity.Identity
+	release func()
+}
+
+func (s *runSession) close() {
+	if s.store != nil {
+		s.store.Close()
+	}
+	if s.release != nil {
+		s.release()
+	}
+}
+
+func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
+	factory, err := registry.Lookup(name)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("run: %w", err))
+	}
+	if f.parallelism < 0 || f.parallelism > runner.MaxParallelism {
+		return withCode(exitUsage, fmt.Errorf("run: --parallelism %d is outside 1..%d", f.parallelism, runner.MaxParallelism))
+	}
 	cfg, err := loadConfig()
 	if err != nil {
 		return err
 	}
-	factory, err := registry.Lookup(name)
+	if err := ensureConsent(cmd, cfg, f.batch); err != nil {
+		return err
+	}
+	inputs, err := explicitInputs(name, f)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	if len(f.inputs) == 0 {
-		return withCode(exitUsage, fmt.Errorf("run %s: no input (use --input)", name))
-	}
-	m, err := factory(&nettests.Env{Config: cfg, Netx: &netx.Config{Resolver: cfg.Network.Resolver, ClientHello: cfg.TLS.ClientHello}, Now: time.Now})
+	sess, err := openSession(cmd, cfg, f.batch)
 	if err != nil {
-		return withCode(exitUsage, err)
+		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer sess.close()
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	id := runner.Identity{ProbeCC: cfg.Probe.Country, ProbeASN: cfg.Probe.ASN}
-	reportID := report.NewReportID(time.Now(), m.Name(), id.ProbeCC, id.ProbeASN)
-	out := bufio.NewWriter(cmd.OutOrStdout())
-	defer out.Flush()
-	for _, in := range f.inputs {
-		_, b, err := runner.Measure(ctx, m, in, id, reportID, time.Now)
-		if err != nil {
-			return withCode(exitUsage, fmt.Errorf("run %s: input %q: %w", name, in, err))
+	return measure(ctx, cmd, sess, name, factory, inputs, f)
+}
+
+// explicitInputs gathers --input and --input-file; nil means "the default list".
+func explicitInputs(name string, f *runFlags) ([]string, error) {
+	inputs := append([]string{}, f.inputs...)
+	isWeb := name == webconnectivity.Name || strings.ReplaceAll(name, "_", "") == "webconnectivity"
+	if isWeb {
+		for _, in := range inputs {
+			if err := testlists.CheckURL(in); err != nil {
+				return nil, fmt.Errorf("run: --input: %w", err)
+			}
 		}
-		out.Write(b)
-		out.WriteByte('\n')
 	}
+	if f.inputFile != "" {
+		file, err := os.Open(f.inputFile)
+		if err != nil {
+			return nil, fmt.Errorf("run: --input-file: %w", err)
+		}
+		defer file.Close()
+		entries, err := testlists.Parse(file, f.inputFile)
+		if err != nil {
+			return nil, err
+		}
+		if entries, err = testlists.Filter(entries, f.categories); err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, testlists.URLs(testlists.Dedupe(entries))...)
+		if len(inputs) == 0 {
+			return nil, fmt.Errorf("run: %s has no URL in categories %v", f.inputFile, f.categories)
+		}
+	}
+	if len(inputs) == 0 && !isWeb && name != connectivity.Name {
+		return nil, fmt.Errorf("run %s: no input (use --input or --input-file)", name)
+	}
+	if len(inputs) == 0 && name == connectivity.Name {
+		inputs = []string{""} // it measures the network, not an input
+	}
+	if _, err := testlists.Filter(nil, f.categories); err != nil {
+		return nil, err
+	}
+	if len(inputs) == 0 {
+		return nil, nil // the default list, once the country is known
+	}
+	return inputs, nil
+}
+
+// openSession takes the lock, then opens the store and the probe key.
+func openSession(cmd *cobra.Command, cfg *config.Config, batch bool) (*runSession, error) {
+	s := &runSession{cfg: cfg, dataDir: dataDirOf(cfg), logger: newRunLogger(cmd.ErrOrStderr(), batch)}
+	release, err := runner.Lock(s.dataDir)
+	if errors.Is(err, runner.ErrLocked) {
+		return nil, withCode(exitLocked, fmt.Errorf("run: %w; this run stops (exit %d)", err, exitLocked))
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.release = release
+	if s.store, err = store.Open(s.dataDir); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.key, err = identity.LoadOrCreate(s.dataDir); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// newRunLogger logs JSON records for unattended runs and only warnings, as text,
+// for people (the progress bar and the summary say the rest).
+func newRunLogger(w io.Writer, batch bool) *slog.Logger {
+	if batch {
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// measure locates the probe, builds the nettests and runs them.
+func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, name string, factory nettests.Factory, inputs []string, f *runFlags) error {
+	cfg := *sess.cfg // a copy: geolocation may fill the country the canaries depend on
+	loc := locate(ctx, &cfg, sess, firstOr(inputs, firstGlobalURL()))
+	env, err := checkEnv(&cfg, time.Now)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	env.Logger = sess.logger
+	uploading := cfg.Upload.Enabled && !f.noUpload
+	r := &runner.Runner{
+		Identity:    runner.Identity{ProbeCC: loc.CC, ProbeASN: loc.ASN, ProbeNetworkName: loc.NetworkName},
+		Key:         sess.key.Private,
+		Store:       sess.store,
+		Enqueue:     uploading,
+		Parallelism: firstPositive(f.parallelism, cfg.Run.Parallelism),
+		NetworkKey:  loc.NetworkKey,
+		Logger:      sess.logger,
+	}
+	if loc.ClientIP != "" {
+		r.Identity.Scrub = []string{loc.ClientIP}
+	}
+	if uploading {
+		client := &upload.Client{Collector: cfg.Upload.Collector, Logf: func(format string, args ...any) { sess.logger.Info(fmt.Sprintf(format, args...)) }}
+		r.Drain = func(ctx context.Context) error { _, err := client.Drain(ctx, sess.store); return err }
+	}
+	if err := wireNettests(r, env, name, factory); err != nil {
+		return withCode(exitUsage, err)
+	}
+	if inputs == nil {
+		if inputs, err = defaultInputs(loc.CC, f.categories); err != nil {
+			return withCode(exitUsage, err)
+		}
+		if uploading && cfg.Upload.Collector != "" {
+			r.Refresh = func(ctx context.Context) ([]string, error) { return collectorInputs(ctx, cfg.Upload.Collector, loc.CC, f.categories) }
+		}
+	}
+	return execute(ctx, cmd, r, inputs, f, sess.logger)
+}
+
+// wireNettests builds the measurer and, for web_connectivity, the connectivity
+// checks around it and the shared network status.
+func wireNettests(r *runner.Runner, env *nettests.Env, name string, factory nettests.Factory) error {
+	if strings.ReplaceAll(name, "_", "") == "webconnectivity" {
+		status := connectivity.NewStatus(env)
+		env.Network = status
+		conn, err := connectivity.New(env)
+		if err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
+		r.Connectivity, r.Network = conn, status
+		r.Skipped = func(input, reason string) any { return webconnectivity.SkippedTestKeys(input, reason) }
+	}
+	m, err := factory(env)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", name, err)
+	}
+	r.Measurer = m
 	return nil
+}
+
+// execute runs and shows the run: JSON lines, a progress bar and a summary, or a
+// structured log.
+func execute(ctx context.Context, cmd *cobra.Command, r *runner.Runner, inputs []string, f *runFlags, logger *slog.Logger) error {
+	stdout := cmd.OutOrStdout()
+	var observers console.Multi
+	var progress *console.Progress
+	switch {
+	case f.batch:
+		observers = append(observers, console.Log{Logger: logger})
+	case !f.json && console.IsTerminal(os.Stderr):
+		progress = console.NewProgress(cmd.ErrOrStderr(), console.ColorEnabled(os.Stderr, os.Getenv))
+		observers = append(observers, progress)
+	}
+	if f.json {
+		observers = append(observers, console.JSONLines{W: stdout})
+	}
+	r.Observer = observers
+	sum, err := r.Run(ctx, inputs)
+	if progress != nil {
+		progress.Close()
+	}
+	if sum != nil {
+		switch {
+		case f.json:
+			if werr := console.WriteSummaryLine(stdout, sum); werr != nil && err == nil {
+				err = werr
+			}
+		case f.batch:
+			console.LogSummary(logger, sum)
+		default:
+			console.Summary(stdout, sum, console.ColorEnabled(os.Stdout, os.Getenv))
+		}
+	}
+	if errors.Is(err, runner.ErrBadInput) {
+		return withCode(exitUsage, err)
+	}
+	return err
+}
+
+// locate finds probe_cc and probe_asn; it never fails and is bounded in time.
+func locate(ctx context.Context, cfg *config.Config, sess *runSession, probeURL string) geo.Location {
+	l := &geo.Locator{Country: cfg.Probe.Country, ASN: cfg.Probe.ASN, NetworkName: cfg.Probe.NetworkName,
+		Helpers: cfg.Control.Helpers, Memory: sess.store, Logger: sess.logger}
+	loc := l.Locate(ctx, probeURL)
+	sess.logger.Info("location", "probe_cc", loc.CC, "probe_asn", loc.ASN, "source", loc.Source)
+	if cfg.Probe.Country == "" && loc.CC != geo.UnknownCC {
+		cfg.Probe.Country = loc.CC // the canaries' embedded defaults follow the country
+	}
+	return loc
+}
+
+// defaultInputs is the embedded list for the country plus the global list.
+func defaultInputs(cc string, categories []string) ([]string, error) {
+	entries, err := testlists.ForCountry(cc, nil)
+	if err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	if entries, err = testlists.Filter(entries, categories); err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("run: the test list for %s has no URL in categories %v", cc, categories)
+	}
+	return testlists.URLs(entries), nil
+}
+
+// collectorInputs fetches the collector's list for the country, with the global list.
+func collectorInputs(ctx context.Context, collector, cc string, categories []string) ([]string, error) {
+	own, err := testlists.Fetch(ctx, nil, collector, cc)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := testlists.ForCountry(cc, own)
+	if err != nil {
+		return nil, err
+	}
+	if entries, err = testlists.Filter(entries, categories); err != nil {
+		return nil, err
+	}
+	return testlists.URLs(entries), nil
+}
+
+func firstGlobalURL() string {
+	entries, _, _ := testlists.Embedded("global")
+	if len(entries) == 0 {
+		return ""
+	}
+	return entries[0].URL
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 && list[0] != "" {
+		return list[0]
+	}
+	return def
+}
+
+func firstPositive(vals ...int) int {
+	for _, v := range vals {
+		if v > 0 {
+			return v
+		}
+	}
+	return 0
 }

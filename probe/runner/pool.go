@@ -65,7 +65,7 @@ func (s *state) collect(ctx context.Context, results <-chan result) ([]completed
 		s.r.Observer.Completed(res.input)
 		if res.err != nil {
 			if !res.cut && firstErr == nil {
-				firstErr = fmt.Errorf("runner: input %q: %w", res.input, res.err)
+				firstErr = fmt.Errorf("runner: input %q: %w: %w", res.input, ErrBadInput, res.err)
 			}
 			continue
 		}

@@ -242,5 +242,10 @@ func (nopObserver) Planned(int)                       {}
 func (nopObserver) Completed(string)                  {}
 func (nopObserver) Saved(*report.Measurement, []byte) {}
 
-// ErrNoKey is returned by Run when the Runner has no signing key.
-var ErrNoKey = errors.New("runner: no signing key")
+// Errors of Run. Callers compare with errors.Is.
+var (
+	// ErrNoKey: the Runner has no signing key.
+	ErrNoKey = errors.New("runner: no signing key")
+	// ErrBadInput: a nettest refused an input (the other inputs were measured).
+	ErrBadInput = errors.New("bad input")
+)

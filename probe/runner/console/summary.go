@@ -45,7 +45,7 @@ func Summary(w io.Writer, s *runner.Summary, color bool) {
 	if n := s.URLs[nettests.VerdictBlocked]; n > 0 {
 		fmt.Fprintln(w, paint(ansiRed+ansiBold, fmt.Sprintf("Blocked: %d %s", n, plural(n, "site"))))
 		writeGroups(w, s.Blocked)
-	} else if s.URLCount() > 0 {
+	} else if s.URLCount() > s.URLs[nettests.VerdictInconclusive] {
 		fmt.Fprintln(w, paint(ansiGreen, "Blocked: none"))
 	}
 	if n := s.URLs[nettests.VerdictIntermittent]; n > 0 {
