@@ -47,7 +47,11 @@ could not be read; 2 usage error. FILE "-" reads standard input.`,
 			out := cmd.OutOrStdout()
 			if rep != nil {
 				for _, p := range rep.Problems {
-					fmt.Fprintf(out, "%s:%s\n", name, p.String()[len("line "):])
+					uid := p.UID
+					if uid == "" {
+						uid = "-"
+					}
+					fmt.Fprintf(out, "%s:%d: uid %s: %v\n", name, p.Line, uid, p.Err)
 				}
 			}
 			if err != nil {
