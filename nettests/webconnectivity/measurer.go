@@ -80,14 +80,16 @@ type Config struct {
 	Fingerprints *Fingerprints
 }
 
-// ConfigFromEnv derives the configuration from the file ([control] helpers,
-// [network] second_resolver, [run] timeout and retries) and fills the defaults.
+// ConfigFromEnv derives the configuration from the file ([control] helpers and
+// benign_sni, [network] second_resolver, [run] timeout and retries); NewWithConfig
+// fills the defaults.
 func ConfigFromEnv(env *nettests.Env) Config {
 	cfg := Config{QUIC: true}
 	if env != nil && env.Config != nil {
 		c := env.Config
 		cfg.Helpers = append(cfg.Helpers, c.Control.Helpers...)
 		cfg.SecondResolver = c.Network.SecondResolver
+		cfg.BenignSNI = c.Control.BenignSNI
 		cfg.Retries = c.Run.Retries
 		if c.Run.Timeout > 0 {
 			t := time.Duration(c.Run.Timeout * float64(time.Second))

@@ -59,6 +59,8 @@ type TLS struct {
 // Control lists the control helpers, by URL.
 type Control struct {
 	Helpers []string `toml:"helpers"`
+	// BenignSNI is the name web_connectivity's SNI swap sends ("" = example.com).
+	BenignSNI string `toml:"benign_sni"`
 }
 
 // Canaries overrides the embedded canary sets: URLs, host names or IP:port.
@@ -243,6 +245,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(h); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return &Error{Key: "control.helpers", Msg: fmt.Sprintf("%q is not an http:// or https:// URL", h)}
 		}
+	}
+	if n := c.Control.BenignSNI; n != "" && (strings.ContainsAny(n, " /:[]") || !strings.Contains(n, ".") || func() bool { _, err := netip.ParseAddr(n); return err == nil }()) {
+		return &Error{Key: "control.benign_sni", Msg: fmt.Sprintf("%q is not a host name", n)}
 	}
 	if c.Upload.Enabled && c.Upload.Collector == "" {
 		return &Error{Key: "upload.collector", Msg: "upload is enabled but no collector URL is set"}
