@@ -408,3 +408,18 @@ func TestCancelledContextStillSaves(t *testing.T) {
 		t.Errorf("queue = %+v", st)
 	}
 }
+
+// TestOddDirectoryNames: characters that mean something in a sqlite URI.
+func TestOddDirectoryNames(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a?b#c%20d")
+	s := openStore(t, dir)
+	beginRun(t, s)
+	s.Close()
+	if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
+		t.Fatalf("database not created where asked: %v", err)
+	}
+	s = openStore(t, dir)
+	if runs, err := s.Runs(context.Background(), 0); err != nil || len(runs) != 1 {
+		t.Errorf("Runs = %v, %v", runs, err)
+	}
+}

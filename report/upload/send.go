@@ -162,6 +162,10 @@ func (c *Client) post(ctx context.Context, batch []store.Pending) (answer, error
 	}
 }
 
+// defaultHTTP is shared by clients without their own, so that successive batches
+// reuse one connection (and one TLS handshake) to the collector.
+var defaultHTTP = &http.Client{Timeout: DefaultRequestTimeout}
+
 // do performs one request: one line as application/json, several as
 // application/x-ndjson, each line followed by "\n".
 func (c *Client) do(ctx context.Context, batch []store.Pending) answer {
@@ -182,7 +186,7 @@ func (c *Client) do(ctx context.Context, batch []store.Pending) answer {
 	req.Header.Set("Content-Type", ctype)
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: DefaultRequestTimeout}
+		hc = defaultHTTP
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
