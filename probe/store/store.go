@@ -58,6 +58,14 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	// Create the file owner-only before sqlite does (it would use the umask, often
+	// 0644): what a volunteer measured is nobody else's business on a shared
+	// machine. sqlite gives its -wal and -shm files the database file's mode.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	f.Close()
 	q := url.Values{}
 	// Journal mode is not set here: switching to WAL rewrites the file header, and a
 	// file must pass the checks in migrate before anything writes to it. migrate

@@ -65,6 +65,13 @@ func TestSaveAndReadBack(t *testing.T) {
 	if err := s.FinishRun(ctx, run, []byte(`{"summary":{}}`)); err != nil {
 		t.Fatalf("FinishRun: %v", err)
 	}
+	for _, name := range []string{store.FileName, store.FileName + "-wal", store.FileName + "-shm"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %04o, want 0600", name, st.Mode().Perm())
+		} else if err != nil {
+			t.Error(err)
+		}
+	}
 	s.Close()
 
 	s = openStore(t, dir) // everything must survive a reopen
