@@ -241,7 +241,9 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, name str
 			return withCode(exitUsage, err)
 		}
 		if uploading && cfg.Upload.Collector != "" {
-			r.Refresh = func(ctx context.Context) ([]string, error) { return collectorInputs(ctx, cfg.Upload.Collector, loc.CC, f.categories) }
+			r.Refresh = func(ctx context.Context) ([]string, error) {
+				return collectorInputs(ctx, cfg.Upload.Collector, loc.CC, f.categories)
+			}
 		}
 	}
 	return execute(ctx, cmd, r, inputs, f, sess.logger)
