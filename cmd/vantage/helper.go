@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thserver"
+	"github.com/vantage-probe/vantage/nettests/webconnectivity/thserver/mmdb"
 	"github.com/vantage-probe/vantage/probe/config"
 	"github.com/vantage-probe/vantage/probe/netx"
 )
@@ -35,6 +36,7 @@ func newHelperCmd() *cobra.Command {
 type helperOptions struct {
 	listen, tlsCert, tlsKey string
 	labAllowPrivate         bool
+	mmdb                    []string
 }
 
 func newHelperServeCmd() *cobra.Command {
@@ -63,6 +65,7 @@ func newHelperServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate: serve HTTPS (with --tls-key)")
 	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	cmd.Flags().BoolVar(&o.labAllowPrivate, "lab-allow-private", false, "allow loopback and private targets (labs and tests only)")
+	cmd.Flags().StringArrayVar(&o.mmdb, "mmdb", nil, "IP database (.mmdb: country and/or ASN) to tell probes where they are (repeatable)")
 	return cmd
 }
 
@@ -89,6 +92,14 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
+	var geo []thserver.GeoDB
+	for _, path := range o.mmdb {
+		db, err := mmdb.Open(path)
+		if err != nil {
+			return withCode(exitUsage, fmt.Errorf("helper: --mmdb: %w", err))
+		}
+		geo = append(geo, db)
+	}
 	nc := &netx.Config{Resolver: cfg.Network.Resolver, Roots: roots}
 	h, err := thserver.New(thserver.Config{
 		Lookup: func(ctx context.Context, host string) ([]string, error) {
@@ -99,6 +110,7 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 			return res.Addrs, nil
 		},
 		Roots:        roots,
+		Geo:          geo,
 		AllowPrivate: o.labAllowPrivate,
 		QUIC:         true,
 	})

@@ -67,6 +67,7 @@ func TestHelperServeUsageErrors(t *testing.T) {
 		"missing cert":     {config.Defaults(), helperOptions{listen: "127.0.0.1:0", tlsCert: "/nonexistent/c.pem", tlsKey: "/nonexistent/k.pem"}},
 		"bad roots":        {cfgBadRoots, helperOptions{listen: "127.0.0.1:0"}},
 		"bad listen":       {config.Defaults(), helperOptions{listen: "127.0.0.1:notaport"}},
+		"bad mmdb":         {config.Defaults(), helperOptions{listen: "127.0.0.1:0", mmdb: []string{bad}}},
 	} {
 		err := serveHelper(context.Background(), c.cfg, c.o, func(string) { t.Errorf("%s: started", name) })
 		var ce *exitCodeError

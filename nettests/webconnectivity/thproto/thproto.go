@@ -89,6 +89,11 @@ type Response struct {
 	// XClientIP is the address the helper saw the request come from: the probe's
 	// public address, which the probe scrubs from every measurement.
 	XClientIP string `json:"x_client_ip,omitempty"`
+	// XClientCC, XClientASN ("AS9198") and XClientNetworkName locate that address;
+	// set only when the helper has IP databases (.mmdb).
+	XClientCC          string `json:"x_client_cc,omitempty"`
+	XClientASN         string `json:"x_client_asn,omitempty"`
+	XClientNetworkName string `json:"x_client_network_name,omitempty"`
 }
 
 // ErrorResponse is the body of every 4xx/5xx answer.

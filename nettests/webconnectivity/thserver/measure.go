@@ -377,8 +377,8 @@ func (s *Server) measureQUIC(ctx context.Context, t *target, req *thproto.Reques
 	resp.HTTP3Request = &h3
 }
 
-// ipInfo tags every address either side resolved (OONI's ip_info flags). The helper
-// has no IP-to-ASN database, so asn is 0 ("unknown").
+// ipInfo tags every address either side resolved (OONI's ip_info flags), with its
+// ASN when the helper has an IP database (else 0, "unknown").
 func (s *Server) ipInfo(probe []string, resp *thproto.Response) map[string]thproto.IPInfo {
 	out := map[string]thproto.IPInfo{}
 	tag := func(addr string, flag int64) {
@@ -387,7 +387,10 @@ func (s *Server) ipInfo(probe []string, resp *thproto.Response) map[string]thpro
 			return
 		}
 		key := ip.Unmap().String()
-		info := out[key]
+		info, seen := out[key]
+		if !seen && len(s.cfg.Geo) > 0 {
+			info.ASN = s.locate(key).ASN
+		}
 		info.Flags |= flag
 		if thproto.IsBogon(key) {
 			info.Flags |= thproto.FlagBogon

@@ -64,6 +64,9 @@ type Config struct {
 	// flag. Off, the helper refuses them, so it cannot be used to probe the network
 	// it runs in.
 	AllowPrivate bool
+	// Geo are IP databases (.mmdb) that give x_client_cc, x_client_asn,
+	// x_client_network_name and ip_info's asn; none leaves them out (asn 0).
+	Geo []GeoDB
 	// QUIC enables QUIC handshakes and HTTP/3 fetches when asked and advertised.
 	QUIC bool
 	// Limits; zero means the Default* value.
@@ -149,7 +152,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	resp := s.measure(ctx, req)
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		resp.XClientIP = host
+		s.fillClient(resp, host)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
