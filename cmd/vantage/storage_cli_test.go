@@ -87,11 +87,31 @@ func (e *storageEnv) command(isolated bool, args ...string) *exec.Cmd {
 	args = append([]string{"--config", e.config}, args...)
 	cmd := exec.Command(e.bin, args...)
 	if isolated {
-		cmd = exec.Command("/work/shared/bin/isolated", append([]string{e.bin}, args...)...)
+		// What /work/shared/bin/isolated does, inline so that a clean clone needs
+		// nothing outside the repository: a new network namespace, loopback only.
+		script := `ip link set lo up 2>/dev/null; exec "$@"`
+		cmd = exec.Command("unshare", append([]string{unshareFlag(), "--", "sh", "-c", script, "sh", e.bin}, args...)...)
 	}
 	home := filepath.Dir(e.dir)
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home)
 	return cmd
+}
+
+// unshareFlag: root creates a network namespace directly; anyone else needs a user
+// namespace too.
+func unshareFlag() string {
+	if os.Geteuid() == 0 {
+		return "-n"
+	}
+	return "-rn"
+}
+
+// requireNetns skips the test when network namespaces cannot be created here.
+func requireNetns(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("unshare", unshareFlag(), "--", "true").CombinedOutput(); err != nil {
+		t.Skipf("needs a network namespace (root or unprivileged user namespaces): unshare: %v %s", err, out)
+	}
 }
 
 // run runs vantage to completion and returns stdout, stderr and the exit code.
@@ -374,6 +394,7 @@ func waitFor(t *testing.T, cmd *exec.Cmd, cond func() bool) {
 // once, that every measurement the run printed (but the one in flight) was stored,
 // and that a new run and an upload still work.
 func testKillDuringRun(t *testing.T, bin string) {
+	requireNetns(t)
 	col := collectortest.NewServer()
 	defer col.Close()
 	e := newStorageEnv(t, bin, col.URL)

@@ -74,15 +74,26 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	defer conn.Close()
 	// Check before writing anything: a refused file is left byte-for-byte alone.
-	if _, err := s.checkVersion(ctx, conn, len(ms)); err != nil {
+	current, err := s.checkVersion(ctx, conn, len(ms))
+	if err != nil {
 		return err
 	}
 	var mode string
-	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
-		return s.wrap("enable WAL", err)
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return s.wrap("read journal mode", err)
+	}
+	if current == len(ms) && mode == "wal" {
+		// Up to date: no write lock, so that opening the store beside a running
+		// measurement (export, results, upload) never waits on it.
+		return nil
 	}
 	if mode != "wal" {
-		return fmt.Errorf("store: %s: journal mode is %q, want wal", s.path, mode)
+		if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+			return s.wrap("enable WAL", err)
+		}
+		if mode != "wal" {
+			return fmt.Errorf("store: %s: journal mode is %q, want wal", s.path, mode)
+		}
 	}
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return s.wrap("open", err)
@@ -94,7 +105,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}()
 	// Again under the write lock: another process may have migrated meanwhile.
-	current, err := s.checkVersion(ctx, conn, len(ms))
+	current, err = s.checkVersion(ctx, conn, len(ms))
 	if err != nil {
 		return err
 	}

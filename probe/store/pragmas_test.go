@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -44,5 +46,33 @@ func TestRetryDelay(t *testing.T) {
 		if got := retryDelay(attempts); got != d {
 			t.Errorf("retryDelay(%d) = %v, want %v", attempts, got, d)
 		}
+	}
+}
+
+// TestWALIsRestored: a store someone switched out of WAL (sqlite3 shell, a backup
+// tool) is switched back on open.
+func TestWALIsRestored(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec("PRAGMA journal_mode = DELETE"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// Byte 18 of the header is the file format write version: 1 rollback journal, 2 WAL.
+	if hdr, err := os.ReadFile(filepath.Join(dir, FileName)); err != nil || hdr[18] != 1 {
+		t.Fatalf("premise: the file should have left WAL mode (header byte 18 = %d, %v)", hdr[18], err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mode string
+	s.db.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q after reopening, want wal", mode)
 	}
 }
