@@ -28,6 +28,11 @@ const (
 	// DefaultBodyTimeout bounds reading the body: one MiB at 1 Mbit/s (a throttled
 	// link) takes about eight seconds, so fifteen leaves room without waiting forever.
 	DefaultBodyTimeout = 15 * time.Second
+	// DefaultMaxHeaderBytes caps a response's header section (HTTP/1.1 bytes, the
+	// HTTP/2 and HTTP/3 header list): real sites, cookies included, stay far below
+	// it, while a server that never ends its headers cannot grow memory until the
+	// header timeout.
+	DefaultMaxHeaderBytes = 256 << 10
 	// DefaultFetchTimeout bounds a whole Fetch, redirects included: three slow
 	// hops fit, while a chain of stalling servers cannot hold a runner worker for
 	// the sum of every phase of every hop (minutes).

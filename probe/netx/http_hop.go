@@ -3,9 +3,12 @@ package netx
 import (
 	"bufio"
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -90,6 +93,9 @@ func (c *Config) exchange(ctx context.Context, cancel context.CancelFunc, req *h
 		out.err = guard.classify("http_round_trip", err)
 		return
 	}
+	if resp.Body == nil { // QUIRK: a RoundTripper may omit it; treat as empty
+		resp.Body = http.NoBody
+	}
 	defer resp.Body.Close()
 	out.status = resp.StatusCode
 	out.location = resp.Header.Get("Location")
@@ -156,7 +162,8 @@ func (c *Config) openTCP(ctx context.Context, trace *Trace, u *url.URL, addr str
 		hc.roundTrip, hc.close = http1RoundTripper(tlsConn)
 		return hc, nil
 	}
-	cc, err := (&http2.Transport{DisableCompression: true}).NewClientConn(tlsConn)
+	t2 := &http2.Transport{DisableCompression: true, MaxHeaderListSize: DefaultMaxHeaderBytes}
+	cc, err := t2.NewClientConn(tlsConn)
 	if err != nil {
 		tlsConn.Close()
 		return nil, Wrap("http_round_trip", err)
@@ -178,17 +185,51 @@ func sniOf(u *url.URL) string {
 
 // http1RoundTripper writes one HTTP/1.1 request on conn and parses the response.
 // net/http's Transport is not used because it would dial by itself; this keeps
-// every byte on the measured conn.
+// every byte on the measured conn. The header section is capped at
+// DefaultMaxHeaderBytes: net/http's parser itself would read an endless header
+// line into memory.
 func http1RoundTripper(conn net.Conn) (func(*http.Request) (*http.Response, error), func()) {
-	br := bufio.NewReader(conn)
+	limit := &headerLimiter{r: conn, remaining: DefaultMaxHeaderBytes}
+	br := bufio.NewReader(limit)
 	rt := func(req *http.Request) (*http.Response, error) {
 		if err := req.Write(conn); err != nil {
 			return nil, err
 		}
-		return http.ReadResponse(br, req)
+		resp, err := http.ReadResponse(br, req)
+		limit.lift()
+		return resp, err
 	}
 	return rt, func() { conn.Close() }
 }
+
+// errHeadersTooLarge is returned when a response's headers exceed the cap.
+var errHeadersTooLarge = errors.New("netx: response headers larger than the cap")
+
+// headerLimiter lets at most remaining bytes through until lift is called: the
+// header section's cap (plus what bufio read ahead of the body, which only makes
+// the cap a little stricter).
+type headerLimiter struct {
+	r         io.Reader
+	remaining int64
+	lifted    atomic.Bool
+}
+
+func (l *headerLimiter) Read(p []byte) (int, error) {
+	if l.lifted.Load() {
+		return l.r.Read(p)
+	}
+	if l.remaining <= 0 {
+		return 0, errHeadersTooLarge
+	}
+	if int64(len(p)) > l.remaining {
+		p = p[:l.remaining]
+	}
+	n, err := l.r.Read(p)
+	l.remaining -= int64(n)
+	return n, err
+}
+
+func (l *headerLimiter) lift() { l.lifted.Store(true) }
 
 // openQUIC handshakes QUIC with ALPN h3 and opens an HTTP/3 client connection.
 func (c *Config) openQUIC(ctx context.Context, trace *Trace, u *url.URL, addr string, opts FetchOptions) (*hopConn, error) {
@@ -198,7 +239,8 @@ func (c *Config) openQUIC(ctx context.Context, trace *Trace, u *url.URL, addr st
 	if err != nil {
 		return &hopConn{tls: ev}, err
 	}
-	cc := (&http3.Transport{DisableCompression: true}).NewClientConn(qconn)
+	t3 := &http3.Transport{DisableCompression: true, MaxResponseHeaderBytes: DefaultMaxHeaderBytes}
+	cc := t3.NewClientConn(qconn)
 	return &hopConn{
 		address:   addr,
 		alpn:      ev.NegotiatedProtocol,
@@ -250,9 +292,16 @@ func (g *phaseGuard) release() {
 	}
 }
 
+// classify reports a timed-out phase as generic_timeout_error. Otherwise an error no
+// rule knows, raised while reading a response, is the parser rejecting what the
+// server sent (bad lengths, bad header lines, oversized headers, protocol errors):
+// http_invalid_response, the original kept for Unwrap.
 func (g *phaseGuard) classify(op string, err error) error {
 	if g.fired.Load() {
 		return &Error{Failure: FailureGenericTimeout, Operation: op, Err: err}
+	}
+	if errors.Is(err, errHeadersTooLarge) || strings.HasPrefix(Classify(err), FailureUnknownPrefix) {
+		return &Error{Failure: FailureHTTPInvalidResponse, Operation: op, Err: err}
 	}
 	return Wrap(op, err)
 }

@@ -347,11 +347,20 @@ func TestFetchTotalTimeoutBoundsAllPhases(t *testing.T) {
 }
 
 func TestFetchMalformedResponse(t *testing.T) {
-	srv := netxtest.NewRawServer(t, "HELLO THERE\r\n\r\n")
-	var c netx.Config
-	_, _, err := fetch(t, &c, "http://"+srv+"/", netx.FetchOptions{})
-	if got := failure(err); got != netx.FailureHTTPInvalidResponse {
-		t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureHTTPInvalidResponse)
+	for name, raw := range map[string]string{
+		"not http":         "HELLO THERE\r\n\r\n",
+		"negative length":  "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n",
+		"bad header line":  "HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 0\r\n\r\n",
+		"oversized header": "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", netx.DefaultMaxHeaderBytes) + "\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := netxtest.NewRawServer(t, raw)
+			var c netx.Config
+			_, _, err := fetch(t, &c, "http://"+srv+"/", netx.FetchOptions{})
+			if got := failure(err); got != netx.FailureHTTPInvalidResponse || operation(err) != "http_round_trip" {
+				t.Fatalf("failure = %q in %q (%v), want %q", got, operation(err), err, netx.FailureHTTPInvalidResponse)
+			}
+		})
 	}
 }
 
@@ -409,7 +418,7 @@ func TestTitle(t *testing.T) {
 		"<title lang=\"ru\">\n  a\n  b </title>": "a b",
 		"no title here":                          "",
 		"<title>unterminated":                    "",
-		"<title>\xff\xfe</title>":                "\uFFFD",
+		"<title>\xff\xfe</title>":                "\uFFFD\uFFFD",
 	}
 	for in, want := range cases {
 		if got := netx.Title([]byte(in)); got != want {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 )
 
 // maxTitleRunes caps x_title: a title longer than this is a page stuffing its head,
@@ -87,9 +86,11 @@ func Title(body []byte) string {
 	}
 	t := html.UnescapeString(string(m[1]))
 	t = strings.Join(strings.Fields(t), " ")
-	t = strings.ToValidUTF8(t, "\uFFFD")
-	if utf8.RuneCountInString(t) > maxTitleRunes {
-		t = string([]rune(t)[:maxTitleRunes])
+	// Converting to runes replaces each invalid byte with U+FFFD, one for one, so
+	// the title stays a JSON string and still shows how many bytes were odd.
+	runes := []rune(t)
+	if len(runes) > maxTitleRunes {
+		runes = runes[:maxTitleRunes]
 	}
-	return t
+	return string(runes)
 }
