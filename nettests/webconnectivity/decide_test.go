@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"math/big"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -340,5 +342,20 @@ func TestHTTPComparison(t *testing.T) {
 				t.Fatalf("Differs = %v, want %v (%+v)", got, c.differs, compareHTTP(&c.p, ctl))
 			}
 		})
+	}
+}
+
+func TestAttemptsJSON(t *testing.T) {
+	a := Attempts{timeout, reset, ok}
+	b, err := json.Marshal(a)
+	if err != nil || string(b) != `["generic_timeout_error","connection_reset",null]` {
+		t.Fatalf("Marshal = %s, %v", b, err)
+	}
+	var back Attempts
+	if err := json.Unmarshal(b, &back); err != nil || !slices.Equal(back, a) {
+		t.Fatalf("Unmarshal = %v, %v", back, err)
+	}
+	if !a.Mixed() || a.AllFailed() || a.Failure() != reset || a.Successes() != 1 {
+		t.Fatalf("Mixed %v AllFailed %v Failure %q", a.Mixed(), a.AllFailed(), a.Failure())
 	}
 }

@@ -1,6 +1,7 @@
 package webconnectivity
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +13,33 @@ import (
 // string, "" for a success. A step is retried only while it fails, so a success is
 // always the last element.
 type Attempts []string
+
+// MarshalJSON writes each try as its failure string, null for a success (OONI's
+// convention for "failure").
+func (a Attempts) MarshalJSON() ([]byte, error) {
+	out := make([]*string, len(a))
+	for i, f := range a {
+		if f != "" {
+			out[i] = &f
+		}
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (a *Attempts) UnmarshalJSON(b []byte) error {
+	var in []*string
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*a = make(Attempts, len(in))
+	for i, f := range in {
+		if f != nil {
+			(*a)[i] = *f
+		}
+	}
+	return nil
+}
 
 // Successes counts the tries that worked.
 func (a Attempts) Successes() int {
