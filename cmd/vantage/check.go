@@ -111,6 +111,11 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, cfg *config.Config,
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
+	if ctx.Err() != nil {
+		// Attempts cut short by the interruption would read as failures: such a
+		// check is neither printed as a verdict nor kept in the history.
+		return fmt.Errorf("check: interrupted: %w", ctx.Err())
+	}
 	tk, ok := meas.TestKeys.(*connectivity.TestKeys)
 	if !ok {
 		return fmt.Errorf("check: %s returned %T, not connectivity test keys", m.Name(), meas.TestKeys)

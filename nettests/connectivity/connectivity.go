@@ -205,6 +205,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	if input != "" {
 		return nil, fmt.Errorf("%w (got %q)", ErrInput, input)
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.MaxDuration)
 	defer cancel()
 	start := m.now()
@@ -225,6 +226,11 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	runs := newCanaryRuns(m.canaries)
 	starts := m.runRounds(ctx, trace, runs, rounds, attempts)
 	wg.Wait()
+	if len(starts) == 0 && parent.Err() != nil {
+		// Interrupted before a single round: there is no evidence to judge, and an
+		// empty check must not read as a shutdown.
+		return nil, fmt.Errorf("connectivity: interrupted before the first round: %w", parent.Err())
+	}
 	for _, r := range runs {
 		local.Resolver.Answered = local.Resolver.Answered || r.dnsAnswered
 		local.FirstHop.Forwards = local.FirstHop.Forwards || answeredRounds(r.out) > 0

@@ -367,3 +367,14 @@ func TestRunSilentGatewayForwards(t *testing.T) {
 		t.Fatalf("summary %q", s)
 	}
 }
+
+// TestRunInterrupted: a check cancelled before its first round is an error, not a
+// shutdown verdict.
+func TestRunInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m := NewMeasurer(Options{Canaries: labCanaries(t), Probes: healthyNet().probes(), System: fakeSystem(routeWithDefault, "", eth0)})
+	if keys, err := m.Run(ctx, "", netx.NewTrace(time.Now(), nil)); err == nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("keys %v, err %v", keys, err)
+	}
+}
