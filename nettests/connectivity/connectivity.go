@@ -211,11 +211,11 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	start := m.now()
 	local := LocalChecks{}
 	checkLink(m.sys, &local)
-	rounds, attempts := m.cfg.Rounds, m.cfg.Attempts
+	cfg := m.cfg
 	if linkMissing(local) {
 		// The kernel refuses every connect at once without a link or a route: one
 		// round proves it, and a check under isolation must end quickly.
-		rounds, attempts = 1, 1
+		cfg.Rounds, cfg.Attempts, cfg.RoundSpacing = 1, 1, 0
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -224,7 +224,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 		m.checkFirstHopAndResolver(ctx, trace, &local)
 	}()
 	runs := newCanaryRuns(m.canaries)
-	starts := m.runRounds(ctx, trace, runs, rounds, attempts)
+	starts := m.runRounds(ctx, trace, runs, cfg.Rounds, cfg.Attempts, cfg.RoundSpacing)
 	wg.Wait()
 	if len(starts) == 0 && parent.Err() != nil {
 		// Interrupted before a single round: there is no evidence to judge, and an
@@ -239,7 +239,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	if !m.cfg.NoThroughput && !linkMissing(local) {
 		tp = m.measureThroughput(ctx, trace, runs)
 	}
-	tk := newTestKeys(trace, local, runs, starts, tp, m.cfg, rounds, attempts)
+	tk := newTestKeys(trace, local, runs, starts, tp, cfg)
 	tk.Notes = append(tk.Notes, m.notes...)
 	tk.Duration = m.now().Sub(start).Seconds()
 	m.logger.Info("connectivity", "verdict", tk.Verdict, "reason", tk.Reason, "seconds", tk.Duration)

@@ -286,7 +286,7 @@ func TestRunIsolated(t *testing.T) {
 	if tk.Verdict != nettests.NetworkLocalFailure || tk.Reason != ReasonNoInterface {
 		t.Fatalf("verdict %s (%s)", tk.Verdict, tk.Reason)
 	}
-	if tk.Params.Rounds != 1 || tk.Params.Attempts != 1 || len(sl.waits) != 0 {
+	if tk.Params.Rounds != 1 || tk.Params.Attempts != 1 || tk.Params.RoundSpacing != 0 || len(sl.waits) != 0 {
 		t.Fatalf("params %+v, waits %v: the isolated path must be a single quick round", tk.Params, sl.waits)
 	}
 	if *tk.Local.Interface || *tk.Local.DefaultRoute {

@@ -3,6 +3,7 @@ package connectivity
 import (
 	"context"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -41,10 +42,10 @@ func newCanaryRuns(cs []Canary) []*canaryRun {
 
 // runRounds measures every canary in each round, rounds spaced by RoundSpacing. It
 // returns the start time of each round, in seconds since the trace's zero.
-func (m *Measurer) runRounds(ctx context.Context, trace *netx.Trace, runs []*canaryRun, rounds, attempts int) []float64 {
+func (m *Measurer) runRounds(ctx context.Context, trace *netx.Trace, runs []*canaryRun, rounds, attempts int, spacing time.Duration) []float64 {
 	starts := []float64{}
 	for r := 0; r < rounds; r++ {
-		if r > 0 && m.sleep(ctx, m.cfg.RoundSpacing) != nil {
+		if r > 0 && m.sleep(ctx, spacing) != nil {
 			break
 		}
 		if ctx.Err() != nil {

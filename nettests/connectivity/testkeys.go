@@ -37,7 +37,7 @@ var _ nettests.NetworkResult = (*TestKeys)(nil)
 // NetworkVerdict implements nettests.NetworkResult.
 func (tk *TestKeys) NetworkVerdict() string { return tk.Verdict }
 
-func newTestKeys(trace *netx.Trace, local LocalChecks, runs []*canaryRun, starts []float64, tp *Throughput, cfg Config, rounds, attempts int) *TestKeys {
+func newTestKeys(trace *netx.Trace, local LocalChecks, runs []*canaryRun, starts []float64, tp *Throughput, cfg Config) *TestKeys {
 	outcomes := make([]CanaryOutcome, len(runs))
 	for i, r := range runs {
 		outcomes[i] = r.out
@@ -51,7 +51,7 @@ func newTestKeys(trace *netx.Trace, local LocalChecks, runs []*canaryRun, starts
 		RoundStarts: starts,
 		Timings:     timings(runs),
 		Params: Params{
-			Rounds: rounds, Attempts: attempts,
+			Rounds: cfg.Rounds, Attempts: cfg.Attempts,
 			RoundSpacing: cfg.RoundSpacing.Seconds(), AttemptTimeout: cfg.AttemptTimeout.Seconds(),
 		},
 		Notes: []string{},
