@@ -1,0 +1,104 @@
+package webconnectivity
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/vantage-probe/vantage/nettests"
+)
+
+// http judges the fetch: a failure after clean TCP and TLS, a blockpage, or a page
+// that differs from the control's.
+func (d *decider) http() *Decision {
+	h := d.o.HTTP
+	if h == nil || len(h.Attempts) == 0 {
+		return nil
+	}
+	if h.Attempts.AllFailed() {
+		ev := attemptEvidence("http", h.Attempts)
+		switch {
+		case d.ctl == nil:
+			return d.noControl(ev)
+		case d.ctl.HTTPRequest.Failure != nil:
+			ev.ControlFailure = *d.ctl.HTTPRequest.Failure
+			return down(ev)
+		}
+		return blocked(nettests.MethodHTTPFailure, ev)
+	}
+	if h.Attempts.Mixed() {
+		d.noteFlaky(nettests.MethodHTTPFailure, "http", h.Attempts)
+	}
+	if isHTTPSURL(h.FinalURL) {
+		// A page served over a validated TLS session is the site's own, whatever it
+		// says (a 451 or a legal notice from the site itself is not censorship).
+		return nil
+	}
+	if m := d.fp.MatchBlockpage(h.StatusCode, h.Header, h.Body); m != nil {
+		ev := attemptEvidence("http", h.Attempts)
+		ev.Fingerprint = m
+		return blocked(nettests.MethodHTTPBlockpage, ev)
+	}
+	if d.ctl == nil {
+		return d.noControl(attemptEvidence("http", h.Attempts))
+	}
+	if d.ctl.HTTPRequest.Failure != nil || d.ctl.HTTPRequest.StatusCode <= 0 {
+		ev := attemptEvidence("http", h.Attempts)
+		if d.ctl.HTTPRequest.Failure != nil {
+			ev.ControlFailure = *d.ctl.HTTPRequest.Failure
+		}
+		return inconclusive(ReasonControlFailed, ev)
+	}
+	cmp := compareHTTP(h, &d.ctl.HTTPRequest)
+	d.result.HTTP = cmp
+	if cmp.Differs() {
+		ev := attemptEvidence("http", h.Attempts)
+		ev.Detail = fmt.Sprintf("status %d vs control %d, body %d vs %d bytes, title %q vs %q, uncommon headers %v",
+			h.StatusCode, d.ctl.HTTPRequest.StatusCode, h.BodyLength, d.ctl.HTTPRequest.BodyLength, h.Title, d.ctl.HTTPRequest.Title, uncommonNames(h.Header))
+		return blocked(nettests.MethodHTTPDiff, ev)
+	}
+	return nil
+}
+
+func uncommonNames(h http.Header) []string {
+	var out []string
+	for k := range h {
+		if !commonHeaders[lower(k)] {
+			out = append(out, lower(k))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// quic judges HTTP/3 where the site speaks it.
+func (d *decider) quic() *Decision {
+	if len(d.o.QUIC) == 0 {
+		return nil
+	}
+	var all Attempts
+	for _, q := range d.o.QUIC {
+		all = append(all, q.Attempts...)
+	}
+	switch {
+	case all.Successes() > 0:
+		if all.Mixed() {
+			d.noteFlaky(nettests.MethodQUICBlocked, "quic", all)
+		}
+		return nil
+	case d.ctl == nil:
+		return nil // TCP worked: a missing QUIC answer alone proves nothing
+	}
+	ctlWorked := d.ctl.HTTP3Request != nil && d.ctl.HTTP3Request.Failure == nil && d.ctl.HTTP3Request.StatusCode > 0
+	for _, r := range d.ctl.QUICHandshake {
+		ctlWorked = ctlWorked || r.Status
+	}
+	if !ctlWorked {
+		return nil // the site's QUIC is broken for the control too; TCP serves it
+	}
+	ev := attemptEvidence("quic", all)
+	for _, q := range d.o.QUIC {
+		ev.Addresses = append(ev.Addresses, q.Address)
+	}
+	return blocked(nettests.MethodQUICBlocked, ev)
+}
