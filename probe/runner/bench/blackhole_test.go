@@ -1,4 +1,6 @@
-package runner
+// The benchmark lives apart from package runner so that runner's unit tests do
+// not depend on the web_connectivity nettest.
+package bench
 
 import (
 	"context"
@@ -12,6 +14,7 @@ import (
 	"github.com/vantage-probe/vantage/nettests/webconnectivity"
 	"github.com/vantage-probe/vantage/probe/netx"
 	"github.com/vantage-probe/vantage/probe/netx/netxtest"
+	"github.com/vantage-probe/vantage/probe/runner"
 	"github.com/vantage-probe/vantage/probe/store"
 )
 
@@ -25,7 +28,7 @@ const blackHoleStepTimeout = 500 * time.Millisecond
 // It reports the cost of one URL alone (s/url) and of the whole list (s/list), to
 // compare with (100 / parallelism) x s/url. Figures: docs/cli.md.
 //
-//	go test -run '^$' -bench BlackHoled -benchtime 1x ./probe/runner/
+//	go test -run '^$' -bench BlackHoled -benchtime 1x ./probe/runner/bench/
 func BenchmarkBlackHoledList(b *testing.B) {
 	hole := netxtest.NewBlackHole(b)
 	var urls []string
@@ -65,7 +68,7 @@ func runBlackHole(b *testing.B, urls []string, parallelism int) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := &Runner{Measurer: m, Key: priv, Store: st, Parallelism: parallelism, Identity: Identity{ProbeCC: "ZZ", ProbeASN: "AS0"}}
+	r := &runner.Runner{Measurer: m, Key: priv, Store: st, Parallelism: parallelism, Identity: runner.Identity{ProbeCC: "ZZ", ProbeASN: "AS0"}}
 	start := time.Now()
 	sum, err := r.Run(context.Background(), urls)
 	if err != nil {
