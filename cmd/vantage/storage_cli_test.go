@@ -532,3 +532,26 @@ func countStored(t *testing.T, dir string) int {
 	}
 	return n
 }
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2022, 1, 8, 12, 0, 0, 0, time.UTC)
+	ok := map[string]time.Time{
+		"2022-01-05T10:00:00Z":      time.Date(2022, 1, 5, 10, 0, 0, 0, time.UTC),
+		"2022-01-05T16:00:00+06:00": time.Date(2022, 1, 5, 10, 0, 0, 0, time.UTC),
+		"2022-01-05":                time.Date(2022, 1, 5, 0, 0, 0, 0, time.UTC),
+		"72h":                       time.Date(2022, 1, 5, 12, 0, 0, 0, time.UTC),
+		"90m":                       time.Date(2022, 1, 8, 10, 30, 0, 0, time.UTC),
+		"3d":                        time.Date(2022, 1, 5, 12, 0, 0, 0, time.UTC),
+	}
+	for in, want := range ok {
+		got, err := parseSince(in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "-72h", "2022-13-01", "3 days", "d"} {
+		if got, err := parseSince(bad, now); err == nil {
+			t.Errorf("parseSince(%q) = %v; want an error", bad, got)
+		}
+	}
+}
