@@ -133,3 +133,22 @@ func TestGatewayProbe(t *testing.T) {
 		}
 	}
 }
+
+// FuzzProcNet feeds arbitrary text to the /proc parsers: they must never panic, and
+// a gateway they return must be a valid address.
+func FuzzProcNet(f *testing.F) {
+	f.Add(routeWithDefault)
+	f.Add(arpGateway)
+	f.Add("00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 0 0 0 3 eth0\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		gws, _ := parseRouteV4(text)
+		gws6, _ := parseRouteV6(text)
+		for _, g := range append(gws, gws6...) {
+			if !g.IsValid() {
+				t.Fatalf("invalid gateway from %q", text)
+			}
+		}
+		arpComplete(text, netip.MustParseAddr("192.168.1.1"))
+		allLoopbackNameservers(text)
+	})
+}
