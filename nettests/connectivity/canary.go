@@ -135,9 +135,11 @@ func validHostName(s string) bool {
 	return true
 }
 
-// ParseCanaries parses the domestic and foreign lists of the configuration.
+// ParseCanaries parses the domestic and foreign lists of the configuration. A
+// repeated entry is measured once: it would otherwise weigh twice in the ratios.
 func ParseCanaries(domestic, foreign []string) ([]Canary, error) {
 	var out []Canary
+	seen := map[string]bool{}
 	for _, set := range []struct {
 		class   string
 		entries []string
@@ -147,7 +149,10 @@ func ParseCanaries(domestic, foreign []string) ([]Canary, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, c)
+			if !seen[c.Name] {
+				seen[c.Name] = true
+				out = append(out, c)
+			}
 		}
 	}
 	return out, nil

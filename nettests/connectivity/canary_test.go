@@ -131,3 +131,13 @@ func FuzzParseCanary(f *testing.F) {
 		}
 	})
 }
+
+func TestParseCanariesDedupes(t *testing.T) {
+	cs, err := ParseCanaries([]string{"10.0.0.1:443", " 10.0.0.1:443"}, []string{"https://a.example/", "10.0.0.1:443"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Class != ClassDomestic || cs[1].Host != "a.example" {
+		t.Fatalf("canaries %+v", cs)
+	}
+}

@@ -186,6 +186,7 @@ func NewMeasurer(o Options) *Measurer {
 	if m.sys.Interfaces == nil || m.sys.ReadFile == nil {
 		m.sys = HostSystem()
 	}
+	m.probes = m.probes.orNetx(m.cfg.AttemptTimeout)
 	return m
 }
 
@@ -199,8 +200,8 @@ func (m *Measurer) Version() string { return Version }
 func (m *Measurer) Canaries() []Canary { return append([]Canary{}, m.canaries...) }
 
 // Run performs one check: local checks, canary rounds, a throughput probe when
-// canaries answer, then the verdict. Network failures are results; the only error
-// is an input, which this test does not take.
+// canaries answer, then the verdict. Network failures are results; the only errors
+// are an input (this test takes none) and an interruption before the first round.
 func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (any, error) {
 	if input != "" {
 		return nil, fmt.Errorf("%w (got %q)", ErrInput, input)

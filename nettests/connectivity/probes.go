@@ -59,6 +59,25 @@ func NetxProbes(cfg *netx.Config, timeout time.Duration) Probes {
 	}
 }
 
+// orNetx fills the primitives p lacks with netx's defaults, so that a partly
+// filled Probes never calls a nil func.
+func (p Probes) orNetx(timeout time.Duration) Probes {
+	d := NetxProbes(nil, timeout)
+	if p.Lookup == nil {
+		p.Lookup = d.Lookup
+	}
+	if p.DialTCP == nil {
+		p.DialTCP = d.DialTCP
+	}
+	if p.HandshakeTLS == nil {
+		p.HandshakeTLS = d.HandshakeTLS
+	}
+	if p.HandshakeQUIC == nil {
+		p.HandshakeQUIC = d.HandshakeQUIC
+	}
+	return p
+}
+
 // tlsALPN is offered on TLS canary handshakes, as a browser would.
 var tlsALPN = []string{"h2", "http/1.1"}
 
