@@ -434,3 +434,27 @@ func TestHTTPAndEOFBlocks(t *testing.T) {
 		t.Errorf("tls.eof: got %v, want EOF", err)
 	}
 }
+
+// A lying resolver's address must not serve the blocked site: neither its page
+// nor a certificate valid for its name.
+func TestWrongAddressServesNotTheSite(t *testing.T) {
+	l := newTestLab(t, testSites)
+	resp, err := probeClient(l, defaultWrong+":80").Get("http://news.world.vlab/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("http at a wrong address: status %d, want 404", resp.StatusCode)
+	}
+	_, err = probeClient(l, defaultWrong+":443").Get("https://news.world.vlab/")
+	var hostErr x509.HostnameError
+	if !errors.As(err, &hostErr) {
+		t.Errorf("https at a wrong address: got %v, want a hostname mismatch", err)
+	}
+	// Another site's address presents that site's certificate.
+	_, err = probeClient(l, "95.57.1.10:443").Get("https://news.world.vlab/")
+	if !errors.As(err, &hostErr) {
+		t.Errorf("https at another site's address: got %v, want a hostname mismatch", err)
+	}
+}

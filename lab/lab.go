@@ -89,7 +89,8 @@ func (l *Lab) takeDownSites(ctx context.Context) error {
 // startServers opens every listener; each is serving when its start returns.
 func (l *Lab) startServers() error {
 	internet, router := l.Topology.Internet, l.Topology.Router
-	sites, err := startWeb(internet, "0.0.0.0", &siteHandler{world: l.World, altSvc: true}, l.CA.TLSConfig(), true)
+	handler := &siteHandler{world: l.World, altSvc: true, strict: true}
+	sites, err := startWeb(internet, "0.0.0.0", handler, l.CA.TLSConfig(siteCertificate(l.CA, l.World)), true)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -71,69 +71,97 @@ func NewAuthority(commonName string) (*Authority, error) {
 // PEM returns the root certificate in PEM form (the probe's [tls] roots).
 func (a *Authority) PEM() []byte { return a.pem }
 
-// Leaf returns a certificate for a DNS name or an IP address literal, issuing it
-// on first use.
-func (a *Authority) Leaf(name string) (*tls.Certificate, error) {
+// Leaf returns a certificate for DNS names and IP address literals (the first is
+// the subject), issuing it on first use.
+func (a *Authority) Leaf(sans ...string) (*tls.Certificate, error) {
+	if len(sans) == 0 {
+		return nil, fmt.Errorf("lab: a certificate needs a name")
+	}
+	key := strings.Join(sans, ",")
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if c, ok := a.leaves[name]; ok {
+	if c, ok := a.leaves[key]; ok {
 		return c, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("lab: leaf key: %w", err)
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
-		Subject:      pkix.Name{CommonName: name},
+		Subject:      pkix.Name{CommonName: sans[0]},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(certLifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	if ip, err := netip.ParseAddr(name); err == nil {
-		tmpl.IPAddresses = []net.IP{ip.AsSlice()}
-	} else {
-		tmpl.DNSNames = []string{name}
+	for _, san := range sans {
+		if ip, err := netip.ParseAddr(san); err == nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip.AsSlice())
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, san)
+		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &priv.PublicKey, a.key)
 	if err != nil {
-		return nil, fmt.Errorf("lab: leaf certificate for %s: %w", name, err)
+		return nil, fmt.Errorf("lab: leaf certificate for %s: %w", key, err)
 	}
-	c := &tls.Certificate{Certificate: [][]byte{der, a.cert.Raw}, PrivateKey: key}
-	a.leaves[name] = c
+	c := &tls.Certificate{Certificate: [][]byte{der, a.cert.Raw}, PrivateKey: priv}
+	a.leaves[key] = c
 	return c, nil
 }
 
 // GetCertificate serves a certificate for the requested server name or, when the
-// client sent none (an IP-literal canary), for the address it connected to.
+// client sent none, for the address it connected to. The interceptor uses it: a
+// MITM box forges whatever name it is asked for.
 func (a *Authority) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	name := hello.ServerName
-	if name == "" {
-		name = localIP(hello)
+	if hello.ServerName != "" {
+		return a.Leaf(canonicalName(hello.ServerName))
 	}
-	if name == "" {
-		return nil, fmt.Errorf("lab: no server name and no local address")
+	if local, ok := localAddr(hello); ok {
+		return a.Leaf(local.String())
 	}
-	return a.Leaf(canonicalName(name))
+	return nil, fmt.Errorf("lab: no server name and no local address")
 }
 
-// localIP is the address the client connected to, or "".
-func localIP(hello *tls.ClientHelloInfo) string {
+// siteCertificate behaves like real hosting: the server at an address presents
+// the certificate of the site that lives there (with the address as a SAN too,
+// for IP-literal clients), whatever name the client asks for; an address with no
+// site presents a certificate for the bare address. A lying resolver's address
+// therefore fails validation for the blocked name, as it would in the wild.
+func siteCertificate(a *Authority, w *World) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		local, ok := localAddr(hello)
+		if !ok {
+			return a.GetCertificate(hello) // no address to go by (never seen in practice)
+		}
+		if s, found := w.SiteAt(local); found {
+			return a.Leaf(s.Name, local.String())
+		}
+		return a.Leaf(local.String())
+	}
+}
+
+// localAddr is the address the client connected to.
+func localAddr(hello *tls.ClientHelloInfo) (netip.Addr, bool) {
 	if hello.Conn == nil || hello.Conn.LocalAddr() == nil {
-		return ""
+		return netip.Addr{}, false
 	}
 	ap, err := netip.ParseAddrPort(hello.Conn.LocalAddr().String())
-	if err != nil {
-		return ""
+	if err != nil || ap.Addr().IsUnspecified() {
+		return netip.Addr{}, false
 	}
-	return ap.Addr().Unmap().String()
+	return ap.Addr().Unmap(), true
 }
 
-// TLSConfig returns a server configuration that issues certificates on demand.
-func (a *Authority) TLSConfig() *tls.Config {
-	return &tls.Config{GetCertificate: a.GetCertificate, MinVersion: tls.VersionTLS12}
+// TLSConfig returns a server configuration that issues certificates on demand
+// with get (GetCertificate when nil).
+func (a *Authority) TLSConfig(get func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
+	if get == nil {
+		get = a.GetCertificate
+	}
+	return &tls.Config{GetCertificate: get, MinVersion: tls.VersionTLS12}
 }
 
 func randomSerial() *big.Int {

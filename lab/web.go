@@ -38,6 +38,10 @@ type siteHandler struct {
 	world *World
 	// altSvc makes HTTPS answers of h3 sites advertise HTTP/3.
 	altSvc bool
+	// strict serves a site only on its own address, as real hosting does: a
+	// request that reaches another address (a lying resolver's answer) gets a
+	// 404. The interceptor, which receives everything by DNAT, is not strict.
+	strict bool
 }
 
 func (h *siteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -64,22 +68,34 @@ func (h *siteHandler) siteFor(r *http.Request) *Site {
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		host = hh
 	}
-	if s, ok := h.world.Lookup(host); ok {
-		return s
-	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		if s, ok := h.world.SiteAt(a); ok {
-			return s
+	local, hasLocal := requestLocalAddr(r)
+	site, ok := h.world.Lookup(host)
+	if !ok {
+		if a, err := netip.ParseAddr(host); err == nil {
+			site, ok = h.world.SiteAt(a)
 		}
 	}
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if ap, err := netip.ParseAddrPort(la.String()); err == nil {
-			if s, ok := h.world.SiteAt(ap.Addr()); ok {
-				return s
-			}
-		}
+	if !ok && hasLocal {
+		site, ok = h.world.SiteAt(local)
 	}
-	return nil
+	if !ok || (h.strict && hasLocal && site.Addr != local) {
+		return nil
+	}
+	return site
+}
+
+// requestLocalAddr is the address the request reached; HTTP/3 requests carry none
+// in the context, and are then served by name alone.
+func requestLocalAddr(r *http.Request) (netip.Addr, bool) {
+	la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok || la == nil {
+		return netip.Addr{}, false
+	}
+	ap, err := netip.ParseAddrPort(la.String())
+	if err != nil || ap.Addr().IsUnspecified() {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
 }
 
 var pageCache sync.Map // site name + size → []byte
@@ -209,7 +225,7 @@ var discardLog = log.New(io.Discard, "", 0)
 
 // tlsListener terminates TLS with certificates from ca, offering h2 and http/1.1.
 func tlsListener(l net.Listener, ca *Authority) net.Listener {
-	return tls.NewListener(l, withHTTP2(ca.TLSConfig()))
+	return tls.NewListener(l, withHTTP2(ca.TLSConfig(nil)))
 }
 
 // AlteredBody is what the "http.diff" proxy answers: a page unlike the site's and
