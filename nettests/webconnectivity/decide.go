@@ -16,6 +16,10 @@ const (
 	ReasonPartialShutdown = "partial_shutdown"
 	// ReasonSkipped: the runner did not measure the URL.
 	ReasonSkipped = "skipped"
+	// ReasonInterrupted: the run was cancelled while the URL was measured.
+	ReasonInterrupted = "interrupted"
+	// ReasonNoIPv6: every address was IPv6 and this host has no IPv6 route.
+	ReasonNoIPv6 = "no_ipv6"
 )
 
 // Evidence is the detail behind a verdict: which step, which failure, how many tries,

@@ -179,6 +179,19 @@ func TestDecide(t *testing.T) {
 			o.HTTP.Attempts = Attempts{timeout, timeout, timeout}
 			o.Control, o.ControlErr = nil, "no helper answered"
 		}, nettests.VerdictInconclusive, "", nettests.ReasonNoControl},
+		{"only IPv6 answers, no IPv6 route: not the site's fault", func(o *Observations) {
+			nu := netx.FailureNetworkUnreachable
+			o.DNS.Addrs = []string{"2606:2800:220:1::1"}
+			o.Control.DNS.Addrs = append(o.Control.DNS.Addrs, "2606:2800:220:1::1")
+			o.Endpoints = []EndpointObservation{{Address: "[2606:2800:220:1::1]:443", TCP: Attempts{nu, nu, nu}}}
+			o.HTTP.Attempts = Attempts{nu, nu, nu}
+		}, nettests.VerdictInconclusive, "", ReasonNoIPv6},
+		{"IPv4 works, IPv6 unrouted: ok", func(o *Observations) {
+			nu := netx.FailureNetworkUnreachable
+			o.DNS.Addrs = append(o.DNS.Addrs, "2606:2800:220:1::1")
+			o.Control.DNS.Addrs = append(o.Control.DNS.Addrs, "2606:2800:220:1::1")
+			o.Endpoints = append(o.Endpoints, EndpointObservation{Address: "[2606:2800:220:1::1]:443", TCP: Attempts{nu, nu, nu}})
+		}, nettests.VerdictOK, "", ""},
 		{"tcp flaky", func(o *Observations) { o.Endpoints[0].TCP = Attempts{timeout, ok} },
 			nettests.VerdictIntermittent, nettests.MethodTCPTimeout, ""},
 		{"tls reset with control", func(o *Observations) {

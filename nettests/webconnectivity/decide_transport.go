@@ -4,6 +4,7 @@ import (
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"net/netip"
 )
 
 // tcpMethod maps a connect failure to a method.
@@ -20,8 +21,12 @@ func tcpMethod(failure string) string {
 
 // tcp judges the connects on the URL's port.
 func (d *decider) tcp() *Decision {
-	eps := d.o.primary()
+	eps, noRoute := withoutUnroutedIPv6(d.o.primary())
 	if len(eps) == 0 {
+		if noRoute {
+			ev := Evidence{Step: "tcp", Failure: netx.FailureNetworkUnreachable, Detail: "every address is IPv6 and this host has no IPv6 route"}
+			return inconclusive(ReasonNoIPv6, ev)
+		}
 		return nil
 	}
 	var all Attempts
@@ -199,4 +204,25 @@ func (d *decider) tlsFailed(eps []*EndpointObservation, all Attempts) *Decision 
 		return blocked(tlsMethod(ev.Failure), ev)
 	}
 	return d.noControl(ev)
+}
+
+// withoutUnroutedIPv6 drops IPv6 endpoints whose every connect failed with network
+// unreachable: the host has no IPv6 route, which says nothing about the site (OONI
+// excludes them too, detection-methods §5.2). It reports whether any was dropped.
+func withoutUnroutedIPv6(eps []*EndpointObservation) ([]*EndpointObservation, bool) {
+	var out []*EndpointObservation
+	dropped := false
+	for _, ep := range eps {
+		ip, err := netip.ParseAddr(ep.IP())
+		unrouted := ep.TCP.AllFailed() && ep.TCP.Failure() == netx.FailureNetworkUnreachable
+		for _, f := range ep.TCP {
+			unrouted = unrouted && f == netx.FailureNetworkUnreachable
+		}
+		if err == nil && ip.Is6() && !ip.Is4In6() && unrouted {
+			dropped = true
+			continue
+		}
+		out = append(out, ep)
+	}
+	return out, dropped
 }

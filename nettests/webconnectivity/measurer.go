@@ -216,6 +216,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	if err := netx.CheckHostname(u.Hostname()); err != nil && net.ParseIP(u.Hostname()) == nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrBadInput, input, err)
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.URLBudget)
 	defer cancel()
 
@@ -227,6 +228,11 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	obs.NetworkVerdict, obs.Canaries = canaries()
 	obs.LabPrivate = m.cfg.LabAllowPrivate
 	decision := Decide(obs, m.cfg.Fingerprints)
+	if parent.Err() != nil {
+		// The run was cancelled mid-measurement: the failures are ours, not the site's.
+		decision = Decision{Verdict: nettests.VerdictInconclusive, Reason: ReasonInterrupted,
+			Evidence: Evidence{Detail: "the run was interrupted while this URL was measured"}}
+	}
 	return m.testKeys(trace, obs, decision, step), nil
 }
 

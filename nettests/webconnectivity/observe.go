@@ -149,12 +149,20 @@ func (m *Measurer) tries(ctx context.Context, n int, step func() string) Attempt
 
 // timed runs f and feeds the estimator with its duration when it succeeded.
 func (m *Measurer) timed(f func() error) error {
-	start := time.Now()
+	start := m.now()
 	err := f()
 	if err == nil {
-		m.rtt.Add(time.Since(start))
+		m.rtt.Add(m.now().Sub(start))
 	}
 	return err
+}
+
+// now is the environment's clock.
+func (m *Measurer) now() time.Time {
+	if m.env.Now != nil {
+		return m.env.Now()
+	}
+	return time.Now()
 }
 
 func failureOf(err error) string {

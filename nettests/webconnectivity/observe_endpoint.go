@@ -47,7 +47,9 @@ func (m *Measurer) measureEndpoint(ctx context.Context, nc *netx.Config, trace *
 	}
 	if ep.TLS == nil {
 		conn.Close()
-		working.add(ep.Address)
+		if !validationOnly {
+			working.add(ep.Address)
+		}
 		return
 	}
 	t := ep.TLS
@@ -55,8 +57,8 @@ func (m *Measurer) measureEndpoint(ctx context.Context, nc *netx.Config, trace *
 		f := m.handshake(ctx, nc, trace, &conn, ep.Address, host, t)
 		return f
 	})
-	if t.Attempts.Successes() > 0 {
-		working.add(ep.Address)
+	if t.Attempts.Successes() > 0 && !validationOnly {
+		working.add(ep.Address) // a validation endpoint is on another port than the fetch's
 	}
 	if f := t.Attempts.Failure(); t.Attempts.AllFailed() && !isCertFailure(f) && !validationOnly {
 		// One try: a success is the evidence; a failure only means the swap proves

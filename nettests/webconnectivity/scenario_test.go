@@ -404,3 +404,25 @@ func TestClientIPScrubbed(t *testing.T) {
 		t.Fatalf("client address left in %s", b)
 	}
 }
+
+func TestRunInterrupted(t *testing.T) {
+	l := newTestLab(t)
+	l.redirect[l.https.Addr] = l.closed // failures that would otherwise be a block
+	cfg := l.cfg
+	cfg.Helpers = []string{l.helper}
+	env := &nettests.Env{Netx: &netx.Config{Resolver: l.dns.UDPURL(), Roots: l.ca.Pool(), Dial: l.probeDial}}
+	m, err := NewWithConfig(env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	keys, err := m.Run(ctx, l.https.URLFor(siteName), netx.NewTrace(time.Now(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := keys.(*TestKeys)
+	if tk.Verdict != nettests.VerdictInconclusive || tk.Reason == nil || *tk.Reason != ReasonInterrupted {
+		t.Fatalf("verdict %s reason %v, want inconclusive interrupted", tk.Verdict, tk.Reason)
+	}
+}
