@@ -96,7 +96,15 @@ func (c *Config) exchange(ctx context.Context, cancel context.CancelFunc, req *h
 	if resp.Body == nil { // QUIRK: a RoundTripper may omit it; treat as empty
 		resp.Body = http.NoBody
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// QUIRK: net/http's Close of an HTTP/1.1 body reads it to the end, and this
+		// hop's connection is never reused: expire the connection first, so that an
+		// endless or huge body is not drained after the cap (probe/netx/hostile).
+		if hc.raw != nil {
+			_ = hc.raw.SetDeadline(time.Unix(1, 0))
+		}
+		resp.Body.Close()
+	}()
 	out.status = resp.StatusCode
 	out.location = resp.Header.Get("Location")
 
