@@ -1,0 +1,153 @@
+package hostile
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// DNSResponder turns one query into the packets a hostile DNS server sends back, in
+// order. Over UDP each is one datagram; over TCP each is one length-prefixed frame.
+type DNSResponder func(q *dns.Msg) [][]byte
+
+// DNSServer is a hostile DNS server on 127.0.0.1, over UDP and TCP.
+type DNSServer struct {
+	// UDPAddr and TCPAddr are "127.0.0.1:PORT".
+	UDPAddr, TCPAddr string
+}
+
+// UDPURL is the resolver URL of the UDP server, for netx.Config.Lookup.
+func (s *DNSServer) UDPURL() string { return "udp://" + s.UDPAddr }
+
+// TCPURL is the resolver URL of the TCP server.
+func (s *DNSServer) TCPURL() string { return "tcp://" + s.TCPAddr }
+
+// NewDNSServer answers every query, over UDP and TCP, with what respond returns.
+func NewDNSServer(t testing.TB, respond DNSResponder) *DNSServer {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("hostile: listen udp: %v", err)
+	}
+	ln := listenTCP(t)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		serveUDP(pc, respond)
+	}()
+	t.Cleanup(func() {
+		pc.Close()
+		wg.Wait()
+	})
+	acceptLoop(t, ln, func(c net.Conn, _ <-chan struct{}) { serveTCPQuery(c, respond) })
+	return &DNSServer{UDPAddr: pc.LocalAddr().String(), TCPAddr: ln.Addr().String()}
+}
+
+func serveUDP(pc net.PacketConn, respond DNSResponder) {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		q := new(dns.Msg)
+		if q.Unpack(buf[:n]) != nil || len(q.Question) != 1 {
+			continue
+		}
+		for _, p := range respond(q) {
+			if _, err := pc.WriteTo(p, from); err != nil {
+				break
+			}
+		}
+	}
+}
+
+func serveTCPQuery(c net.Conn, respond DNSResponder) {
+	var size [2]byte
+	if _, err := io.ReadFull(c, size[:]); err != nil {
+		return
+	}
+	raw := make([]byte, binary.BigEndian.Uint16(size[:]))
+	if _, err := io.ReadFull(c, raw); err != nil {
+		return
+	}
+	q := new(dns.Msg)
+	if q.Unpack(raw) != nil || len(q.Question) != 1 {
+		return
+	}
+	for _, p := range respond(q) {
+		frame := binary.BigEndian.AppendUint16(nil, uint16(len(p)))
+		if _, err := c.Write(append(frame, p...)); err != nil {
+			return
+		}
+	}
+}
+
+// ManyAnswers answers A queries with n A records (198.18.x.y, the benchmarking
+// range, RFC 2544) and AAAA queries with an empty answer. The packet is not
+// compressed-limited: with n in the thousands it exceeds any UDP buffer.
+func ManyAnswers(n int) DNSResponder {
+	return func(q *dns.Msg) [][]byte {
+		return [][]byte{manyAnswers(q, n, 0)}
+	}
+}
+
+func manyAnswers(q *dns.Msg, n, salt int) []byte {
+	m := new(dns.Msg)
+	m.SetReply(q)
+	m.Compress = true
+	if q.Question[0].Qtype == dns.TypeA {
+		for i := range n {
+			j := i + salt
+			addr := netip.AddrFrom4([4]byte{198, 18, byte(j >> 8), byte(j)})
+			m.Answer = append(m.Answer, &dns.A{
+				Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60},
+				A:   addr.AsSlice(),
+			})
+		}
+	}
+	packed, err := m.Pack()
+	if err != nil {
+		return nil
+	}
+	return packed
+}
+
+// Oversized answers with one reply of about 48 KiB (3000 A records): larger than
+// a UDP client's 4096-byte buffer, so the kernel cuts it.
+func Oversized() DNSResponder { return ManyAnswers(3000) }
+
+// Malformed answers with a packet that starts like a reply to the query (its id,
+// the QR bit set, one question) and then holds garbage.
+func Malformed() DNSResponder {
+	return func(q *dns.Msg) [][]byte {
+		p := make([]byte, 12, 300)
+		binary.BigEndian.PutUint16(p[0:], q.Id)
+		p[2] = 0x81                            // QR, RD
+		p[3] = 0x80                            // RA
+		binary.BigEndian.PutUint16(p[4:], 1)   // one question
+		binary.BigEndian.PutUint16(p[6:], 900) // 900 answers announced, none present
+		for i := range 280 {
+			p = append(p, byte(0xc0|i)) // compression pointers pointing anywhere
+		}
+		return [][]byte{p}
+	}
+}
+
+// Flood answers every query with n valid replies, each with a different address,
+// as fast as the socket takes them: a resolver (or injector) that never stops.
+func Flood(n int) DNSResponder {
+	return func(q *dns.Msg) [][]byte {
+		out := make([][]byte, 0, n)
+		for i := range n {
+			out = append(out, manyAnswers(q, 1, i))
+		}
+		return out
+	}
+}

@@ -1,0 +1,119 @@
+package hostile_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/probe/netx/hostile"
+)
+
+func lookup(t *testing.T, resolverURL string, opts netx.DNSOptions) (*netx.DNSResult, error) {
+	t.Helper()
+	c := netx.Config{Timeout: phaseTimeout}
+	res, err := c.LookupWithOptions(context.Background(), newTrace(), resolverURL, "hostile.example", opts)
+	if res == nil {
+		t.Fatalf("Lookup returned no result (err %v)", err)
+	}
+	checkJSON(t, res.Queries)
+	return res, err
+}
+
+// TestDNSThousandsOfAnswers: a reply as large as the transport allows (about 250
+// records in a 4096-byte UDP read, 4000 in a 64 KiB TCP frame) is a valid answer: it
+// is decoded whole, and the wire format itself bounds what is kept.
+func TestDNSThousandsOfAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		n     int
+		udp   bool
+		bound uint64
+	}{
+		{"udp", 200, true, 8 << 20},
+		{"tcp", 4000, false, 32 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := hostile.NewDNSServer(t, hostile.ManyAnswers(tc.n))
+			url := srv.TCPURL()
+			if tc.udp {
+				url = srv.UDPURL()
+			}
+			var res *netx.DNSResult
+			var err error
+			alloc := allocated(func() { res, err = lookup(t, url, netx.DNSOptions{DuplicateWindow: -1}) })
+			if err != nil {
+				t.Fatalf("lookup: %v", err)
+			}
+			if len(res.Addrs) != tc.n || len(res.Queries[0].Answers) != tc.n {
+				t.Errorf("%d addresses and %d answers, want %d of each", len(res.Addrs), len(res.Queries[0].Answers), tc.n)
+			}
+			if alloc > tc.bound {
+				t.Errorf("lookup allocated %d KiB, want under %d KiB", alloc>>10, tc.bound>>10)
+			}
+			t.Logf("%d answers over %s: %d KiB allocated", tc.n, tc.name, alloc>>10)
+		})
+	}
+}
+
+// TestDNSOversizedUDPReplyIsIgnored: a 48 KiB datagram does not fit the 4096-byte
+// read; the cut packet is counted as unusable and the query ends at its timeout.
+func TestDNSOversizedUDPReplyIsIgnored(t *testing.T) {
+	srv := hostile.NewDNSServer(t, hostile.Oversized())
+	res, err := lookup(t, srv.UDPURL(), netx.DNSOptions{})
+	if failure, op := failureOf(err); failure != netx.FailureGenericTimeout || op != "resolve" {
+		t.Fatalf("failure %q in %q, want %q in resolve", failure, op, netx.FailureGenericTimeout)
+	}
+	if res.Ignored < 1 || len(res.Addrs) != 0 {
+		t.Errorf("ignored %d, addresses %v: want the cut datagram ignored and no address", res.Ignored, res.Addrs)
+	}
+}
+
+// TestDNSMalformedReply: garbage that carries the query's id is skipped over UDP
+// (the real reply might still come) and is the failure over TCP (nothing else can).
+func TestDNSMalformedReply(t *testing.T) {
+	srv := hostile.NewDNSServer(t, hostile.Malformed())
+	t.Run("udp", func(t *testing.T) {
+		res, err := lookup(t, srv.UDPURL(), netx.DNSOptions{})
+		if failure, _ := failureOf(err); failure != netx.FailureGenericTimeout {
+			t.Fatalf("failure %q, want %q", failure, netx.FailureGenericTimeout)
+		}
+		if res.Ignored != 2 {
+			t.Errorf("ignored %d datagrams, want the 2 malformed ones (A and AAAA)", res.Ignored)
+		}
+	})
+	t.Run("tcp", func(t *testing.T) {
+		_, err := lookup(t, srv.TCPURL(), netx.DNSOptions{})
+		if failure, op := failureOf(err); failure != netx.FailureDNSServerMisbehaving || op != "resolve" {
+			t.Fatalf("failure %q in %q, want %q in resolve", failure, op, netx.FailureDNSServerMisbehaving)
+		}
+	})
+}
+
+// TestDNSReplyFloodIsCapped: 5000 valid, differing replies per query are read only
+// up to the cap; the first reply is the answer and the differing ones are recorded
+// as injection evidence, never as extra addresses.
+func TestDNSReplyFloodIsCapped(t *testing.T) {
+	const maxReplies = 16
+	srv := hostile.NewDNSServer(t, hostile.Flood(5000))
+	var res *netx.DNSResult
+	var err error
+	alloc := allocated(func() {
+		res, err = lookup(t, srv.UDPURL(), netx.DNSOptions{DuplicateWindow: phaseTimeout, MaxUDPReplies: maxReplies})
+	})
+	if err != nil {
+		t.Fatalf("lookup: %v", err)
+	}
+	if len(res.Addrs) != 1 || res.Addrs[0] != "198.18.0.0" {
+		t.Errorf("addresses %v, want only the first reply's 198.18.0.0", res.Addrs)
+	}
+	if !res.Injected {
+		t.Error("differing replies not flagged as injection")
+	}
+	if n := len(res.Queries); n < 2 || n > 2*maxReplies {
+		t.Errorf("%d query events, want between 2 and %d (the cap for A and AAAA)", n, 2*maxReplies)
+	}
+	if alloc > 16<<20 {
+		t.Errorf("lookup allocated %d KiB under a flood, want under 16 MiB", alloc>>10)
+	}
+	t.Logf("flood of 5000 replies per query: %d events, %d KiB allocated", len(res.Queries), alloc>>10)
+}
