@@ -169,7 +169,7 @@ func openSQLite(dbURL string) (*sql.DB, error) {
 	}
 	// _txlock=immediate takes the write lock at BEGIN, so two writers queue on
 	// busy_timeout instead of failing when both try to upgrade a read lock.
-	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_txlock=immediate&_foreign_keys=1&_cache_size=-%d",
+	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_txlock=immediate&_foreign_keys=1&_cache_size=-%d&_stmt_cache_size=32",
 		path, sqliteBusyTimeout.Milliseconds(), sqliteCacheKiB)
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
