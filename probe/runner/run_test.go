@@ -411,21 +411,30 @@ func TestRunWithoutConnectivitySavesAsItGoes(t *testing.T) {
 	m := &fakeURLs{}
 	r, st, _, _ := newTestRunner(t, m)
 	r.Connectivity, r.Network = nil, nil
-	saved := 0
-	m.run = func(context.Context, string) {
-		// Each measurement sees the previous ones stored already.
-		if n := len(storedVerdicts(t, st)); n < saved {
-			t.Errorf("stored %d before measuring, want at least %d", n, saved)
+	r.Parallelism = 1
+	// With one worker and a results buffer of one, by the time the fourth input is
+	// measured the run has received (and so saved) the first result at least: a
+	// run without an after-check must not hold results to its end.
+	var storedBeforeFourth atomic.Int32
+	storedBeforeFourth.Store(-1)
+	m.run = func(_ context.Context, in string) {
+		if in == inputs[3] {
+			n := 0
+			_ = st.MeasurementsSince(context.Background(), time.Time{}, func(store.StoredMeasurement) error { n++; return nil })
+			storedBeforeFourth.Store(int32(n))
 		}
 	}
-	r.Parallelism = 1
-	r.Observer = observerFunc(func() { saved++ })
+	var saved atomic.Int32
+	r.Observer = observerFunc(func() { saved.Add(1) })
 	sum, err := r.Run(context.Background(), inputs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.NetworkVerdict != "" || sum.Measurements != len(inputs) {
-		t.Errorf("summary %+v", sum)
+	if n := storedBeforeFourth.Load(); n < 1 {
+		t.Errorf("%d measurements stored when the fourth input started, want at least 1", n)
+	}
+	if sum.NetworkVerdict != "" || sum.Measurements != len(inputs) || int(saved.Load()) != len(inputs) {
+		t.Errorf("summary %+v, saved %d", sum, saved.Load())
 	}
 	b, _ := json.Marshal(sum)
 	if !strings.Contains(string(b), `"network_verdict":null`) {
