@@ -2,9 +2,12 @@ package connectivity
 
 import (
 	"context"
+	"net"
+	"sync"
 	"testing"
 
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/probe/netx"
 )
 
 func newTestStatus(t *testing.T, f *fakeNet) *Status {
@@ -36,9 +39,13 @@ func TestStatusCanariesUp(t *testing.T) {
 		want   bool
 	}{
 		{"all answer", func(*fakeNet) {}, true},
-		{"half answer", func(f *fakeNet) { f.down("10.2.0.1:443", "10.2.0.2:443") }, true},
-		{"one of four answers", func(f *fakeNet) { f.down("10.2.0.1:443", "10.2.0.2:443", "10.2.0.3:443") }, false},
+		{"one of four answers (domestic, the foreign ones cut)", func(f *fakeNet) { f.down("10.2.0.1:443", "10.2.0.2:443", "10.2.0.3:443") }, true},
 		{"none answers", func(f *fakeNet) { f.shutdown() }, false},
+		{"every connect refused", func(f *fakeNet) {
+			for _, a := range append(append([]string{}, domesticAddrs...), foreignAddrs...) {
+				f.tcp[a] = &netx.Error{Failure: netx.FailureConnectionRefused}
+			}
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,5 +60,39 @@ func TestStatusCanariesUp(t *testing.T) {
 	}
 	if (&Status{}).CanariesUp(context.Background()) {
 		t.Fatal("a status without canaries reported them up")
+	}
+}
+
+// flakyDialer refuses the first refusals connects to every address, then accepts:
+// per-connection loss as in a partial shutdown.
+type flakyDialer struct {
+	mu       sync.Mutex
+	refusals int
+	tries    map[string]int
+}
+
+func (d *flakyDialer) dial(ctx context.Context, trace *netx.Trace, address string) (net.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.tries[address]++
+	if d.tries[address] <= d.refusals {
+		return nil, &netx.Error{Failure: netx.FailureConnectionRefused}
+	}
+	a, b := net.Pipe()
+	b.Close()
+	return a, nil
+}
+
+// TestStatusCanariesUpUnderLoss: canaries that refuse some connects are up; the
+// retries are what tell loss from a dead path.
+func TestStatusCanariesUpUnderLoss(t *testing.T) {
+	for refusals, want := range map[int]bool{QuickAttempts - 1: true, QuickAttempts: false} {
+		d := &flakyDialer{refusals: refusals, tries: map[string]int{}}
+		p := healthyNet().probes()
+		p.DialTCP = d.dial
+		s := NewStatusFrom(NewMeasurer(Options{Canaries: labCanaries(t), Probes: p, System: fakeSystem(routeWithDefault, "", eth0)}))
+		if got := s.CanariesUp(context.Background()); got != want {
+			t.Errorf("%d refusals per canary: CanariesUp %v, want %v", refusals, got, want)
+		}
 	}
 }
