@@ -33,12 +33,8 @@ const (
 	ContentTypeNDJSON = "application/x-ndjson" // one or more signed lines
 )
 
-// ingestWait is how long an upload waits for an ingest slot before the collector
-// answers 429; retryAfterSeconds is what it then tells the probe.
-const (
-	ingestWait        = 5 * time.Second
-	retryAfterSeconds = 10
-)
+// retryAfterSeconds is what a busy collector's 429 tells the probe.
+const retryAfterSeconds = 10
 
 // parallelVerifyMin is the batch size from which signatures are checked on every
 // core: below it the goroutines cost more than they save.
@@ -97,7 +93,7 @@ func (s *Server) storeBatch(w http.ResponseWriter, r *http.Request, lines []numb
 	select {
 	case s.ingestSlots <- struct{}{}:
 		defer func() { <-s.ingestSlots }()
-	case <-time.After(ingestWait):
+	case <-time.After(s.ingestWait):
 		return &httpError{status: http.StatusTooManyRequests, msg: "collector busy, retry later"}
 	case <-r.Context().Done():
 		return &httpError{status: http.StatusServiceUnavailable, msg: "request cancelled"}

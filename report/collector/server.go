@@ -38,12 +38,20 @@ type Config struct {
 	// MaxConcurrentIngests bounds the uploads processed at once (each holds its
 	// body in memory); 0 means DefaultMaxConcurrentIngests.
 	MaxConcurrentIngests int
+	// IngestWait is how long an upload waits for a free slot before the answer is
+	// 429; 0 means DefaultIngestWait.
+	IngestWait time.Duration
 }
 
 // DefaultMaxConcurrentIngests bounds memory: each ingest may hold up to
 // MaxRequestBytes of body plus its decoded records, and sqlite serialises the
 // writes anyway, so more would only queue inside the database.
 const DefaultMaxConcurrentIngests = 4
+
+// DefaultIngestWait is how long an upload queues for a slot: a few batches' worth
+// of commits, after which telling the probe to come back later is kinder than
+// holding its connection.
+const DefaultIngestWait = 5 * time.Second
 
 // Server serves the collector's HTTP API and web page.
 type Server struct {
@@ -52,6 +60,7 @@ type Server struct {
 	now         func() time.Time
 	log         *slog.Logger
 	ingestSlots chan struct{}
+	ingestWait  time.Duration
 }
 
 // NewServer returns a Server for cfg.
@@ -68,6 +77,10 @@ func NewServer(cfg Config) *Server {
 		n = DefaultMaxConcurrentIngests
 	}
 	s.ingestSlots = make(chan struct{}, n)
+	s.ingestWait = cfg.IngestWait
+	if s.ingestWait <= 0 {
+		s.ingestWait = DefaultIngestWait
+	}
 	return s
 }
 
