@@ -49,6 +49,7 @@ func startChromium(t *testing.T) *browser {
 		"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--disable-default-apps", "--disable-extensions", "--no-pings", "--disable-domain-reliability",
+		"--disable-dev-shm-usage", // containers often have a tiny /dev/shm
 		"--proxy-server=http://127.0.0.1:9",
 		"--user-data-dir=" + t.TempDir(),
 		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
