@@ -16,14 +16,18 @@ import (
 	"github.com/vantage-probe/vantage/report/collector/storage"
 )
 
-// Ingest limits. A web_connectivity measurement with its HTTP bodies is usually
-// tens of kB; the probe caps each body, so MaxLineBytes leaves room for a few
-// large bodies and the whole trace. MaxRequestBytes bounds what one upload holds in
-// memory (the batch is verified in full before anything is stored) and still lets
-// a carried-out bundle of a thousand ordinary measurements through in one request.
+// Ingest limits. The probe caps each HTTP body it records at 1 MiB
+// (netx.DefaultMaxBodyBytes), but the canonical JSON escapes <, > and & as six
+// bytes each and a measurement may hold a redirect chain and an HTTP/3 fetch too,
+// so MaxLineBytes leaves room for several escaped bodies: a refused line is refused
+// for good by the probe, so this errs on the generous side. MaxRequestBytes bounds
+// what one upload holds in memory (the batch is verified in full before anything is
+// stored; at most DefaultMaxConcurrentIngests uploads are held at once) and still
+// takes the upload client's 8 MiB batches and a bundle of thousands of ordinary
+// measurements in one request.
 const (
-	MaxLineBytes    = 4 << 20
-	MaxRequestBytes = 32 << 20
+	MaxLineBytes    = 16 << 20
+	MaxRequestBytes = 64 << 20
 	MaxBatchLines   = 10000
 )
 

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,9 +29,10 @@ const cdpCallTimeout = 30 * time.Second
 
 // browser is a headless chromium driven over the Chrome DevTools Protocol.
 type browser struct {
-	cmd  *exec.Cmd
-	page *websocket.Conn
-	next int
+	cmd     *exec.Cmd
+	profile string
+	page    *websocket.Conn
+	next    int
 }
 
 var devtoolsRE = regexp.MustCompile(`DevTools listening on (ws://127\.0\.0\.1:(\d+)/\S+)`)
@@ -45,19 +47,27 @@ func startChromium(t *testing.T) *browser {
 	if err != nil {
 		t.Skip("chromium not installed (run .ci/services as root): skipping the browser test")
 	}
+	// Not t.TempDir: chromium's helper processes may still be writing to the
+	// profile as they exit, so close removes it after the whole group is gone.
+	profile, err := os.MkdirTemp("", "vantage-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	args := []string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--disable-default-apps", "--disable-extensions", "--no-pings", "--disable-domain-reliability",
 		"--disable-dev-shm-usage", // containers often have a tiny /dev/shm
 		"--proxy-server=http://127.0.0.1:9",
-		"--user-data-dir=" + t.TempDir(),
+		"--user-data-dir=" + profile,
 		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
 		"--remote-allow-origins=http://127.0.0.1",
 		"--window-size=1200,1300", "--hide-scrollbars",
 		"about:blank",
 	}
 	cmd := exec.Command(bin, args...)
+	// Its own process group, so that close ends chromium's helpers with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +75,7 @@ func startChromium(t *testing.T) *browser {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	b := &browser{cmd: cmd}
+	b := &browser{cmd: cmd, profile: profile}
 	t.Cleanup(b.close)
 	found := make(chan string, 1)
 	go func() { // owned by cmd: ends when chromium closes stderr
@@ -119,13 +129,21 @@ func connectPage(t *testing.T, port string) *websocket.Conn {
 	return nil
 }
 
+// close kills the chromium process group this test started, waits for it, and
+// removes the profile (retrying while helpers that outlived the kill let go of it).
 func (b *browser) close() {
 	if b.page != nil {
 		b.page.Close()
 	}
 	if b.cmd.Process != nil {
-		b.cmd.Process.Kill()
+		syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
 		b.cmd.Wait()
+	}
+	for range 50 {
+		if os.RemoveAll(b.profile) == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
