@@ -56,7 +56,7 @@ func OpenDB(t testing.TB, backend string) *storage.DB {
 	case SQLite:
 		dbURL = filepath.Join(t.TempDir(), "collector.db")
 	case Postgres:
-		dbURL = postgresSchema(t)
+		dbURL = PostgresSchemaURL(t)
 	default:
 		t.Fatalf("collectortest: unknown backend %q", backend)
 	}
@@ -68,8 +68,10 @@ func OpenDB(t testing.TB, backend string) *storage.DB {
 	return db
 }
 
-// postgresSchema creates a fresh schema and returns a URL whose connections use it.
-func postgresSchema(t testing.TB) string {
+// PostgresSchemaURL creates a fresh, empty schema in the test database, dropped at
+// cleanup, and returns a URL whose connections use it; it skips the test when
+// PostgreSQL is not reachable.
+func PostgresSchemaURL(t testing.TB) string {
 	t.Helper()
 	u, err := url.Parse(PostgresURL())
 	if err != nil {

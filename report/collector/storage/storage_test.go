@@ -78,3 +78,26 @@ func TestIngestBatchIsAtomicAndKeysPinned(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentOpenMigratesOnce starts several collectors against one empty
+// PostgreSQL schema at once, as a deployment restart does: the migration lock must
+// let exactly one create the schema and the others find it done.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	dbURL := collectortest.PostgresSchemaURL(t)
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			db, err := storage.Open(context.Background(), dbURL)
+			if err == nil {
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent open: %v", err)
+		}
+	}
+}
