@@ -6,10 +6,12 @@ package report
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -108,18 +110,48 @@ func Marshal(m *Measurement, scrub ...string) ([]byte, error) {
 	return ScrubAddresses(b, scrub...), nil
 }
 
-// ScrubAddresses replaces every occurrence of each address in b. Loopback and
-// unspecified addresses are left alone: they identify nobody and appear legitimately.
+// ScrubAddresses replaces every occurrence of each address in b, including inside
+// base64 values (bytes that are not UTF-8, such as a page in a legacy encoding that
+// echoes the visitor's address, travel as base64, where a plain replace cannot see
+// the address). Loopback and unspecified addresses are left alone: they identify
+// nobody and appear legitimately.
 func ScrubAddresses(b []byte, addrs ...string) []byte {
+	var targets [][]byte
 	for _, a := range addrs {
 		ip, err := netip.ParseAddr(a)
 		if err != nil || ip.IsLoopback() || ip.IsUnspecified() {
 			continue
 		}
-		b = bytes.ReplaceAll(b, []byte(ip.String()), []byte("[scrubbed]"))
+		targets = append(targets, []byte(ip.String()))
 		if ip.Is6() {
-			b = bytes.ReplaceAll(b, []byte(ip.StringExpanded()), []byte("[scrubbed]"))
+			targets = append(targets, []byte(ip.StringExpanded()))
 		}
+	}
+	if len(targets) == 0 {
+		return b
+	}
+	b = replaceAll(b, targets)
+	return base64Value.ReplaceAllFunc(b, func(m []byte) []byte {
+		data := base64Value.FindSubmatch(m)[1]
+		raw, err := base64.StdEncoding.DecodeString(string(data))
+		if err != nil {
+			return m
+		}
+		clean := replaceAll(raw, targets)
+		if bytes.Equal(clean, raw) {
+			return m
+		}
+		return fmt.Appendf(nil, `{"data":"%s","format":"base64"}`, base64.StdEncoding.EncodeToString(clean))
+	})
+}
+
+// base64Value matches a binary value as netx.MaybeBinary encodes it (encoding/json
+// sorts the keys, so data comes first).
+var base64Value = regexp.MustCompile(`\{"data":"([A-Za-z0-9+/]*={0,2})","format":"base64"\}`)
+
+func replaceAll(b []byte, targets [][]byte) []byte {
+	for _, t := range targets {
+		b = bytes.ReplaceAll(b, t, []byte("[scrubbed]"))
 	}
 	return b
 }

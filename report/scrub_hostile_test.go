@@ -1,0 +1,62 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+
+	"github.com/vantage-probe/vantage/report"
+)
+
+// binaryValue encodes b as netx.MaybeBinary does for bytes that are not UTF-8.
+func binaryValue(t *testing.T, b []byte) []byte {
+	t.Helper()
+	out, err := json.Marshal(map[string]string{"format": "base64", "data": base64.StdEncoding.EncodeToString(b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestScrubAddressesInsideBase64: a page in a legacy encoding (windows-1251 here)
+// that echoes the probe's address is stored as base64; the address must go from
+// the decoded bytes too, and everything else must stay byte for byte.
+func TestScrubAddressesInsideBase64(t *testing.T) {
+	const addr = "198.51.100.23"
+	page := []byte("<body>\xc2\xe0\xf8 \xe0\xe4\xf0\xe5\xf1: " + addr + " / 2001:db8::7</body>")
+	other := []byte("\xff\xfe no address here")
+	doc := []byte(`{"body":` + string(binaryValue(t, page)) + `,"other":` + string(binaryValue(t, other)) + `,"text":"from ` + addr + `"}`)
+
+	got := report.ScrubAddresses(doc, addr, "2001:db8::7", "127.0.0.1")
+	var out struct {
+		Body, Other struct{ Data string }
+		Text        string
+	}
+	if err := json.Unmarshal(got, &out); err != nil {
+		t.Fatalf("scrubbed document is not JSON: %v\n%s", err, got)
+	}
+	body, _ := base64.StdEncoding.DecodeString(out.Body.Data)
+	want := []byte("<body>\xc2\xe0\xf8 \xe0\xe4\xf0\xe5\xf1: [scrubbed] / [scrubbed]</body>")
+	if !bytes.Equal(body, want) {
+		t.Errorf("decoded body %q, want %q", body, want)
+	}
+	if out.Text != "from [scrubbed]" {
+		t.Errorf("text %q", out.Text)
+	}
+	if !bytes.Contains(got, binaryValue(t, other)) {
+		t.Errorf("a base64 value without the address changed: %s", got)
+	}
+	if again := report.ScrubAddresses(got, addr); !bytes.Equal(again, got) {
+		t.Errorf("scrubbing twice changed the bytes:\n%s\n%s", got, again)
+	}
+}
+
+// TestScrubAddressesLeavesLoopbackAndJunk: loopback is never scrubbed (it identifies
+// nobody), and a base64-looking value that does not decode is left as it is.
+func TestScrubAddressesLeavesLoopbackAndJunk(t *testing.T) {
+	doc := []byte(`{"a":"127.0.0.1","b":{"data":"!!notbase64","format":"base64"},"c":{"data":"AAA","format":"base64"}}`)
+	if got := report.ScrubAddresses(doc, "127.0.0.1", "198.51.100.23"); !bytes.Equal(got, doc) {
+		t.Errorf("changed:\n%s\n%s", doc, got)
+	}
+}
