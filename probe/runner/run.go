@@ -157,7 +157,9 @@ func (s *state) run(ctx context.Context, inputs []string) error {
 	before := s.checkNetwork(ctx, "connectivity_before")
 	s.sum.NetworkVerdict = before
 	reason := skipReason(before)
-	if reason == "" && s.r.Refresh != nil && ctx.Err() == nil {
+	// In an allowlist phase the collector abroad is unreachable by definition: do
+	// not wait for it.
+	if reason == "" && before != nettests.NetworkWhitelist && s.r.Refresh != nil && ctx.Err() == nil {
 		if fresh, err := s.r.Refresh(ctx); err != nil {
 			s.r.Logger.Info("keeping the local test list", "err", err)
 		} else if len(fresh) > 0 {

@@ -484,7 +484,7 @@ func TestRunInterrupted(t *testing.T) {
 }
 
 func TestRunRefreshesInputsOnlyWhenOnline(t *testing.T) {
-	for _, verdict := range []string{nettests.NetworkOnline, nettests.NetworkFullShutdown} {
+	for _, verdict := range []string{nettests.NetworkOnline, nettests.NetworkFullShutdown, nettests.NetworkWhitelist} {
 		m := &fakeURLs{}
 		r, st, _, _ := newTestRunner(t, m, verdict)
 		asked := 0
@@ -499,7 +499,7 @@ func TestRunRefreshesInputsOnlyWhenOnline(t *testing.T) {
 		if verdict == nettests.NetworkOnline && (asked != 1 || got["https://down.example/"] != "down" || got["https://ok.example/"] != "") {
 			t.Errorf("online: asked %d, stored %v: want the fresh list measured instead", asked, got)
 		}
-		if verdict == nettests.NetworkFullShutdown && (asked != 0 || got["https://ok.example/"] == "") {
+		if verdict != nettests.NetworkOnline && (asked != 0 || got["https://ok.example/"] == "") {
 			t.Errorf("shutdown: asked %d, stored %v: want the given list, no refresh", asked, got)
 		}
 	}
