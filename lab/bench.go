@@ -80,7 +80,9 @@ type BenchResult struct {
 	Wall      time.Duration
 	MaxRSSKiB int64
 	Network   string
-	Result    *Result
+	// Measured counts the URLs the probe printed a measurement for.
+	Measured int
+	Result   *Result
 }
 
 // Accuracy is the share of URL verdicts that matched.
@@ -93,8 +95,12 @@ func (b *BenchResult) Accuracy() float64 {
 
 // String renders the figures on one line.
 func (b *BenchResult) String() string {
-	return fmt.Sprintf("%d URLs in %v, peak RSS %.1f MiB, %d/%d verdicts right (%.1f %%), network %s",
+	s := fmt.Sprintf("%d URLs in %v, peak RSS %.1f MiB, %d/%d verdicts right (%.1f %%), network %s",
 		b.URLs, b.Wall.Round(100*time.Millisecond), float64(b.MaxRSSKiB)/1024, b.Correct, b.URLs, 100*b.Accuracy(), orNone(b.Network))
+	if b.Result.Probe.TimedOut {
+		s += fmt.Sprintf(" (probe killed at the time bound after measuring %d URLs)", b.Measured)
+	}
+	return s
 }
 
 // RunBench runs the benchmark scenario and measures the probe.
@@ -111,6 +117,9 @@ func RunBench(ctx context.Context, c BenchConfig, opts Options) (*BenchResult, e
 	for _, u := range res.URLs {
 		if u.OK {
 			br.Correct++
+		}
+		if _, ok := res.Probe.URLMeasurement(u.URL); ok {
+			br.Measured++
 		}
 	}
 	return br, nil

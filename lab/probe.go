@@ -90,8 +90,10 @@ type ProbeRun struct {
 	Summary        json.RawMessage
 	NetworkVerdict string
 	ExitCode       int
-	Stderr         string
-	Wall           time.Duration
+	// TimedOut is set when the probe was killed at the scenario's time bound.
+	TimedOut bool
+	Stderr   string
+	Wall     time.Duration
 	// MaxRSSKiB is the probe's peak resident set (getrusage of the child).
 	MaxRSSKiB int64
 }
@@ -131,10 +133,12 @@ func (l *Lab) RunProbe(ctx context.Context, bin string, sc *Scenario, urls []str
 			pr.MaxRSSKiB = ru.Maxrss // kilobytes on Linux
 		}
 	}
+	perr := pr.parse(stdout.Bytes())
 	if ctx.Err() != nil {
+		// What the probe printed before it was killed is kept for the caller.
 		return pr, fmt.Errorf("lab: probe: %w", ctx.Err())
 	}
-	if perr := pr.parse(stdout.Bytes()); perr != nil {
+	if perr != nil {
 		return pr, perr
 	}
 	if err != nil && len(pr.Measurements) == 0 && pr.Summary == nil {

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 
 	"fmt"
 	"github.com/vantage-probe/vantage/nettests"
@@ -46,7 +47,7 @@ type Result struct {
 
 // Passed reports whether every verdict matched.
 func (r *Result) Passed() bool {
-	if r.NetworkGot != r.NetworkExpected {
+	if r.NetworkGot != r.NetworkExpected || (r.Probe != nil && r.Probe.TimedOut) {
 		return false
 	}
 	for _, u := range r.URLs {
@@ -61,6 +62,9 @@ func (r *Result) Passed() bool {
 // and the probe's evidence.
 func (r *Result) Diff() string {
 	var b strings.Builder
+	if r.Probe != nil && r.Probe.TimedOut {
+		fmt.Fprintf(&b, "scenario %s: the probe did not finish within %v (killed)\n", r.Scenario, r.Probe.Wall.Round(time.Second))
+	}
 	if r.NetworkGot != r.NetworkExpected {
 		fmt.Fprintf(&b, "scenario %s: network verdict\n  expected: %s\n  got:      %s\n", r.Scenario, r.NetworkExpected, orNone(r.NetworkGot))
 		if r.NetworkEvidence != "" {
@@ -149,6 +153,13 @@ func RunScenario(ctx context.Context, sc *Scenario, opts Options) (res *Result, 
 		urls[i] = u.URL
 	}
 	pr, err := l.RunProbe(pctx, opts.Binary, sc, urls)
+	if err != nil && pr != nil && ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+		// The probe overran its bound: compare what it measured so far, so that
+		// the diff shows which URLs it never finished.
+		logf("%s: probe killed after %v", sc.Name, timeout)
+		pr.TimedOut = true
+		return compare(sc, pr), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
