@@ -12,12 +12,18 @@ import (
 // Interface names inside the namespaces (each namespace has its own set, so every
 // lab can use the same names).
 const (
-	probeIf      = "eth0" // probe side of the access link
-	routerLANIf  = "lan0" // router side of the access link
-	routerWANIf  = "wan0" // router side of the transit link
-	internetIf   = "eth0" // internet side of the transit link
-	namePrefix   = "vlab"
-	transitMask  = "/30"
+	probeIf     = "eth0" // probe side of the access link
+	routerLANIf = "lan0" // router side of the access link
+	routerWANIf = "wan0" // router side of the transit link
+	internetIf  = "eth0" // internet side of the transit link
+	namePrefix  = "vlab"
+	transitMask = "/30"
+	// linkMTU is large enough for a whole ClientHello (Chrome's, with a
+	// post-quantum key share, is about 1.8 KB) in one TCP segment. The xt string
+	// match sees one packet at a time; with a 1500-byte MTU a server name that
+	// straddles two segments would slip past the SNI blocks, which real DPI
+	// boxes, reassembling the hello, do not allow.
+	linkMTU      = "9000"
 	probeLANMask = "/24"
 )
 
@@ -69,10 +75,10 @@ func buildTopology(ctx context.Context) (t *Topology, err error) {
 		{"ip", "-n", r, "addr", "add", RouterAddr.String() + probeLANMask, "dev", routerLANIf},
 		{"ip", "-n", r, "addr", "add", transitRouter.String() + transitMask, "dev", routerWANIf},
 		{"ip", "-n", n, "addr", "add", transitInternet.String() + transitMask, "dev", internetIf},
-		{"ip", "-n", p, "link", "set", probeIf, "up"},
-		{"ip", "-n", r, "link", "set", routerLANIf, "up"},
-		{"ip", "-n", r, "link", "set", routerWANIf, "up"},
-		{"ip", "-n", n, "link", "set", internetIf, "up"},
+		{"ip", "-n", p, "link", "set", probeIf, "mtu", linkMTU, "up"},
+		{"ip", "-n", r, "link", "set", routerLANIf, "mtu", linkMTU, "up"},
+		{"ip", "-n", r, "link", "set", routerWANIf, "mtu", linkMTU, "up"},
+		{"ip", "-n", n, "link", "set", internetIf, "mtu", linkMTU, "up"},
 		{"ip", "-n", p, "route", "add", "default", "via", RouterAddr.String()},
 		{"ip", "-n", r, "route", "add", "default", "via", transitInternet.String()},
 		{"ip", "-n", n, "route", "add", ProbeLAN.String(), "via", transitRouter.String()},
