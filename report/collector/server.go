@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/vantage-probe/vantage/report/collector/storage"
@@ -111,8 +112,46 @@ const (
 	shutdownTimeout   = 10 * time.Second
 )
 
+// optimizer is implemented by stores whose query planner needs its statistics
+// refreshed now and then (*storage.DB on sqlite).
+type optimizer interface {
+	Optimize(ctx context.Context) error
+}
+
+// optimizeEvery is how often Serve refreshes planner statistics: hourly is what
+// sqlite suggests for long-lived connections, and the refresh costs well under a
+// second at a million rows.
+const optimizeEvery = time.Hour
+
 // Serve serves the collector on ln until ctx is done, then shuts down gracefully.
+// While serving it refreshes the store's planner statistics every optimizeEvery.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if o, ok := s.store.(optimizer); ok {
+		var wg sync.WaitGroup
+		octx, cancel := context.WithCancel(ctx)
+		wg.Go(func() { s.optimizeLoop(octx, o) })
+		defer wg.Wait()
+		defer cancel()
+	}
+	return s.serve(ctx, ln)
+}
+
+func (s *Server) optimizeLoop(ctx context.Context, o optimizer) {
+	t := time.NewTicker(optimizeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := o.Optimize(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("optimize failed", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: readHeaderTimeout,

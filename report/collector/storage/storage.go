@@ -154,6 +154,11 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	// 0x10002: consider every table, not only those this connection has used.
+	if err := s.optimize(ctx, "PRAGMA optimize=0x10002"); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -184,3 +189,24 @@ func (s *DB) Close() error { return s.sql.Close() }
 
 // Dialect names the backend: "sqlite" or "postgres".
 func (s *DB) Dialect() string { return s.dialect.name }
+
+// Optimize refreshes the query planner's statistics where the database does not do
+// it itself: sqlite's "PRAGMA optimize" runs ANALYZE (with a bounded sample) on
+// tables whose statistics are missing or stale. Without statistics sqlite may walk
+// a poor index: a four-filter list at 200,000 rows took 15 ms before and 0.3 ms
+// after. sqlite recommends running it at open and then periodically
+// (sqlite.org/pragma.html#pragma_optimize); the collector's Server does so hourly.
+// PostgreSQL's autovacuum keeps its statistics current, so this is a no-op there.
+func (s *DB) Optimize(ctx context.Context) error {
+	return s.optimize(ctx, "PRAGMA optimize")
+}
+
+func (s *DB) optimize(ctx context.Context, pragma string) error {
+	if s.dialect != sqliteDialect {
+		return nil
+	}
+	if _, err := s.sql.ExecContext(ctx, pragma); err != nil {
+		return fmt.Errorf("storage: optimize: %w", err)
+	}
+	return nil
+}
