@@ -173,7 +173,7 @@ func explicitInputs(name string, f *runFlags) ([]string, error) {
 	if len(inputs) == 0 {
 		return nil, nil // the default list, once the country is known
 	}
-	return inputs, nil
+	return dedupeStrings(inputs), nil
 }
 
 // openSession takes the lock, then opens the store and the probe key.
@@ -350,6 +350,19 @@ func collectorInputs(ctx context.Context, collector, cc string, categories []str
 		return nil, err
 	}
 	return testlists.URLs(entries), nil
+}
+
+// dedupeStrings keeps the first of each input, in order.
+func dedupeStrings(in []string) []string {
+	seen := make(map[string]bool, len(in))
+	out := in[:0:0]
+	for _, v := range in {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func firstGlobalURL() string {
