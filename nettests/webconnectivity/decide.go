@@ -81,7 +81,7 @@ func Decide(o *Observations, fp *Fingerprints) Decision {
 }
 
 func (d *decider) run() Decision {
-	for _, step := range []func() *Decision{d.dns, d.tcp, d.tls, d.http, d.quic} {
+	for _, step := range []func() *Decision{d.dns, d.tcp, d.tls, d.http, d.quic, d.throttle} {
 		if dec := step(); dec != nil {
 			dec.DNSConsistency = d.result.DNSConsistency
 			dec.HTTP = d.result.HTTP

@@ -281,6 +281,26 @@ func TestDecide(t *testing.T) {
 		{"quic flaky", func(o *Observations) {
 			o.QUIC = []QUICObservation{{Address: siteIP + ":443", Attempts: Attempts{timeout, ok}}}
 		}, nettests.VerdictIntermittent, nettests.MethodQUICBlocked, ""},
+		{"throttled: a quarter of the run's median and under 1 Mbit/s", func(o *Observations) {
+			o.HTTP.BodyLength, o.HTTP.TransferSeconds = 256<<10, 4 // 512 kbit/s
+			o.RunThroughput, o.RunThroughputSamples = 5e6, 3
+		}, nettests.VerdictThrottled, "", ""},
+		{"slow like the rest of the run: ok", func(o *Observations) {
+			o.HTTP.BodyLength, o.HTTP.TransferSeconds = 256<<10, 4
+			o.RunThroughput, o.RunThroughputSamples = 80e3, 3
+		}, nettests.VerdictOK, "", ""},
+		{"slow for the control too: the server, not the path", func(o *Observations) {
+			o.HTTP.BodyLength, o.HTTP.TransferSeconds = 256<<10, 4
+			o.RunThroughput, o.RunThroughputSamples = 5e6, 3
+			o.Control.HTTPRequest.BodyLength, o.Control.HTTPRequest.XFetchSeconds = 256<<10, 5
+		}, nettests.VerdictOK, "", ""},
+		{"small page: no rate to judge", func(o *Observations) {
+			o.HTTP.BodyLength, o.HTTP.TransferSeconds = 10<<10, 2
+			o.RunThroughput, o.RunThroughputSamples = 5e6, 3
+		}, nettests.VerdictOK, "", ""},
+		{"no other page in the run: no comparison", func(o *Observations) {
+			o.HTTP.BodyLength, o.HTTP.TransferSeconds = 256<<10, 4
+		}, nettests.VerdictOK, "", ""},
 		{"partial shutdown, canaries up: blocked stands", func(o *Observations) {
 			o.Endpoints[0].TLS = &TLSObservation{Attempts: Attempts{reset, reset, reset}}
 			o.HTTP.Attempts = Attempts{reset, reset, reset}
@@ -326,6 +346,10 @@ func checkBlockingConsistent(t *testing.T, tk *TestKeys) {
 	case nettests.VerdictInconclusive:
 		if tk.Blocking != nil || tk.Accessible != nil || tk.Method != nil || tk.Reason == nil {
 			t.Errorf("inconclusive with blocking=%v accessible=%v method=%v reason=%v", tk.Blocking, tk.Accessible, tk.Method, tk.Reason)
+		}
+	case nettests.VerdictThrottled:
+		if tk.Blocking != "throttled" || !isTrue(tk.Accessible) || tk.Method != nil {
+			t.Errorf("throttled with blocking=%v accessible=%v method=%v", tk.Blocking, tk.Accessible, tk.Method)
 		}
 	default:
 		if s, ok := tk.Blocking.(string); !ok || s == "" || tk.Method == nil {

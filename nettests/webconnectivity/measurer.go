@@ -155,6 +155,7 @@ type Measurer struct {
 	env     *nettests.Env
 	cfg     Config
 	rtt     *RTTEstimator
+	tput    *throughputs
 	control *controlClient
 
 	mu        sync.Mutex
@@ -181,6 +182,7 @@ func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
 		env:       env,
 		cfg:       cfg,
 		rtt:       &RTTEstimator{},
+		tput:      &throughputs{},
 		control:   &controlClient{helpers: cfg.Helpers, client: cfg.ControlClient, budget: cfg.ControlBudget},
 		clientIPs: map[string]bool{},
 	}, nil
@@ -227,6 +229,8 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	obs := m.observe(ctx, trace, u, &nc)
 	obs.NetworkVerdict, obs.Canaries = canaries()
 	obs.LabPrivate = m.cfg.LabAllowPrivate
+	obs.RunThroughput, obs.RunThroughputSamples = m.tput.median() // the others', before this one's
+	m.tput.add(obs.HTTP)
 	decision := Decide(obs, m.cfg.Fingerprints)
 	if parent.Err() != nil {
 		// The run was cancelled mid-measurement: the failures are ours, not the site's.

@@ -119,6 +119,9 @@ type HTTPObservation struct {
 	Truncated  bool
 	Title      string
 	AltSvcH3   bool // the response advertised h3 in Alt-Svc
+	// TransferSeconds is the duration of the final round trip (connect to last body
+	// byte) of the successful fetch.
+	TransferSeconds float64
 }
 
 // QUICObservation is the QUIC handshakes with one endpoint.
@@ -149,6 +152,10 @@ type Observations struct {
 	// loopback or private, so such answers are not bogons (unspecified ones still
 	// are). Never set outside labs (Config.LabAllowPrivate).
 	LabPrivate bool
+	// RunThroughput is the median throughput (bytes/s) of the run's other large
+	// fetches, on the same access path; RunThroughputSamples how many there were.
+	RunThroughput        float64
+	RunThroughputSamples int
 }
 
 // isHTTPS reports whether the URL itself is https.

@@ -58,6 +58,7 @@ func fillHTTP(obs *HTTPObservation, res *netx.FetchResult) {
 	obs.BodyLength = int64(len(res.Body))
 	obs.Truncated = res.BodyTruncated
 	obs.Title = f.Response.XTitle
+	obs.TransferSeconds = f.T - f.T0
 	for _, v := range obs.Header.Values("Alt-Svc") {
 		if strings.Contains(v, "h3=") {
 			obs.AltSvcH3 = true

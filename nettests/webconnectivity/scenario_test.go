@@ -426,3 +426,48 @@ func TestRunInterrupted(t *testing.T) {
 		t.Fatalf("verdict %s reason %v, want inconclusive interrupted", tk.Verdict, tk.Reason)
 	}
 }
+
+// TestThrottledSite measures a fast large page, then a page that trickles at under
+// 450 kbit/s, with one measurer: the second is throttled against the first.
+func TestThrottledSite(t *testing.T) {
+	l := newTestLab(t)
+	chunk := strings.Repeat("x", 8<<10)
+	fast := netxtest.NewHTTPSServer(t, l.cert, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, sitePage+strings.Repeat(chunk, 16))
+	}))
+	slow := netxtest.NewHTTPSServer(t, l.cert, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(sitePage)+10*len(chunk)))
+		fmt.Fprint(w, sitePage)
+		for i := 0; i < 10; i++ {
+			fmt.Fprint(w, chunk)
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(150 * time.Millisecond):
+			}
+		}
+	}))
+	cfg := l.cfg
+	cfg.Helpers = []string{}
+	cfg.LabAllowPrivate = true
+	env := &nettests.Env{Netx: &netx.Config{Resolver: l.dns.UDPURL(), Roots: l.ca.Pool(), Dial: l.probeDial}}
+	m, err := NewWithConfig(env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(url string) *TestKeys {
+		keys, err := m.Run(context.Background(), url, netx.NewTrace(time.Now(), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys.(*TestKeys)
+	}
+	if tk := run(fast.URLFor(siteName)); tk.Verdict != nettests.VerdictOK {
+		t.Fatalf("fast page: %s %+v", tk.Verdict, tk.Evidence)
+	}
+	tk := run(slow.URLFor(siteName))
+	if tk.Verdict != nettests.VerdictThrottled || tk.Blocking != "throttled" {
+		t.Fatalf("slow page: %s %+v", tk.Verdict, tk.Evidence)
+	}
+}

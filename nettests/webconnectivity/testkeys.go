@@ -133,8 +133,9 @@ func newTestKeys() *TestKeys {
 // blockingFor maps a decision onto OONI's blocking and accessible keys (ts-017):
 // ok → false/true; down → false/false; a DNS, TCP, TLS or HTTP method → "dns",
 // "tcp_ip", "http-failure" or "http-diff" with accessible false; inconclusive →
-// null/null. quic.blocked has no OONI value: blocking "quic" (OONI tooling reads any
-// string as an anomaly) with accessible true, since the page loads over TCP.
+// null/null. quic.blocked and throttled have no OONI value: blocking "quic" or
+// "throttled" (OONI tooling reads any string as an anomaly) with accessible true,
+// since the page loads.
 func blockingFor(d Decision) (any, *bool) {
 	switch d.Verdict {
 	case nettests.VerdictOK:
@@ -154,6 +155,8 @@ func blockingFor(d Decision) (any, *bool) {
 		case d.Method == nettests.MethodQUICBlocked:
 			return "quic", boolPtr(true)
 		}
+	case nettests.VerdictThrottled:
+		return "throttled", boolPtr(true)
 	}
 	return nil, nil
 }

@@ -55,6 +55,9 @@ type HTTPResult struct {
 	StatusCode           int64             `json:"status_code"`
 	XBodySHA256          string            `json:"x_body_sha256,omitempty"`
 	XFinalURL            string            `json:"x_final_url,omitempty"`
+	// XFetchSeconds is how long the fetch took, redirects and body included: with
+	// BodyLength it tells whether the server itself is slow.
+	XFetchSeconds float64 `json:"x_fetch_seconds,omitempty"`
 }
 
 // DNSResult is the control's resolution of the URL's host.

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
@@ -62,6 +63,7 @@ func (s *Server) fetch(ctx context.Context, t *target, headers map[string][]stri
 			req.Header.Set(k, v)
 		}
 	}
+	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
 		return failed(err)
@@ -73,12 +75,13 @@ func (s *Server) fetch(ctx context.Context, t *target, headers map[string][]stri
 	}
 	sum := sha256.Sum256(body)
 	out := thproto.HTTPResult{
-		BodyLength:  int64(len(body)),
-		StatusCode:  int64(resp.StatusCode),
-		Title:       netx.Title(body),
-		Headers:     map[string]string{},
-		XBodySHA256: hex.EncodeToString(sum[:]),
-		XFinalURL:   resp.Request.URL.String(),
+		BodyLength:    int64(len(body)),
+		StatusCode:    int64(resp.StatusCode),
+		Title:         netx.Title(body),
+		Headers:       map[string]string{},
+		XBodySHA256:   hex.EncodeToString(sum[:]),
+		XFinalURL:     resp.Request.URL.String(),
+		XFetchSeconds: time.Since(start).Seconds(),
 	}
 	for k, vs := range resp.Header {
 		out.Headers[k] = vs[0]
