@@ -41,7 +41,7 @@ func (e *paramError) Error() string { return fmt.Sprintf("parameter %s: %s", e.p
 var filterParams = []string{"probe_id", "probe_cc", "probe_asn", "test_name", "input", "domain", "verdict", "method", "since", "until"}
 
 // query wraps a request's parameters: it refuses unknown and repeated ones and
-// values that are too long or not UTF-8. Every value reaches the database as a
+// values that are too long, not UTF-8 or hold a NUL byte. Every value reaches the database as a
 // bound parameter, so one that looks like SQL or a path is just a value.
 type query struct {
 	v url.Values
@@ -62,8 +62,9 @@ func newQuery(raw string, extra ...string) (*query, error) {
 			return nil, &paramError{param: k, msg: "unknown parameter"}
 		case len(vals) > 1:
 			return nil, &paramError{param: k, msg: "given more than once"}
-		case len(vals[0]) > maxValueLen || !utf8.ValidString(vals[0]):
-			return nil, &paramError{param: k, msg: "too long or not UTF-8"}
+		case len(vals[0]) > maxValueLen || !utf8.ValidString(vals[0]) || strings.ContainsRune(vals[0], 0):
+			// A NUL byte is valid UTF-8 but PostgreSQL refuses it in text (a 500).
+			return nil, &paramError{param: k, msg: "too long, not UTF-8 or holding a NUL byte"}
 		}
 	}
 	return &query{v: v}, nil
