@@ -218,3 +218,28 @@ func NewRawResponse(t testing.TB, response string) *Server {
 		_, _ = io.WriteString(c, response)
 	})
 }
+
+// EndlessHandler is an http.Handler for the library servers (HTTP/2, HTTP/3) that
+// answers 200 with a body that never ends, until the client goes away.
+func EndlessHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		for r.Context().Err() == nil {
+			if _, err := w.Write(fillChunk); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// HugeHeaderHandler answers 200 with n headers of 1 KiB each: far over any sane
+// header budget, and what a library server lets a handler send.
+func HugeHeaderHandler(n int) http.Handler {
+	value := string(bytes.Repeat([]byte("h"), 1<<10))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range n {
+			w.Header().Set(fmt.Sprintf("X-Huge-%d", i), value)
+		}
+		io.WriteString(w, "<html>after the headers</html>")
+	})
+}
