@@ -14,6 +14,7 @@ func (m *Measurer) testKeys(trace *netx.Trace, o *Observations, d Decision, step
 	tk.Retries = m.cfg.Retries
 	tk.XStepTimeout = step.Seconds()
 	tk.Control = o.Control
+	tk.XControlHelper = o.ControlHelper
 	if o.Control == nil {
 		f := o.ControlErr
 		tk.ControlFailure = &f

@@ -143,6 +143,8 @@ type Observations struct {
 	QUIC       []QUICObservation
 	Control    *thproto.Response // nil when no helper answered
 	ControlErr string            // why, when Control is nil
+	// ControlHelper is the helper that answered, as configured.
+	ControlHelper string
 	// NetworkVerdict is the runner's network verdict when the URL was measured, ""
 	// when unknown; Canaries is whether canaries answered in the same window as the
 	// retries (nil when not asked).

@@ -38,10 +38,12 @@ func (m *Measurer) observe(ctx context.Context, trace *netx.Trace, u *url.URL, n
 
 	var controlErr error
 	wg.Go(func() {
-		o.Control, _, controlErr = m.control.query(ctx, &thproto.Request{
+		var helper string
+		o.Control, helper, controlErr = m.control.query(ctx, &thproto.Request{
 			HTTPRequest: u.String(), HTTPRequestHeaders: map[string][]string{},
 			TCPConnect: primary, XQUICEnabled: m.cfg.QUIC,
 		})
+		o.ControlHelper = helper
 	})
 	working := &workingEndpoints{}
 	for i := range o.Endpoints {

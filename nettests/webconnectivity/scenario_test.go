@@ -258,6 +258,15 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("blocking %v accessible %v", tk.Blocking, tk.Accessible)
 			}
 		}},
+		{name: "first helper down, the next answers", verdict: nettests.VerdictBlocked, methods: []string{nettests.MethodTCPReset}, setup: func(l *testLab) string {
+			l.cfg.Helpers = []string{"http://" + l.closed + "/", l.helper}
+			l.redirect[l.https.Addr] = l.closed
+			return l.https.URLFor(siteName)
+		}, check: func(t *testing.T, tk *TestKeys) {
+			if tk.Control == nil || tk.ControlFailure != nil || tk.XControlHelper == "" {
+				t.Errorf("control %v failure %v helper %q", tk.Control != nil, tk.ControlFailure, tk.XControlHelper)
+			}
+		}},
 		{name: "no control, clean https", verdict: nettests.VerdictOK, setup: func(l *testLab) string {
 			l.cfg.Helpers = []string{"http://" + l.closed + "/"}
 			l.cfg.LabAllowPrivate = true
