@@ -29,22 +29,17 @@ var forwardedHeaders = []string{"Accept", "Accept-Language", "User-Agent"}
 // sites answer non-browsers differently.
 const defaultUserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 
-// fetch GETs the URL, following redirects, over TCP or (h3) HTTP/3.
-func (s *Server) fetch(ctx context.Context, t *target, headers map[string][]string, h3 bool) thproto.HTTPResult {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
-	defer cancel()
-	failed := func(err error) thproto.HTTPResult {
-		return thproto.HTTPResult{BodyLength: -1, StatusCode: -1, Failure: netx.FailureOf(netx.Wrap("http_round_trip", err)), Headers: map[string]string{}}
-	}
+// fetchClient returns a client for one fetch (its own connections, cookies and
+// redirect budget, dialling through the guard) and the func that releases it.
+func (s *Server) fetchClient(h3 bool) (*http.Client, func()) {
 	var rt http.RoundTripper
+	var release func()
 	if h3 {
 		tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: s.cfg.Roots}, Dial: s.dialQUIC}
-		defer tr.Close()
-		rt = tr
+		rt, release = tr, func() { _ = tr.Close() }
 	} else {
 		tr := &http.Transport{DialContext: s.dialContext, TLSClientConfig: &tls.Config{RootCAs: s.cfg.Roots}, ForceAttemptHTTP2: true}
-		defer tr.CloseIdleConnections()
-		rt = tr
+		rt, release = tr, tr.CloseIdleConnections
 	}
 	jar, _ := cookiejar.New(nil) // cookiejar.New never fails without options
 	client := &http.Client{Transport: rt, Jar: jar, CheckRedirect: func(_ *http.Request, via []*http.Request) error {
@@ -53,6 +48,18 @@ func (s *Server) fetch(ctx context.Context, t *target, headers map[string][]stri
 		}
 		return nil
 	}}
+	return client, release
+}
+
+// fetch GETs the URL, following redirects, over TCP or (h3) HTTP/3.
+func (s *Server) fetch(ctx context.Context, t *target, headers map[string][]string, h3 bool) thproto.HTTPResult {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
+	defer cancel()
+	failed := func(err error) thproto.HTTPResult {
+		return thproto.HTTPResult{BodyLength: -1, StatusCode: -1, Failure: netx.FailureOf(netx.Wrap("http_round_trip", err)), Headers: map[string]string{}}
+	}
+	client, closeClient := s.fetchClient(h3)
+	defer closeClient()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url.String(), nil)
 	if err != nil {
 		return failed(err)
