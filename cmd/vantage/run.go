@@ -173,6 +173,11 @@ func explicitInputs(name string, f *runFlags) ([]string, error) {
 	if len(inputs) == 0 {
 		return nil, nil // the default list, once the country is known
 	}
+	if !isWeb {
+		// QUIRK: repeated inputs of a single nettest are kept: measuring one
+		// endpoint many times is a legitimate use (and the storage tests rely on it).
+		return inputs, nil
+	}
 	return dedupeStrings(inputs), nil
 }
 

@@ -20,7 +20,23 @@ import (
 	"github.com/vantage-probe/vantage/probe/store"
 )
 
+// isolatedWrapper runs a command in a loopback-only network namespace. Where it
+// is missing (a CI machine without the shared tools), isolatedArgv builds the same
+// thing from unshare(1).
 const isolatedWrapper = "/work/shared/bin/isolated"
+
+// isolatedArgv returns the argv that runs argv in a fresh network namespace with
+// only loopback up.
+func isolatedArgv(argv ...string) []string {
+	if _, err := os.Stat(isolatedWrapper); err == nil {
+		return append([]string{isolatedWrapper}, argv...)
+	}
+	flags := "-rn" // an unprivileged user namespace, as the wrapper does
+	if os.Geteuid() == 0 {
+		flags = "-n"
+	}
+	return append([]string{"unshare", flags, "--", "sh", "-c", `ip link set lo up 2>/dev/null; exec "$@"`, "sh"}, argv...)
+}
 
 // cliBinary returns $VANTAGE_BIN or a fresh build.
 func cliBinary(t *testing.T) string {
@@ -38,10 +54,8 @@ func cliBinary(t *testing.T) string {
 // requireIsolation skips when no loopback-only namespace can be made here.
 func requireIsolation(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(isolatedWrapper); err != nil {
-		t.Skip("no isolated wrapper: ", err)
-	}
-	if err := exec.Command(isolatedWrapper, "true").Run(); err != nil {
+	argv := isolatedArgv("true")
+	if err := exec.Command(argv[0], argv[1:]...).Run(); err != nil {
 		t.Skipf("cannot create a network namespace here (needs root or user namespaces): %v", err)
 	}
 }
@@ -95,8 +109,8 @@ func newProbeHome(t *testing.T, bin string, consent bool) *probeHome {
 
 // command builds `isolated vantage --config F args...` with HOME in the test dir.
 func (h *probeHome) command(args ...string) *exec.Cmd {
-	full := append([]string{h.bin, "--config", h.config}, args...)
-	cmd := exec.Command(isolatedWrapper, full...)
+	argv := isolatedArgv(append([]string{h.bin, "--config", h.config}, args...)...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "HOME="+h.root, "XDG_CONFIG_HOME="+h.root, "XDG_DATA_HOME="+h.root, "NO_COLOR=")
 	return cmd
 }

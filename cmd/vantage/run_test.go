@@ -27,6 +27,7 @@ func TestExplicitInputs(t *testing.T) {
 		{"bad --input", "web_connectivity", runFlags{inputs: []string{"example.org"}}, "", `bad url "example.org"`},
 		{"missing file", "web_connectivity", runFlags{inputFile: filepath.Join(dir, "none")}, "", "no such file"},
 		{"tcpconnect takes any input", "tcpconnect", runFlags{inputs: []string{"127.0.0.1:1"}}, "127.0.0.1:1", ""},
+		{"tcpconnect repeats are kept", "tcpconnect", runFlags{inputs: []string{"127.0.0.1:1", "127.0.0.1:1"}}, "127.0.0.1:1 127.0.0.1:1", ""},
 		{"tcpconnect needs one", "tcpconnect", runFlags{}, "", "no input"},
 		{"connectivity needs none", "connectivity", runFlags{}, "", ""},
 	}
