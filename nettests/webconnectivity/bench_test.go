@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/nettests/webconnectivity/thserver"
 	"github.com/vantage-probe/vantage/probe/netx"
 	"github.com/vantage-probe/vantage/probe/netx/dnstest"
 	"github.com/vantage-probe/vantage/probe/netx/netxtest"
@@ -17,12 +19,22 @@ import (
 // BenchmarkBlackHoledURLs measures 100 https URLs whose server accepts the connection
 // and never answers (the TLS handshake hangs, as Kazakhstan's 2024 blocking does),
 // through one shared Measurer with its default, adaptive timeouts and retries, with
-// a pool of N goroutines, no control. The figure per run is in docs/methodology.md.
+// a pool of N goroutines, without a control and (control) with a helper that sees the
+// same black hole. The figure per run is in docs/methodology.md.
 // Run: go test -run x -bench BlackHoled -benchtime 1x ./nettests/webconnectivity/
 func BenchmarkBlackHoledURLs(b *testing.B) {
 	const urls = 100
-	for _, parallelism := range []int{10, 25, 100} {
-		b.Run(fmt.Sprintf("parallelism=%d", parallelism), func(b *testing.B) {
+	type setup struct {
+		parallelism int
+		control     bool // a helper that sees the same black hole: the URL waits for it
+	}
+	for _, sc := range []setup{{10, false}, {25, false}, {100, false}, {25, true}} {
+		parallelism := sc.parallelism
+		name := fmt.Sprintf("parallelism=%d", parallelism)
+		if sc.control {
+			name += "/control"
+		}
+		b.Run(name, func(b *testing.B) {
 			hole := netxtest.NewBlackHole(b)
 			_, port, _ := net.SplitHostPort(hole)
 			_, closedPort, _ := net.SplitHostPort(netxtest.ClosedPort(b))
@@ -35,7 +47,12 @@ func BenchmarkBlackHoledURLs(b *testing.B) {
 			}
 			dns := dnstest.NewServer(b, rules)
 			env := &nettests.Env{Netx: &netx.Config{Resolver: dns.UDPURL()}}
-			m, err := NewWithConfig(env, Config{Helpers: []string{}, LabAllowPrivate: true, ValidationPort: closedPort})
+			cfg := Config{Helpers: []string{}, LabAllowPrivate: true, ValidationPort: closedPort}
+			want := nettests.VerdictInconclusive
+			if sc.control {
+				cfg.Helpers, want = []string{benchHelper(b)}, nettests.VerdictDown
+			}
+			m, err := NewWithConfig(env, cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -45,8 +62,8 @@ func BenchmarkBlackHoledURLs(b *testing.B) {
 				elapsed := time.Since(start)
 				b.ReportMetric(elapsed.Seconds(), "s/100urls")
 				b.ReportMetric(elapsed.Seconds()*float64(parallelism)/urls, "s/url-slot")
-				if verdicts[nettests.VerdictInconclusive] != urls {
-					b.Fatalf("verdicts %v, want all inconclusive (no control)", verdicts)
+				if verdicts[want] != urls {
+					b.Fatalf("verdicts %v, want all %s", verdicts, want)
 				}
 			}
 		})
@@ -79,4 +96,18 @@ func runPool(m *Measurer, inputs []string, workers int) map[string]int {
 	close(jobs)
 	wg.Wait()
 	return verdicts
+}
+
+// benchHelper runs a control helper with its default budgets that resolves every
+// name to 127.0.0.1.
+func benchHelper(b *testing.B) string {
+	h, err := thserver.New(thserver.Config{AllowPrivate: true, Lookup: func(context.Context, string) ([]string, error) {
+		return []string{"127.0.0.1"}, nil
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	b.Cleanup(srv.Close)
+	return srv.URL + "/"
 }
