@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -159,7 +160,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // readRequest decodes and checks the body. It returns the HTTP status of the error.
 func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*thproto.Request, int, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
 		return nil, http.StatusUnsupportedMediaType, errors.New("content type must be application/json")
 	}
 	body := http.MaxBytesReader(w, r.Body, thproto.MaxRequestBytes)
@@ -176,6 +177,12 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*thproto.R
 		return nil, http.StatusForbidden, errors.New("the URL's host is not a public address (the helper is not a proxy to private networks)")
 	}
 	return req, 0, nil
+}
+
+// isJSON reports whether a Content-Type is JSON, parameters (charset) allowed.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 // allowed reports whether the helper may contact ip.

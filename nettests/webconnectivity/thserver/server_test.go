@@ -104,6 +104,14 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+func TestContentTypeWithCharset(t *testing.T) {
+	srv := newHelper(t, Config{AllowPrivate: true})
+	status, body := post(t, srv.URL, "application/json; charset=utf-8", `{"http_request":"http://missing.test/"}`)
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, body)
+	}
+}
+
 func TestHealthCheck(t *testing.T) {
 	srv := newHelper(t, Config{})
 	resp, err := http.Get(srv.URL + "/")
