@@ -216,6 +216,9 @@ func newRunLogger(w io.Writer, batch bool) *slog.Logger {
 func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, name string, factory nettests.Factory, inputs []string, f *runFlags) error {
 	cfg := *sess.cfg // a copy: geolocation may fill the country the canaries depend on
 	loc := locate(ctx, &cfg, sess, firstOr(inputs, firstGlobalURL()))
+	if !f.batch && !f.json {
+		fmt.Fprintf(cmd.ErrOrStderr(), "probe location: %s %s (%s)\n", loc.CC, loc.ASN, locationSources[loc.Source])
+	}
 	env, err := checkEnv(&cfg, time.Now)
 	if err != nil {
 		return withCode(exitUsage, err)
@@ -324,6 +327,14 @@ func locate(ctx context.Context, cfg *config.Config, sess *runSession, probeURL 
 		cfg.Probe.Country = loc.CC // the canaries' embedded defaults follow the country
 	}
 	return loc
+}
+
+// locationSources says, for people, where the location came from.
+var locationSources = map[string]string{
+	geo.SourceConfig:  "from the configuration file",
+	geo.SourceHelper:  "as the control helper sees this network",
+	geo.SourceNetwork: "remembered from an earlier run on this network",
+	geo.SourceUnknown: "unknown: set [probe] country and asn to name it",
 }
 
 // defaultInputs is the embedded list for the country plus the global list.

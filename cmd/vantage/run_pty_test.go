@@ -118,6 +118,7 @@ func testInteractive(t *testing.T, bin string) {
 	after := screen[strings.Index(screen, consentPrompt):]
 	for _, want := range []string{
 		"Consent recorded in " + h.config,
+		"probe location: KZ AS9198 (from the configuration file)",
 		"checking the network...",
 		"3/3",           // the progress bar's count at the end
 		"Network: ",     // the summary starts with the network verdict
