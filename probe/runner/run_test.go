@@ -347,7 +347,7 @@ func TestRunPoolIsBoundedAndConcurrent(t *testing.T) {
 	var inflight, peak atomic.Int32
 	full := make(chan struct{})
 	var once sync.Once
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a bound on a hang, not a speed test
 	defer cancel()
 	m := &fakeURLs{run: func(ctx context.Context, _ string) {
 		n := inflight.Add(1)
