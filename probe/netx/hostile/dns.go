@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
 	"testing"
@@ -150,4 +151,52 @@ func Flood(n int) DNSResponder {
 		}
 		return out
 	}
+}
+
+// NewStallingDNS returns the address of a DNS-over-TCP server that reads the query,
+// announces a 65535-byte reply, sends ten bytes of it and then nothing more: the
+// client's read of the frame can only end by its own timeout.
+func NewStallingDNS(t testing.TB) string {
+	t.Helper()
+	ln := listenTCP(t)
+	acceptLoop(t, ln, func(c net.Conn, done <-chan struct{}) {
+		var size [2]byte
+		if _, err := io.ReadFull(c, size[:]); err != nil {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint16(size[:]))); err != nil {
+			return
+		}
+		if _, err := c.Write([]byte{0xff, 0xff, 0, 0, 0x81, 0x80, 0, 1, 0, 0, 0, 0}); err != nil {
+			return
+		}
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// DoHHandler serves DNS over HTTPS (RFC 8484) with a hostile body: when endless, a
+// body of application/dns-message that never ends; otherwise the packets respond
+// returns, concatenated, as one body.
+func DoHHandler(respond DNSResponder, endless bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/dns-message")
+		if endless {
+			for r.Context().Err() == nil {
+				if _, err := w.Write(fillChunk); err != nil {
+					return
+				}
+			}
+			return
+		}
+		raw, err := io.ReadAll(io.LimitReader(r.Body, 65535))
+		q := new(dns.Msg)
+		if err != nil || q.Unpack(raw) != nil || len(q.Question) != 1 {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		for _, p := range respond(q) {
+			w.Write(p)
+		}
+	})
 }

@@ -2,10 +2,12 @@ package hostile_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 
 	"github.com/vantage-probe/vantage/probe/netx"
 	"github.com/vantage-probe/vantage/probe/netx/hostile"
+	"github.com/vantage-probe/vantage/probe/netx/netxtest"
 )
 
 func lookup(t *testing.T, resolverURL string, opts netx.DNSOptions) (*netx.DNSResult, error) {
@@ -116,4 +118,40 @@ func TestDNSReplyFloodIsCapped(t *testing.T) {
 		t.Errorf("lookup allocated %d KiB under a flood, want under 16 MiB", alloc>>10)
 	}
 	t.Logf("flood of 5000 replies per query: %d events, %d KiB allocated", len(res.Queries), alloc>>10)
+}
+
+// TestDNSStallingTCPFrame: a TCP resolver that announces a reply and stops midway
+// is a timeout of the lookup, not a hang.
+func TestDNSStallingTCPFrame(t *testing.T) {
+	_, err := lookup(t, "tcp://"+hostile.NewStallingDNS(t), netx.DNSOptions{})
+	if failure, op := failureOf(err); failure != netx.FailureGenericTimeout || op != "resolve" {
+		t.Fatalf("failure %q in %q, want %q in resolve", failure, op, netx.FailureGenericTimeout)
+	}
+}
+
+// TestDoHHostileBodies: a DoH server's body is capped at the size of one DNS
+// message (65535 bytes): an endless body and several concatenated replies are
+// both dns_server_misbehaving, within the memory bound.
+func TestDoHHostileBodies(t *testing.T) {
+	ca := netxtest.MustCA(t, "hostile DoH CA")
+	cert := netxtest.MustIssue(t, ca, "127.0.0.1")
+	for name, h := range map[string]http.Handler{
+		"endless":             hostile.DoHHandler(nil, true),
+		"many replies in one": hostile.DoHHandler(hostile.Flood(3000), false),
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := netxtest.NewHTTPSServer(t, cert, h)
+			c := netx.Config{Timeout: phaseTimeout, Roots: ca.Pool()}
+			var err error
+			alloc := allocated(func() {
+				_, err = c.LookupWithOptions(context.Background(), newTrace(), "https://"+srv.Addr+"/dns-query", "hostile.example", netx.DNSOptions{})
+			})
+			if failure, _ := failureOf(err); failure != netx.FailureDNSServerMisbehaving {
+				t.Fatalf("failure %q, want %q", failure, netx.FailureDNSServerMisbehaving)
+			}
+			if alloc > 16<<20 {
+				t.Errorf("lookup allocated %d KiB, want under 16 MiB", alloc>>10)
+			}
+		})
+	}
 }
