@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/vantage-probe/vantage/probe/netx"
 	"github.com/vantage-probe/vantage/probe/netx/hostile"
@@ -12,7 +13,13 @@ import (
 
 func lookup(t *testing.T, resolverURL string, opts netx.DNSOptions) (*netx.DNSResult, error) {
 	t.Helper()
-	c := netx.Config{Timeout: phaseTimeout}
+	return lookupWithin(t, phaseTimeout, resolverURL, opts)
+}
+
+// lookupWithin looks hostile.example up with the given step timeout.
+func lookupWithin(t *testing.T, step time.Duration, resolverURL string, opts netx.DNSOptions) (*netx.DNSResult, error) {
+	t.Helper()
+	c := netx.Config{Timeout: step}
 	res, err := c.LookupWithOptions(context.Background(), newTrace(), resolverURL, "hostile.example", opts)
 	if res == nil {
 		t.Fatalf("Lookup returned no result (err %v)", err)
@@ -42,7 +49,7 @@ func TestDNSThousandsOfAnswers(t *testing.T) {
 			}
 			var res *netx.DNSResult
 			var err error
-			alloc := allocated(func() { res, err = lookup(t, url, netx.DNSOptions{DuplicateWindow: -1}) })
+			alloc := allocated(func() { res, err = lookupWithin(t, patientTimeout, url, netx.DNSOptions{DuplicateWindow: -1}) })
 			if err != nil {
 				t.Fatalf("lookup: %v", err)
 			}
@@ -100,7 +107,7 @@ func TestDNSReplyFloodIsCapped(t *testing.T) {
 	var res *netx.DNSResult
 	var err error
 	alloc := allocated(func() {
-		res, err = lookup(t, srv.UDPURL(), netx.DNSOptions{DuplicateWindow: phaseTimeout, MaxUDPReplies: maxReplies})
+		res, err = lookupWithin(t, patientTimeout, srv.UDPURL(), netx.DNSOptions{DuplicateWindow: phaseTimeout, MaxUDPReplies: maxReplies})
 	})
 	if err != nil {
 		t.Fatalf("lookup: %v", err)
@@ -141,7 +148,7 @@ func TestDoHHostileBodies(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := netxtest.NewHTTPSServer(t, cert, h)
-			c := netx.Config{Timeout: phaseTimeout, Roots: ca.Pool()}
+			c := netx.Config{Timeout: patientTimeout, Roots: ca.Pool()}
 			var err error
 			alloc := allocated(func() {
 				_, err = c.LookupWithOptions(context.Background(), newTrace(), "https://"+srv.Addr+"/dns-query", "hostile.example", netx.DNSOptions{})

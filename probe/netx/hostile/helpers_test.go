@@ -12,21 +12,30 @@ import (
 	"github.com/vantage-probe/vantage/probe/netx"
 )
 
-// Short per-phase timeouts: every hostile server here is on loopback, where an honest
-// answer takes microseconds, so a few hundred milliseconds only ever end an attack.
+// Timeouts. A test that expects an attack to be ended by a timeout uses phaseTimeout:
+// on loopback an honest answer takes microseconds, so a few hundred milliseconds only
+// ever end an attack. A test that expects the fetch to end by a cap or a parser
+// refusal uses patientTimeout, so that a loaded CI machine cannot turn the expected
+// outcome into a timeout.
 const (
-	phaseTimeout = 300 * time.Millisecond
-	testCap      = 1 << 20 // the probe's default body cap, netx.DefaultMaxBodyBytes
+	phaseTimeout   = 300 * time.Millisecond
+	patientTimeout = 10 * time.Second
+	testCap        = 1 << 20 // the probe's default body cap, netx.DefaultMaxBodyBytes
 )
 
 // shortOptions are fetch options with every phase bounded by phaseTimeout.
-func shortOptions() netx.FetchOptions {
+func shortOptions() netx.FetchOptions { return optionsWith(phaseTimeout) }
+
+// patientOptions are fetch options with every phase bounded by patientTimeout.
+func patientOptions() netx.FetchOptions { return optionsWith(patientTimeout) }
+
+func optionsWith(d time.Duration) netx.FetchOptions {
 	return netx.FetchOptions{
 		MaxBodyBytes:   testCap,
-		ConnectTimeout: phaseTimeout,
-		TLSTimeout:     phaseTimeout,
-		HeaderTimeout:  phaseTimeout,
-		BodyTimeout:    phaseTimeout,
+		ConnectTimeout: d,
+		TLSTimeout:     d,
+		HeaderTimeout:  d,
+		BodyTimeout:    d,
 	}
 }
 

@@ -21,7 +21,7 @@ func TestEndlessBodyStopsAtTheCap(t *testing.T) {
 	srv := hostile.NewEndlessBody(t)
 	var res *netx.FetchResult
 	var err error
-	alloc := allocated(func() { res, err = fetch(t, srv.URL, shortOptions()) })
+	alloc := allocated(func() { res, err = fetch(t, srv.URL, patientOptions()) })
 	if err != nil {
 		t.Fatalf("fetch: %v (a capped body is a result, not a failure)", err)
 	}
@@ -38,7 +38,7 @@ func TestHugeBodyStopsAtTheCap(t *testing.T) {
 	srv := hostile.NewHugeBody(t, 1<<30)
 	var res *netx.FetchResult
 	var err error
-	alloc := allocated(func() { res, err = fetch(t, srv.URL, shortOptions()) })
+	alloc := allocated(func() { res, err = fetch(t, srv.URL, patientOptions()) })
 	if err != nil {
 		t.Fatalf("fetch: %v", err)
 	}
@@ -55,7 +55,7 @@ func TestGzipBombStopsAtTheCapOfDecodedBytes(t *testing.T) {
 	srv := hostile.NewGzipServer(t, bomb)
 	var res *netx.FetchResult
 	var err error
-	alloc := allocated(func() { res, err = fetch(t, srv.URL, shortOptions()) })
+	alloc := allocated(func() { res, err = fetch(t, srv.URL, patientOptions()) })
 	if err != nil {
 		t.Fatalf("fetch: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestEndlessHeaders(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var res *netx.FetchResult
 			var err error
-			alloc := allocated(func() { res, err = fetch(t, srv.URL, shortOptions()) })
+			alloc := allocated(func() { res, err = fetch(t, srv.URL, patientOptions()) })
 			failure, op := failureOf(err)
 			if !isClassified(failure) || op != "http_round_trip" {
 				t.Errorf("failure %q in %q, want a classified failure of http_round_trip", failure, op)
@@ -115,7 +115,9 @@ func TestSlowlorisEndsAtThePhaseTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := hostile.NewSlowloris(t, tc.phase, 10*time.Millisecond)
-			res, err := fetch(t, srv.URL, shortOptions())
+			opts := shortOptions()
+			opts.BodyTimeout = time.Second // room for some bytes to arrive on a loaded machine
+			res, err := fetch(t, srv.URL, opts)
 			failure, op := failureOf(err)
 			if failure != netx.FailureGenericTimeout || op != tc.op {
 				t.Fatalf("failure %q in %q, want %q in %q", failure, op, netx.FailureGenericTimeout, tc.op)
@@ -135,7 +137,7 @@ func TestSlowlorisEndsAtThePhaseTimeout(t *testing.T) {
 
 func TestRedirectLoopEndsAtTheBudget(t *testing.T) {
 	srv := hostile.NewRedirectLoop(t)
-	opts := shortOptions()
+	opts := patientOptions()
 	opts.MaxRedirects = 5
 	res, err := fetch(t, srv.URL, opts)
 	if failure, _ := failureOf(err); failure != netx.FailureHTTPTooManyRedirects {
@@ -156,7 +158,7 @@ func TestRedirectLoopEndsAtTheBudget(t *testing.T) {
 // the measurement exactly, as base64 where JSON cannot carry them.
 func TestInvalidUTF8IsKeptExactlyAndEncodesAsJSON(t *testing.T) {
 	srv := hostile.NewInvalidUTF8(t)
-	res, err := fetch(t, srv.URL, shortOptions())
+	res, err := fetch(t, srv.URL, patientOptions())
 	if err != nil {
 		t.Fatalf("fetch: %v", err)
 	}
@@ -195,7 +197,7 @@ func TestMalformedResponsesAreClassified(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := hostile.NewRawResponse(t, raw)
-			res, err := fetch(t, srv.URL, shortOptions())
+			res, err := fetch(t, srv.URL, patientOptions())
 			failure, _ := failureOf(err)
 			if !isClassified(failure) {
 				t.Errorf("failure %q, want a classified failure", failure)

@@ -24,9 +24,9 @@ func TestEndlessBodyOverEveryTransport(t *testing.T) {
 		{"h3", netxtest.NewHTTP3Server(t, cert, hostile.EndlessHandler()), true, "h3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := shortOptions()
+			opts := patientOptions()
 			opts.Address, opts.HTTP3 = tc.srv.Addr, tc.http3
-			c := netx.Config{Roots: ca.Pool(), Timeout: phaseTimeout}
+			c := netx.Config{Roots: ca.Pool(), Timeout: patientTimeout}
 			var res *netx.FetchResult
 			var err error
 			alloc := allocated(func() { res, err = c.Fetch(t.Context(), newTrace(), tc.srv.URLFor("hostile.example"), opts) })
@@ -65,9 +65,9 @@ func TestHugeHeadersOverEveryTransport(t *testing.T) {
 		{"h3", netxtest.NewHTTP3Server(t, cert, hostile.HugeHeaderHandler(headers)), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := shortOptions()
+			opts := patientOptions()
 			opts.Address, opts.HTTP3 = tc.srv.Addr, tc.http3
-			c := netx.Config{Roots: ca.Pool(), Timeout: phaseTimeout}
+			c := netx.Config{Roots: ca.Pool(), Timeout: patientTimeout}
 			var err error
 			alloc := allocated(func() { _, err = c.Fetch(t.Context(), newTrace(), tc.srv.URLFor("hostile.example"), opts) })
 			failure, op := failureOf(err)

@@ -84,7 +84,7 @@ func lyingHelper(t *testing.T, ca *netxtest.CA) string {
 			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 		},
 		Roots: ca.Pool(), AllowPrivate: true,
-		EndpointTimeout: 2 * time.Second, FetchTimeout: 2 * time.Second, RequestTimeout: 4 * time.Second,
+		EndpointTimeout: 4 * time.Second, FetchTimeout: 4 * time.Second, RequestTimeout: 8 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -275,15 +275,18 @@ func context20(b []byte, i int) []byte {
 // with dns, trusts ca, asks helper, and takes loopback answers as real ones.
 func newMeasurer(t *testing.T, ca *netxtest.CA, resolver, helper string) *webconnectivity.Measurer {
 	t.Helper()
-	step := 800 * time.Millisecond
+	// Generous budgets: on loopback everything answers at once, and a loaded CI
+	// machine must not turn a slow answer into a failure (without the helper's
+	// answer there is no address to scrub, and the test would prove nothing).
+	step := 3 * time.Second
 	env := &nettests.Env{Netx: &netx.Config{Resolver: resolver, Roots: ca.Pool(), Timeout: step}}
 	m, err := webconnectivity.NewWithConfig(env, webconnectivity.Config{
 		Helpers:         []string{helper},
 		Retries:         1,
 		RetrySpacing:    10 * time.Millisecond,
 		Timeouts:        webconnectivity.TimeoutPolicy{Initial: step, Floor: step, Ceiling: step},
-		ControlBudget:   5 * time.Second,
-		URLBudget:       20 * time.Second,
+		ControlBudget:   10 * time.Second,
+		URLBudget:       30 * time.Second,
 		ValidationPort:  "1", // nothing listens on tcpmux: the check fails fast
 		LabAllowPrivate: true,
 	})
