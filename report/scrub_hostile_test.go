@@ -60,3 +60,15 @@ func TestScrubAddressesLeavesLoopbackAndJunk(t *testing.T) {
 		t.Errorf("changed:\n%s\n%s", doc, got)
 	}
 }
+
+// BenchmarkScrubAddressesLargeBinaryBody measures the scrub of a measurement holding
+// a 1 MiB body that is not UTF-8 (stored as base64): the largest a fetch keeps.
+func BenchmarkScrubAddressesLargeBinaryBody(b *testing.B) {
+	body := bytes.Repeat([]byte("\xff<p>198.51.100.23</p>"), (1<<20)/22)
+	enc, _ := json.Marshal(map[string]string{"format": "base64", "data": base64.StdEncoding.EncodeToString(body)})
+	doc := []byte(`{"requests":[{"response":{"body":` + string(enc) + `}}]}`)
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		report.ScrubAddresses(doc, "198.51.100.23")
+	}
+}
