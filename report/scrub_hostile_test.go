@@ -72,3 +72,49 @@ func BenchmarkScrubAddressesLargeBinaryBody(b *testing.B) {
 		report.ScrubAddresses(doc, "198.51.100.23")
 	}
 }
+
+// FuzzScrubAddresses: whatever bytes a measurement holds, no scrubbed address
+// survives as text or inside a base64 value, and valid JSON stays valid JSON.
+func FuzzScrubAddresses(f *testing.F) {
+	const v4, v6 = "198.51.100.23", "2001:db8::7"
+	f.Add([]byte(`{"a":"198.51.100.23","b":{"data":"MTk4LjUxLjEwMC4yMw==","format":"base64"}}`), true)
+	f.Add([]byte(`{"data":"","format":"base64"}{"data":"MTk4LjUxLjEwMC4y","format":"base64"}`), false)
+	f.Add([]byte(`198.51.100.2198.51.100.233 2001:0db8:0000:0000:0000:0000:0000:0007`), true)
+	f.Fuzz(func(t *testing.T, doc []byte, withV6 bool) {
+		addrs := []string{v4}
+		if withV6 {
+			addrs = append(addrs, v6)
+		}
+		out := report.ScrubAddresses(doc, addrs...)
+		targets := []string{v4}
+		if withV6 {
+			targets = append(targets, v6, "2001:0db8:0000:0000:0000:0000:0000:0007")
+		}
+		for _, target := range targets {
+			if bytes.Contains(out, []byte(target)) {
+				t.Fatalf("%s survives as text in %q", target, out)
+			}
+		}
+		if json.Valid(doc) && !json.Valid(out) {
+			t.Fatalf("valid JSON became invalid: %q -> %q", doc, out)
+		}
+		for rest := out; ; {
+			i := bytes.Index(rest, []byte(`{"data":"`))
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(`{"data":"`):]
+			j := bytes.Index(rest, []byte(`","format":"base64"}`))
+			if j < 0 {
+				break
+			}
+			if raw, err := base64.StdEncoding.DecodeString(string(rest[:j])); err == nil {
+				for _, target := range targets {
+					if bytes.Contains(raw, []byte(target)) {
+						t.Fatalf("%s survives inside base64 %q", target, rest[:j])
+					}
+				}
+			}
+		}
+	})
+}
