@@ -458,3 +458,22 @@ func TestWrongAddressServesNotTheSite(t *testing.T) {
 		t.Errorf("https at another site's address: got %v, want a hostname mismatch", err)
 	}
 }
+
+// TestThrottleCapsTheRate checks the shaper by a lower bound that load cannot
+// break: a body cannot arrive faster than the rate allows once the bucket is spent.
+func TestThrottleCapsTheRate(t *testing.T) {
+	const bodyBytes, rateBits, burstBytes = 96 << 10, 512_000, 16 << 10
+	sites := []Site{{Name: "big.world.vlab", Addr: netip.MustParseAddr("45.60.1.60"), BodyBytes: bodyBytes}}
+	for _, targets := range [][]string{nil, {"big.world.vlab"}} {
+		l := newTestLab(t, sites, Block{Kind: "throttle", Targets: targets, Rate: "512kbit"})
+		c := probeClient(l, "45.60.1.60:80")
+		c.Timeout = 30 * time.Second
+		start := time.Now()
+		body, _ := get(t, c, "http://big.world.vlab/")
+		took := time.Since(start)
+		min := time.Duration(float64(len(body)-burstBytes) * 8 / rateBits * float64(time.Second))
+		if len(body) < bodyBytes-1024 || took < min { // pages pad to just under body_bytes
+			t.Errorf("targets %v: %d bytes in %v; at 512 kbit/s that takes at least %v", targets, len(body), took, min)
+		}
+	}
+}

@@ -38,6 +38,8 @@ const (
 	defaultWrong = "45.60.254.1"
 	// nfqueueNum is the queue the DNS injector binds (one per router namespace).
 	nfqueueNum = 7
+	// tbfBurst must exceed the link MTU: tbf drops packets larger than its bucket.
+	tbfBurst = "16kb"
 )
 
 // blockFunc applies one block to a lab.
@@ -288,7 +290,7 @@ func throttle(ctx context.Context, l *Lab, b Block) error {
 	r := l.Topology.Router.Name
 	if len(b.Targets) == 0 {
 		return run(ctx, "ip", "netns", "exec", r, "tc", "qdisc", "add", "dev", routerLANIf, "root",
-			"tbf", "rate", b.Rate, "burst", "32kbit", "latency", "400ms")
+			"tbf", "rate", b.Rate, "burst", tbfBurst, "latency", "400ms")
 	}
 	addrs, err := l.World.addrsOf(b.Targets)
 	if err != nil {
