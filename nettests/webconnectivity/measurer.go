@@ -140,12 +140,17 @@ func (c *Config) fillDefaults(env *nettests.Env) {
 	}
 	if c.ControlClient == nil {
 		var roots = env.Netx.Roots
-		c.ControlClient = &http.Client{Transport: &http.Transport{
-			TLSClientConfig:     &tls.Config{RootCAs: roots},
-			TLSHandshakeTimeout: perHelperBudget,
-			MaxIdleConnsPerHost: 4,
-			ForceAttemptHTTP2:   true,
-		}}
+		c.ControlClient = &http.Client{
+			Transport: &http.Transport{
+				TLSClientConfig:     &tls.Config{RootCAs: roots},
+				TLSHandshakeTimeout: perHelperBudget,
+				MaxIdleConnsPerHost: 4,
+				ForceAttemptHTTP2:   true,
+			},
+			// A helper answers where it is asked; a redirect is a failure, not a
+			// pointer to follow somewhere else.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 }
 
