@@ -21,7 +21,7 @@ const rootlessSetup = `set -e
 mount -t tmpfs vantage-lab /run
 mkdir -p /run/netns
 printf 'nameserver %s\noptions timeout:1 attempts:2\n' > /run/vantage-lab-resolv.conf
-mount --bind /run/vantage-lab-resolv.conf /etc/resolv.conf
+mount --bind /run/vantage-lab-resolv.conf /etc/resolv.conf 2>/dev/null || true
 exec "$@"`
 
 // RootlessReexec re-runs this program inside a user namespace when it is not root
@@ -32,14 +32,16 @@ func RootlessReexec() (code int, ran bool, err error) {
 	if os.Geteuid() == 0 || os.Getenv(EnvUserns) != "" {
 		return 0, false, nil
 	}
-	if err := exec.Command("unshare", "-Urnm", "true").Run(); err != nil {
-		return 0, false, fmt.Errorf("unprivileged user namespaces unavailable (unshare -Urnm: %v)", err)
+	script := fmt.Sprintf(rootlessSetup, HonestResolver)
+	// A dry run of the set-up first: where it fails, the caller skips cleanly
+	// instead of failing inside the namespace.
+	if out, err := exec.Command("unshare", "-Urnm", "sh", "-c", script, "sh", "true").CombinedOutput(); err != nil {
+		return 0, false, fmt.Errorf("unprivileged user namespaces unavailable (unshare -Urnm: %v: %s)", err, out)
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, false, fmt.Errorf("lab: find own binary: %w", err)
 	}
-	script := fmt.Sprintf(rootlessSetup, HonestResolver)
 	args := append([]string{"-Urnm", "sh", "-c", script, "sh", exe}, os.Args[1:]...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
