@@ -117,6 +117,9 @@ func TestScenarios(t *testing.T) {
 	for i, sc := range picked {
 		t.Run(sc.Name, func(t *testing.T) {
 			o := outcomes[i]
+			if o.res != nil {
+				t.Logf("probe %v, peak RSS %d KiB\n%s", o.res.Probe.Wall.Round(time.Millisecond), o.res.Probe.MaxRSSKiB, o.res.Table())
+			}
 			if o.err != nil {
 				t.Fatalf("scenario %s could not run: %v", sc.Name, o.err)
 			}
