@@ -57,6 +57,7 @@ var blocks = map[string]blockFunc{
 	"dns.inject":       injectDNS,
 	"ip.drop":          addressSet("drop"),
 	"tcp.reset":        addressSet("meta l4proto tcp reject with tcp reset"),
+	"tcp.flaky":        addressSet("tcp flags syn numgen inc mod 2 == 0 reject with tcp reset"),
 	"icmp.unreachable": addressSet("reject with icmp type host-unreachable"),
 	"sni.reset":        perSNI("-j", "REJECT", "--reject-with", "tcp-reset"),
 	"sni.drop":         perSNI("-j", "DROP"),
