@@ -250,6 +250,7 @@ var textRules = []struct{ substr, failure string }{
 	{"no compatible quic version", FailureQUICIncompatible},
 	{"stopped after 10 redirects", FailureHTTPTooManyRedirects},
 	{"malformed http", FailureHTTPInvalidResponse},
+	{"response headers exceeded", FailureHTTPInvalidResponse}, // net/http's and http3's header caps
 	{"tls: ", FailureSSLFailedHandshake},
 	{"crypto_error", FailureSSLFailedHandshake},
 	{"no such host", FailureDNSNXDOMAIN},
