@@ -35,10 +35,13 @@ func (s *Server) fetchClient(h3 bool) (*http.Client, func()) {
 	var rt http.RoundTripper
 	var release func()
 	if h3 {
-		tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: s.cfg.Roots}, Dial: s.dialQUIC}
+		// Headers are capped as the probe caps them (netx.DefaultMaxHeaderBytes), not
+		// at the libraries' 10 MiB: memory per request stays near the body cap.
+		tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: s.cfg.Roots}, Dial: s.dialQUIC, MaxResponseHeaderBytes: netx.DefaultMaxHeaderBytes}
 		rt, release = tr, func() { _ = tr.Close() }
 	} else {
-		tr := &http.Transport{DialContext: s.dialContext, TLSClientConfig: &tls.Config{RootCAs: s.cfg.Roots}, ForceAttemptHTTP2: true}
+		tr := &http.Transport{DialContext: s.dialContext, TLSClientConfig: &tls.Config{RootCAs: s.cfg.Roots}, ForceAttemptHTTP2: true,
+			MaxResponseHeaderBytes: netx.DefaultMaxHeaderBytes}
 		rt, release = tr, tr.CloseIdleConnections
 	}
 	jar, _ := cookiejar.New(nil) // cookiejar.New never fails without options
