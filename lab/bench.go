@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/vantage-probe/vantage/nettests"
@@ -15,6 +16,8 @@ type BenchConfig struct {
 	URLs       int
 	Blackholed float64
 	Reset      float64
+	// Parallelism sets the probe's [run] parallelism; 0 keeps its default.
+	Parallelism int
 }
 
 // DefaultBench is the benchmark of issue 5: 1,000 URLs, 30 % black-holed, 10 % reset.
@@ -39,6 +42,7 @@ func BenchScenario(c BenchConfig) (*Scenario, error) {
 		Command:     "run",
 		Network:     nettests.NetworkOnline,
 		Resolver:    "isp",
+		Run:         RunSettings{Parallelism: c.Parallelism},
 	}
 	drop := Block{Kind: "ip.drop"}
 	reset := Block{Kind: "tcp.reset"}
@@ -82,6 +86,8 @@ type BenchResult struct {
 	Network   string
 	// Measured counts the URLs the probe printed a measurement for.
 	Measured int
+	// Wrong counts the wrong verdicts by "expected -> got".
+	Wrong map[string]int
 	Result   *Result
 }
 
@@ -100,6 +106,14 @@ func (b *BenchResult) String() string {
 	if b.Result.Probe.TimedOut {
 		s += fmt.Sprintf(" (probe killed at the time bound after measuring %d URLs)", b.Measured)
 	}
+	keys := make([]string, 0, len(b.Wrong))
+	for k := range b.Wrong {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s += fmt.Sprintf("\n  %4d × %s", b.Wrong[k], k)
+	}
 	return s
 }
 
@@ -113,10 +127,13 @@ func RunBench(ctx context.Context, c BenchConfig, opts Options) (*BenchResult, e
 	if err != nil {
 		return nil, err
 	}
-	br := &BenchResult{URLs: len(res.URLs), Wall: res.Probe.Wall, MaxRSSKiB: res.Probe.MaxRSSKiB, Network: res.NetworkGot, Result: res}
+	br := &BenchResult{URLs: len(res.URLs), Wall: res.Probe.Wall, MaxRSSKiB: res.Probe.MaxRSSKiB, Network: res.NetworkGot,
+		Result: res, Wrong: map[string]int{}}
 	for _, u := range res.URLs {
 		if u.OK {
 			br.Correct++
+		} else {
+			br.Wrong[u.Expected+" -> "+u.Got]++
 		}
 		if _, ok := res.Probe.URLMeasurement(u.URL); ok {
 			br.Measured++

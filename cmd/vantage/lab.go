@@ -158,6 +158,7 @@ func newLabBenchCmd() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.URLs, "urls", cfg.URLs, "number of URLs")
 	cmd.Flags().Float64Var(&cfg.Blackholed, "blackholed", cfg.Blackholed, "share of black-holed URLs")
 	cmd.Flags().Float64Var(&cfg.Reset, "reset", cfg.Reset, "share of reset URLs")
+	cmd.Flags().IntVar(&cfg.Parallelism, "parallelism", 0, "the probe's [run] parallelism (0: its default)")
 	return cmd
 }
 
