@@ -87,8 +87,8 @@ type BenchResult struct {
 	// Measured counts the URLs the probe printed a measurement for.
 	Measured int
 	// Wrong counts the wrong verdicts by "expected -> got".
-	Wrong map[string]int
-	Result   *Result
+	Wrong  map[string]int
+	Result *Result
 }
 
 // Accuracy is the share of URL verdicts that matched.
