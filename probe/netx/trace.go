@@ -13,8 +13,9 @@ type Trace struct {
 	now    func() time.Time
 	nextID atomic.Int64
 
-	mu     sync.Mutex
-	events Events
+	mu            sync.Mutex
+	events        Events
+	responseBytes int // kept by requests events, bounded by MaxRecordedResponseBytes
 }
 
 // NewTrace returns a trace whose times count from zero. now is the clock; nil means
@@ -69,10 +70,12 @@ func (t *Trace) AddQUICHandshake(ev TLSHandshakeEvent) {
 	t.events.QUICHandshakes = append(t.events.QUICHandshakes, ev)
 }
 
-// AddRequest records an HTTP round trip.
+// AddRequest records an HTTP round trip, its response trimmed to what is left of
+// MaxRecordedResponseBytes.
 func (t *Trace) AddRequest(ev RequestEvent) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.fitResponse(&ev.Response)
 	t.events.Requests = append(t.events.Requests, ev)
 }
 

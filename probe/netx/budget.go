@@ -1,0 +1,47 @@
+package netx
+
+import "unicode/utf8"
+
+// MaxRecordedResponseBytes bounds the response bytes, bodies and header lines, that
+// one Trace keeps over all its requests events (a header line counts twice: it is
+// written in headers_list and in headers). Each response is capped already
+// (DefaultMaxBodyBytes, DefaultMaxHeaderBytes), but a measurement retries and follows
+// redirects: ten redirects each carrying a 1 MiB body of '<' made one measurement
+// 66 MiB, because JSON escapes '<' as six bytes, and a collector refuses for good a
+// line over 16 MiB (report/collector.MaxLineBytes). 1.5 MiB, even six-fold, leaves
+// room for the rest of the measurement under that line limit, and still keeps a page
+// at the default body cap whole, plus the smaller responses around it
+// (docs/security.md).
+const MaxRecordedResponseBytes = 3 << 19
+
+// fitResponse trims r to what is left of the trace's response budget: the body is
+// cut at a character boundary and flagged body_is_truncated, then header lines that
+// no longer fit are dropped. XBodyLength and XBodySHA256 still describe the whole
+// body read. Called with t.mu held.
+func (t *Trace) fitResponse(r *HTTPResponse) {
+	left := max(MaxRecordedResponseBytes-t.responseBytes, 0)
+	if body := string(r.Body); len(body) > left {
+		cut := left
+		for cut > 0 && !utf8.RuneStart(body[cut]) {
+			cut--
+		}
+		r.Body, r.BodyIsTruncated = MaybeBinary(body[:cut]), true
+	}
+	used := len(r.Body)
+	kept := make([]HTTPHeader, 0, len(r.HeadersList))
+	for _, h := range r.HeadersList {
+		if n := 2 * (len(h[0]) + len(h[1])); used+n <= left {
+			kept, used = append(kept, h), used+n
+		}
+	}
+	if len(kept) < len(r.HeadersList) {
+		r.HeadersList = kept
+		r.Headers = make(map[string]MaybeBinary, len(kept))
+		for _, h := range kept {
+			if _, ok := r.Headers[string(h[0])]; !ok {
+				r.Headers[string(h[0])] = h[1]
+			}
+		}
+	}
+	t.responseBytes += used
+}
