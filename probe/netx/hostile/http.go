@@ -243,3 +243,27 @@ func HugeHeaderHandler(n int) http.Handler {
 		io.WriteString(w, "<html>after the headers</html>")
 	})
 }
+
+// NewBloatedRedirects answers every path with a redirect to the path plus "a" until
+// the path is hops letters long, then 200; every response carries 200 KiB of header
+// lines and a 1 MiB body, all of '<', the character JSON escapes to six bytes. It
+// attacks the size of the measurement rather than the probe's memory.
+func NewBloatedRedirects(t testing.TB, hops int) *Server {
+	t.Helper()
+	body := bytes.Repeat([]byte("<"), 1<<20)
+	var head bytes.Buffer
+	for i := range 200 {
+		fmt.Fprintf(&head, "X-Bloat-%d: %s\r\n", i, bytes.Repeat([]byte("<"), 1000))
+	}
+	return newRawHTTP(t, func(c net.Conn, req *http.Request, _ <-chan struct{}) {
+		status := "200 OK"
+		location := ""
+		if n := len(req.URL.Path) - 1; n < hops {
+			status, location = "302 Found", "Location: "+req.URL.Path+"a\r\n"
+		}
+		fmt.Fprintf(c, "HTTP/1.1 %s\r\n%sContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n", status, location, len(body))
+		c.Write(head.Bytes())
+		c.Write([]byte("\r\n"))
+		c.Write(body)
+	})
+}
