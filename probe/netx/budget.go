@@ -45,3 +45,27 @@ func (t *Trace) fitResponse(r *HTTPResponse) {
 	}
 	t.responseBytes += used
 }
+
+// MaxRecordedCertificateBytes bounds the peer certificate bytes that one Trace keeps
+// over all its handshake events. A certificate message may be 256 KiB (crypto/tls and
+// utls refuse more), a measurement makes a few dozen handshakes (addresses, tries,
+// the SNI swap), and base64 adds a third: a server sending maximal chains every time
+// could otherwise push a measurement past a collector's 16 MiB line limit. One MiB
+// holds dozens of real chains (a few KiB each). A chain that does not fit is left out
+// whole, since part of a chain would mislead; the event's x_leaf_* and x_root_issuer
+// summaries, taken from the chain before, stay.
+const MaxRecordedCertificateBytes = 1 << 20
+
+// fitChain drops ev's certificates when they do not fit in what is left of the
+// trace's certificate budget. Called with t.mu held.
+func (t *Trace) fitChain(ev *TLSHandshakeEvent) {
+	n := 0
+	for _, c := range ev.PeerCertificates {
+		n += len(c.Data)
+	}
+	if t.certificateBytes+n > MaxRecordedCertificateBytes {
+		ev.PeerCertificates = []PeerCertificate{}
+		return
+	}
+	t.certificateBytes += n
+}

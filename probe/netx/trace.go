@@ -16,6 +16,9 @@ type Trace struct {
 	mu            sync.Mutex
 	events        Events
 	responseBytes int // kept by requests events, bounded by MaxRecordedResponseBytes
+	// certificateBytes are kept by handshake events, bounded by
+	// MaxRecordedCertificateBytes.
+	certificateBytes int
 }
 
 // NewTrace returns a trace whose times count from zero. now is the clock; nil means
@@ -56,17 +59,20 @@ func (t *Trace) AddTCPConnect(ev TCPConnectEvent) {
 	t.events.TCPConnect = append(t.events.TCPConnect, ev)
 }
 
-// AddTLSHandshake records a TLS handshake event.
+// AddTLSHandshake records a TLS handshake event, its chain left out when it does not
+// fit in what is left of MaxRecordedCertificateBytes.
 func (t *Trace) AddTLSHandshake(ev TLSHandshakeEvent) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.fitChain(&ev)
 	t.events.TLSHandshakes = append(t.events.TLSHandshakes, ev)
 }
 
-// AddQUICHandshake records a QUIC handshake event.
+// AddQUICHandshake records a QUIC handshake event, as AddTLSHandshake.
 func (t *Trace) AddQUICHandshake(ev TLSHandshakeEvent) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.fitChain(&ev)
 	t.events.QUICHandshakes = append(t.events.QUICHandshakes, ev)
 }
 
