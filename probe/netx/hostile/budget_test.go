@@ -87,3 +87,40 @@ func TestBudgetCutsBodiesAtCharacterBoundaries(t *testing.T) {
 		t.Errorf("headers kept past the budget: %v %v", got.HeadersList, got.Headers)
 	}
 }
+
+// TestCertificateBudget: forty handshakes each presenting a 250 KiB chain (the most
+// a TLS stack accepts is 256 KiB) keep at most netx.MaxRecordedCertificateBytes of
+// certificates; the first chains are whole, later ones left out whole (never cut),
+// and every event keeps its leaf summary.
+func TestCertificateBudget(t *testing.T) {
+	trace := newTrace()
+	chain := []netx.PeerCertificate{
+		{Data: make([]byte, 200<<10), Format: "base64"},
+		{Data: make([]byte, 50<<10), Format: "base64"},
+	}
+	for i := range 40 {
+		trace.AddTLSHandshake(netx.TLSHandshakeEvent{TransactionID: int64(i), PeerCertificates: chain, XLeafIssuer: "CN=Big"})
+	}
+	kept := 0
+	for i, ev := range trace.Events().TLSHandshakes {
+		switch len(ev.PeerCertificates) {
+		case 0:
+		case len(chain):
+			kept += 250 << 10
+		default:
+			t.Errorf("handshake %d: a cut chain of %d certificates", i, len(ev.PeerCertificates))
+		}
+		if ev.XLeafIssuer != "CN=Big" {
+			t.Errorf("handshake %d lost its leaf summary", i)
+		}
+		if i == 0 && len(ev.PeerCertificates) != len(chain) {
+			t.Error("the first chain was not kept")
+		}
+	}
+	if kept > netx.MaxRecordedCertificateBytes || kept == 0 {
+		t.Errorf("%d certificate bytes kept, budget %d", kept, netx.MaxRecordedCertificateBytes)
+	}
+	if len(chain[0].Data) != 200<<10 {
+		t.Error("the caller's chain was modified")
+	}
+}
