@@ -42,7 +42,7 @@ enabled = false
 # dir = "/path/to/data"    # default: ~/.local/share/vantage
 
 [run]
-# parallelism = 8          # URLs measured at once
+# parallelism = 64         # URLs measured at once
 `
 
 func newConfigCmd() *cobra.Command {

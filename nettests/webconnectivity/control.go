@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
@@ -24,17 +26,37 @@ const (
 	// maxControlResponseBytes bounds a helper's answer: a page's headers and a few
 	// dozen endpoints fit in far less.
 	maxControlResponseBytes = 1 << 20
+	// DefaultMaxControlInFlight bounds the control requests one probe has in flight,
+	// whatever the URL parallelism: half the helper's own limit (32,
+	// thserver.DefaultMaxInFlight), so a probe alone never makes the helper shed
+	// load and two probes behind one helper still fit. URLs waiting for a slot keep
+	// measuring meanwhile: the control runs beside the probe's own steps.
+	DefaultMaxControlInFlight = 16
+	// maxBusyRetries: a helper that answers 503 (load shedding) is asked again this
+	// many times, after its Retry-After (capped by maxBusyWait), before the next
+	// helper: a busy helper is not a failed one.
+	maxBusyRetries = 3
+	// maxBusyWait caps the wait a 503's Retry-After may impose, so one busy helper
+	// cannot eat the whole control budget.
+	maxBusyWait = 2 * time.Second
 )
 
 // errNoHelpers is the control failure when no helper is configured.
 var errNoHelpers = errors.New("no control helper configured ([control] helpers)")
 
-// controlClient asks helpers, in order, until one answers.
+// controlClient asks helpers, in order, until one answers, with at most cap(slots)
+// requests in flight.
 type controlClient struct {
 	helpers []string
 	client  *http.Client
 	budget  time.Duration
+	slots   chan struct{}
 }
+
+// errHelperBusy is a helper's 503: it sheds load and says when to come back.
+type errHelperBusy struct{ retryAfter time.Duration }
+
+func (e *errHelperBusy) Error() string { return "http status 503 (helper busy)" }
 
 // query sends req to each helper in turn within the budget and returns the first
 // answer and the helper that gave it. The error names every helper's failure, with
@@ -49,9 +71,17 @@ func (c *controlClient) query(ctx context.Context, req *thproto.Request) (*thpro
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.budget)
 	defer cancel()
+	if c.slots != nil {
+		select {
+		case c.slots <- struct{}{}:
+			defer func() { <-c.slots }()
+		case <-ctx.Done():
+			return nil, "", fmt.Errorf("control: waiting for a request slot: %w", ctx.Err())
+		}
+	}
 	var errs []error
 	for _, h := range c.helpers {
-		resp, err := c.queryOne(ctx, h, body)
+		resp, err := c.queryPatiently(ctx, h, body)
 		if err == nil {
 			return resp, h, nil
 		}
@@ -61,6 +91,24 @@ func (c *controlClient) query(ctx context.Context, req *thproto.Request) (*thpro
 		}
 	}
 	return nil, "", fmt.Errorf("control: no helper answered: %w", errors.Join(errs...))
+}
+
+// queryPatiently asks one helper, asking again while it answers 503.
+func (c *controlClient) queryPatiently(ctx context.Context, helper string, body []byte) (*thproto.Response, error) {
+	for try := 0; ; try++ {
+		resp, err := c.queryOne(ctx, helper, body)
+		var busy *errHelperBusy
+		if !errors.As(err, &busy) || try == maxBusyRetries {
+			return resp, err
+		}
+		t := time.NewTimer(min(busy.retryAfter, maxBusyWait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
 }
 
 func (c *controlClient) queryOne(ctx context.Context, helper string, body []byte) (*thproto.Response, error) {
@@ -76,8 +124,20 @@ func (c *controlClient) queryOne(ctx context.Context, helper string, body []byte
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		return nil, &errHelperBusy{retryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("http status %d", resp.StatusCode)
 	}
 	return thproto.ParseResponse(resp.Body, maxControlResponseBytes)
+}
+
+// retryAfter reads a Retry-After in seconds (RFC 9110 §10.2.3; the HTTP-date form is
+// not used by helpers); anything else means one second.
+func retryAfter(v string) time.Duration {
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	return time.Second
 }

@@ -12,11 +12,18 @@ import (
 // that differs from the control's.
 func (d *decider) http() *Decision {
 	h := d.o.HTTP
-	if h == nil || len(h.Attempts) == 0 {
+	if h == nil {
 		return nil
 	}
-	if h.Attempts.AllFailed() {
-		ev := attemptEvidence("http", h.Attempts)
+	// A try whose connect or handshake failed is TCP or TLS evidence, judged by
+	// those stages (which, having let the URL through, saw some connect and
+	// handshake work: intermittent at worst).
+	tries := h.Attempts.without(transportFailed(h.FailedPhase))
+	if len(tries) == 0 {
+		return nil
+	}
+	if tries.AllFailed() {
+		ev := attemptEvidence("http", tries)
 		switch {
 		case d.ctl == nil:
 			return d.noControl(ev)
@@ -26,8 +33,8 @@ func (d *decider) http() *Decision {
 		}
 		return blocked(nettests.MethodHTTPFailure, ev)
 	}
-	if h.Attempts.Mixed() {
-		d.noteFlaky(nettests.MethodHTTPFailure, "http", h.Attempts)
+	if tries.Mixed() {
+		d.noteFlaky(nettests.MethodHTTPFailure, "http", tries)
 	}
 	if isHTTPSURL(h.FinalURL) {
 		// A page served over a validated TLS session is the site's own, whatever it
@@ -101,4 +108,13 @@ func (d *decider) quic() *Decision {
 		ev.Addresses = append(ev.Addresses, q.Address)
 	}
 	return blocked(nettests.MethodQUICBlocked, ev)
+}
+
+// transportFailed marks the tries that failed in the connect or handshake phase.
+func transportFailed(phases []string) []bool {
+	out := make([]bool, len(phases))
+	for i, p := range phases {
+		out[i] = p == opConnect || p == opTLSHandshake
+	}
+	return out
 }

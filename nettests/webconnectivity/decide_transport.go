@@ -1,10 +1,12 @@
 package webconnectivity
 
 import (
+	"net/netip"
+	"slices"
+
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
 	"github.com/vantage-probe/vantage/probe/netx"
-	"net/netip"
 )
 
 // tcpMethod maps a connect failure to a method.
@@ -32,9 +34,11 @@ func (d *decider) tcp() *Decision {
 	var all Attempts
 	anyClean, anyWorked := false, false
 	for _, ep := range eps {
-		all = append(all, ep.TCP...)
-		anyWorked = anyWorked || ep.TCP.Successes() > 0
-		anyClean = anyClean || (len(ep.TCP) > 0 && !ep.TCP.AllFailed() && !ep.TCP.Mixed())
+		// A connect is TCP evidence whichever step made it (a TLS retry, the fetch).
+		connects := append(slices.Clone(ep.TCP), ep.OtherConnects...)
+		all = append(all, connects...)
+		anyWorked = anyWorked || connects.Successes() > 0
+		anyClean = anyClean || (len(connects) > 0 && !connects.AllFailed() && !connects.Mixed())
 	}
 	if anyWorked {
 		if !anyClean {
@@ -100,20 +104,26 @@ func (d *decider) tls() *Decision {
 		return nil // TLS on 443 of an http:// URL only validates addresses
 	}
 	var tried []*EndpointObservation
+	var all Attempts
+	anyWorked, anyClean := false, false
 	for _, ep := range d.o.primary() {
-		if ep.TLS != nil && len(ep.TLS.Attempts) > 0 {
-			tried = append(tried, ep)
+		if ep.TLS == nil {
+			continue
 		}
+		// A retry whose fresh connect failed says nothing of TLS: the TCP stage
+		// judged it.
+		// The fetch's handshakes with this endpoint count as well.
+		hs := append(ep.TLS.Attempts.without(ep.TLS.ConnectFailed), ep.TLS.OtherHandshakes...)
+		if len(hs) == 0 {
+			continue
+		}
+		tried = append(tried, ep)
+		all = append(all, hs...)
+		anyWorked = anyWorked || hs.Successes() > 0
+		anyClean = anyClean || (!hs.AllFailed() && !hs.Mixed())
 	}
 	if len(tried) == 0 {
 		return nil
-	}
-	var all Attempts
-	anyWorked, anyClean := false, false
-	for _, ep := range tried {
-		all = append(all, ep.TLS.Attempts...)
-		anyWorked = anyWorked || ep.TLS.Attempts.Successes() > 0
-		anyClean = anyClean || (!ep.TLS.Attempts.AllFailed() && !ep.TLS.Attempts.Mixed())
 	}
 	if anyWorked {
 		if !anyClean {

@@ -65,10 +65,12 @@ type Config struct {
 	BenignSNI      string        // the SNI swap's name
 	Timeouts       TimeoutPolicy // adaptive step timeouts
 	ControlBudget  time.Duration // all helpers together
-	URLBudget      time.Duration // one URL in total
-	MaxAddresses   int
-	ValidationPort string
-	QUIC           bool // try HTTP/3 where the site or the control says it speaks it
+	// MaxControlInFlight bounds concurrent control requests; 0 = DefaultMaxControlInFlight.
+	MaxControlInFlight int
+	URLBudget          time.Duration // one URL in total
+	MaxAddresses       int
+	ValidationPort     string
+	QUIC               bool // try HTTP/3 where the site or the control says it speaks it
 	// LabAllowPrivate: loopback and private DNS answers are not bogons, because the
 	// lab's (or the test's) internet is private. Never set for a real network.
 	LabAllowPrivate bool
@@ -121,6 +123,9 @@ func (c *Config) fillDefaults(env *nettests.Env) {
 	if c.ControlBudget <= 0 {
 		c.ControlBudget = defaultControlBudget
 	}
+	if c.MaxControlInFlight <= 0 {
+		c.MaxControlInFlight = DefaultMaxControlInFlight
+	}
 	if c.URLBudget <= 0 {
 		c.URLBudget = DefaultURLBudget
 	}
@@ -144,7 +149,7 @@ func (c *Config) fillDefaults(env *nettests.Env) {
 			Transport: &http.Transport{
 				TLSClientConfig:     &tls.Config{RootCAs: roots},
 				TLSHandshakeTimeout: perHelperBudget,
-				MaxIdleConnsPerHost: 4,
+				MaxIdleConnsPerHost: c.MaxControlInFlight, // one reusable connection per request slot
 				ForceAttemptHTTP2:   true,
 			},
 			// A helper answers where it is asked; a redirect is a failure, not a
@@ -184,11 +189,12 @@ func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
 	}
 	cfg.fillDefaults(env)
 	return &Measurer{
-		env:       env,
-		cfg:       cfg,
-		rtt:       &RTTEstimator{},
-		tput:      &throughputs{},
-		control:   &controlClient{helpers: cfg.Helpers, client: cfg.ControlClient, budget: cfg.ControlBudget},
+		env:  env,
+		cfg:  cfg,
+		rtt:  &RTTEstimator{},
+		tput: &throughputs{},
+		control: &controlClient{helpers: cfg.Helpers, client: cfg.ControlClient, budget: cfg.ControlBudget,
+			slots: make(chan struct{}, cfg.MaxControlInFlight)},
 		clientIPs: map[string]bool{},
 	}, nil
 }

@@ -41,6 +41,18 @@ func (a *Attempts) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// without returns the tries not marked in skip (skip may be shorter than a).
+func (a Attempts) without(skip []bool) Attempts {
+	var out Attempts
+	for i, f := range a {
+		if i < len(skip) && skip[i] {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
 // Successes counts the tries that worked.
 func (a Attempts) Successes() int {
 	n := 0
@@ -90,13 +102,22 @@ type TLSObservation struct {
 	// after the target SNI failed; Benign holds those tries (nil when not tried).
 	BenignSNI string
 	Benign    Attempts
+	// ConnectFailed marks, per try, a retry whose fresh connect failed before any
+	// handshake: TCP evidence, not TLS.
+	ConnectFailed []bool
+	// OtherHandshakes are the fetch's handshakes with this endpoint and name, in no
+	// particular order: TLS evidence too.
+	OtherHandshakes Attempts
 }
 
 // EndpointObservation is everything measured on one IP:port.
 type EndpointObservation struct {
 	Address string // IP:port
 	TCP     Attempts
-	TLS     *TLSObservation // nil when no TLS was tried here
+	// OtherConnects are the connects other steps made to this endpoint (TLS retries,
+	// the benign SNI, the fetch), in no particular order: TCP evidence too.
+	OtherConnects Attempts
+	TLS           *TLSObservation // nil when no TLS was tried here
 }
 
 // IP returns the endpoint's address without port.
@@ -110,15 +131,19 @@ func (e *EndpointObservation) IP() string {
 
 // HTTPObservation is the fetch of the URL (redirects followed).
 type HTTPObservation struct {
-	Attempts   Attempts
-	FinalURL   string // the last URL of the chain
-	StatusCode int
-	Header     http.Header
-	Body       []byte // the body read, capped
-	BodyLength int64
-	Truncated  bool
-	Title      string
-	AltSvcH3   bool // the response advertised h3 in Alt-Svc
+	Attempts Attempts
+	// FailedPhase names, per try, the phase of the first hop that failed: "connect"
+	// (TCP evidence) or "tls_handshake" (TLS evidence), judged with those steps
+	// rather than as http.failure; "" otherwise.
+	FailedPhase []string
+	FinalURL    string // the last URL of the chain
+	StatusCode  int
+	Header      http.Header
+	Body        []byte // the body read, capped
+	BodyLength  int64
+	Truncated   bool
+	Title       string
+	AltSvcH3    bool // the response advertised h3 in Alt-Svc
 	// TransferSeconds is the duration of the final round trip (connect to last body
 	// byte) of the successful fetch.
 	TransferSeconds float64

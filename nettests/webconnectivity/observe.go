@@ -45,16 +45,23 @@ func (m *Measurer) observe(ctx context.Context, trace *netx.Trace, u *url.URL, n
 		})
 		o.ControlHelper = helper
 	})
-	working := &workingEndpoints{}
+	working, phases := &workingEndpoints{}, &phaseLog{}
 	for i := range o.Endpoints {
 		ep := &o.Endpoints[i]
 		validationOnly := !strings.HasSuffix(ep.Address, ":"+o.Port)
-		wg.Go(func() { m.measureEndpoint(ctx, nc, trace, host, ep, validationOnly, working) })
+		wg.Go(func() { m.measureEndpoint(ctx, nc, trace, host, ep, validationOnly, working, phases) })
 	}
 	if len(primary) > 0 {
-		wg.Go(func() { o.HTTP = m.fetch(ctx, nc, trace, u, primary[0], working) })
+		wg.Go(func() { o.HTTP = m.fetch(ctx, nc, trace, u, primary[0], working, phases) })
 	}
 	wg.Wait()
+	for i := range o.Endpoints {
+		ep := &o.Endpoints[i]
+		ep.OtherConnects = phases.of(opConnect, ep.Address)
+		if ep.TLS != nil {
+			ep.TLS.OtherHandshakes = phases.of(opTLSHandshake, ep.Address)
+		}
+	}
 	if controlErr != nil {
 		o.ControlErr = netx.Scrub(controlErr.Error())
 	}
@@ -126,29 +133,6 @@ func (m *Measurer) step(nc *netx.Config) *netx.Config {
 	return &c
 }
 
-// tries runs step until it succeeds, at most Retries times, spaced by RetrySpacing.
-// step returns the try's failure ("" for success).
-func (m *Measurer) tries(ctx context.Context, n int, step func() string) Attempts {
-	var a Attempts
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			t := time.NewTimer(m.cfg.RetrySpacing)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return a
-			case <-t.C:
-			}
-		}
-		f := step()
-		a = append(a, f)
-		if f == "" {
-			break
-		}
-	}
-	return a
-}
-
 // timed runs f and feeds the estimator with its duration when it succeeded.
 func (m *Measurer) timed(f func() error) error {
 	start := m.now()
@@ -178,8 +162,11 @@ func failureOf(err error) string {
 func (m *Measurer) resolve(ctx context.Context, nc *netx.Config, trace *netx.Trace, resolver, host string) DNSObservation {
 	obs := DNSObservation{Resolver: resolver}
 	seen := map[string]bool{}
-	obs.Attempts = m.tries(ctx, m.cfg.Retries, func() string {
+	var mu sync.Mutex // guards obs and seen against concurrent tries
+	obs.Attempts = m.tries(ctx, m.cfg.Retries, func(int) string {
 		res, err := m.cfg.Lookup(ctx, m.step(nc), trace, resolver, host)
+		mu.Lock()
+		defer mu.Unlock()
 		if res != nil {
 			m.sampleDNS(res)
 			obs.Injected = obs.Injected || res.Injected

@@ -2,6 +2,7 @@ package webconnectivity
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,16 +14,16 @@ import (
 )
 
 // fetch GETs the URL pinned to first, retrying failures on an endpoint known to
-// work when there is one.
-func (m *Measurer) fetch(ctx context.Context, nc *netx.Config, trace *netx.Trace, u *url.URL, first string, working *workingEndpoints) *HTTPObservation {
-	obs := &HTTPObservation{}
-	try := 0
-	obs.Attempts = m.tries(ctx, m.cfg.Retries, func() string {
+// work when there is one. The outcome of each try's first connect and handshake
+// also goes to phases, as TCP and TLS evidence.
+func (m *Measurer) fetch(ctx context.Context, nc *netx.Config, trace *netx.Trace, u *url.URL, first string, working *workingEndpoints, phases *phaseLog) *HTTPObservation {
+	obs := &HTTPObservation{FailedPhase: make([]string, m.cfg.Retries)}
+	var mu sync.Mutex // guards obs against concurrent tries
+	obs.Attempts = m.tries(ctx, m.cfg.Retries, func(i int) string {
 		addr := first
-		if try > 0 {
+		if i > 0 {
 			addr = working.first(first)
 		}
-		try++
 		nc := m.step(nc)
 		res, err := nc.Fetch(ctx, trace, u.String(), netx.FetchOptions{
 			Address:        addr,
@@ -38,12 +39,43 @@ func (m *Measurer) fetch(ctx context.Context, nc *netx.Config, trace *netx.Trace
 				return r.Addrs, nil
 			},
 		})
+		phase := firstHopPhase(err, res)
+		phases.add(opConnect, addr, failureIf(phase == opConnect, err))
+		if u.Scheme == "https" && phase != opConnect {
+			phases.add(opTLSHandshake, addr, failureIf(phase == opTLSHandshake, err))
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		obs.FailedPhase[i] = phase
 		if err == nil && res != nil && res.Final != nil {
 			fillHTTP(obs, res)
 		}
 		return failureOf(err)
 	})
+	obs.FailedPhase = obs.FailedPhase[:len(obs.Attempts)]
 	return obs
+}
+
+// failureIf is err's failure when the phase at hand is the one that failed, else
+// success: the phase itself worked.
+func failureIf(failedHere bool, err error) string {
+	if failedHere {
+		return failureOf(err)
+	}
+	return ""
+}
+
+// firstHopPhase returns the phase (connect or tls_handshake) in which a fetch's first
+// hop, the one pinned to the measured address, failed; "" when it got past both.
+func firstHopPhase(err error, res *netx.FetchResult) string {
+	var ne *netx.Error
+	if !errors.As(err, &ne) || (res != nil && len(res.Requests) > 1) {
+		return "" // a later hop's failure: the first one connected and shook hands
+	}
+	if ne.Operation == opConnect || ne.Operation == opTLSHandshake {
+		return ne.Operation
+	}
+	return ""
 }
 
 func fillHTTP(obs *HTTPObservation, res *netx.FetchResult) {
@@ -115,7 +147,7 @@ func (m *Measurer) measureQUIC(ctx context.Context, nc *netx.Config, trace *netx
 	for i, a := range addrs {
 		out[i].Address = net.JoinHostPort(a, port)
 		wg.Go(func() {
-			out[i].Attempts = m.tries(ctx, m.cfg.Retries, func() string {
+			out[i].Attempts = m.tries(ctx, m.cfg.Retries, func(int) string {
 				err := m.timed(func() error {
 					conn, _, err := m.step(nc).HandshakeQUIC(ctx, trace, out[i].Address, host, nil)
 					if conn != nil {
