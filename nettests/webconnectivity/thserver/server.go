@@ -26,8 +26,14 @@ import (
 const (
 	// DefaultMaxInFlight bounds requests measured at once. OONI's helper sheds load
 	// above 25 and 50 in-flight requests (ooni-design.md §3); 32 keeps a small VPS
-	// responsive. Excess requests get 503 at once rather than queueing.
+	// responsive.
 	DefaultMaxInFlight = 32
+	// DefaultQueueWait is how long a request over DefaultMaxInFlight waits for a
+	// slot before a 503: a helper request takes well under a second on a clean
+	// path, so a burst (a probe's pool starting, several probes at once) is absorbed
+	// instead of failing, while a helper that stays saturated still sheds load. A
+	// waiting request holds only its connection's goroutine, its body unread.
+	DefaultQueueWait = time.Second
 	// DefaultMaxBodyBytes caps the page body the helper reads: 4 MiB is far above
 	// any page's HTML and, times DefaultMaxInFlight, bounds memory to 128 MiB.
 	DefaultMaxBodyBytes = 4 << 20
@@ -71,7 +77,9 @@ type Config struct {
 	// QUIC enables QUIC handshakes and HTTP/3 fetches when asked and advertised.
 	QUIC bool
 	// Limits; zero means the Default* value.
-	MaxInFlight     int
+	MaxInFlight int
+	// QueueWait: how long a request waits for a slot; negative: 503 at once.
+	QueueWait       time.Duration
 	MaxBodyBytes    int64
 	DNSTimeout      time.Duration
 	EndpointTimeout time.Duration
@@ -107,6 +115,9 @@ func New(cfg Config) (*Server, error) {
 	def(&cfg.FetchTimeout, DefaultFetchTimeout)
 	def(&cfg.QUICTimeout, DefaultQUICTimeout)
 	def(&cfg.RequestTimeout, DefaultRequestTimeout)
+	if cfg.QueueWait == 0 {
+		cfg.QueueWait = DefaultQueueWait
+	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
@@ -136,14 +147,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed: POST a TH request")
 		return
 	}
-	select {
-	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
-	default:
+	if !s.acquire(r.Context()) {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "too many requests in flight, retry later")
 		return
 	}
+	defer func() { <-s.sem }()
 	req, status, err := s.readRequest(w, r)
 	if err != nil {
 		writeError(w, status, err.Error())
@@ -156,6 +165,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fillClient(resp, host)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// acquire takes a measuring slot, waiting at most QueueWait for one.
+func (s *Server) acquire(ctx context.Context) bool {
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	default:
+	}
+	if s.cfg.QueueWait < 0 {
+		return false
+	}
+	t := time.NewTimer(s.cfg.QueueWait)
+	defer t.Stop()
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // readRequest decodes and checks the body. It returns the HTTP status of the error.

@@ -209,7 +209,8 @@ func TestBoundsTime(t *testing.T) {
 	}
 }
 
-// TestBoundsConcurrency: with one slot taken, the next request gets 503 at once.
+// TestBoundsConcurrency: with one slot taken, the next request waits its QueueWait,
+// then gets 503.
 func TestBoundsConcurrency(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{}, 1)
@@ -221,7 +222,7 @@ func TestBoundsConcurrency(t *testing.T) {
 		}
 		return nil, netx.ErrDNSNoAnswer
 	}
-	srv := newHelper(t, Config{Lookup: lookup, MaxInFlight: 1})
+	srv := newHelper(t, Config{Lookup: lookup, MaxInFlight: 1, QueueWait: 50 * time.Millisecond})
 	var wg sync.WaitGroup
 	wg.Go(func() { post(t, srv.URL, "application/json", `{"http_request":"http://a.test/"}`) })
 	<-entered
@@ -231,6 +232,44 @@ func TestBoundsConcurrency(t *testing.T) {
 	if status != http.StatusServiceUnavailable {
 		t.Fatalf("second request: %d %s, want 503", status, body)
 	}
+}
+
+// TestQueuesBriefly: a request arriving while every slot is taken is measured once
+// a slot frees up within its QueueWait, instead of failing.
+func TestQueuesBriefly(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan string, 8)
+	lookup := func(ctx context.Context, host string) ([]string, error) {
+		select {
+		case entered <- host:
+		default: // a further lookup of the same request: already signalled
+		}
+		if host == "a.test" {
+			<-release
+		}
+		return nil, netx.ErrDNSNoAnswer
+	}
+	srv := newHelper(t, Config{Lookup: lookup, MaxInFlight: 1, QueueWait: time.Minute})
+	var wg sync.WaitGroup
+	wg.Go(func() { post(t, srv.URL, "application/json", `{"http_request":"http://a.test/"}`) })
+	<-entered // a.test holds the only slot
+	second := make(chan int, 1)
+	wg.Go(func() {
+		status, _ := post(t, srv.URL, "application/json", `{"http_request":"http://b.test/"}`)
+		second <- status
+	})
+	select {
+	case host := <-entered:
+		t.Fatalf("%s was measured while the only slot was taken", host)
+	case status := <-second:
+		t.Fatalf("second request answered %d while queued", status)
+	case <-time.After(100 * time.Millisecond): // it is waiting, as it should
+	}
+	close(release)
+	if status := <-second; status != http.StatusOK {
+		t.Fatalf("queued request: %d, want 200 once the slot freed", status)
+	}
+	wg.Wait()
 }
 
 // TestQUIC: a site that advertises h3 gets QUIC handshakes and an HTTP/3 fetch.
