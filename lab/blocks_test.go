@@ -477,3 +477,22 @@ func TestThrottleCapsTheRate(t *testing.T) {
 		}
 	}
 }
+
+func TestInterceptionBySNI(t *testing.T) {
+	l := newTestLab(t, testSites, Block{Kind: "tls.mitm.sni", Targets: []string{"news.world.vlab"}})
+	_, err := probeClient(l, "45.60.1.10:443").Get("https://news.world.vlab/")
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) || unknown.Cert.Issuer.CommonName != NationalCAName {
+		t.Errorf("listed SNI: got %v, want a certificate from %q", err, NationalCAName)
+	}
+	// An unlisted name goes through to its real server untouched.
+	if body, _ := get(t, probeClient(l, "95.57.1.10:443"), "https://local.kz.vlab/"); !strings.Contains(body, "Welcome to local.kz.vlab") {
+		t.Errorf("unlisted SNI: %.80q", body)
+	}
+	// A benign SNI to the intercepted site's address reaches the real server,
+	// whose genuine certificate names the site it hosts: SNI, not address, triggers.
+	state, err := handshake(l, "45.60.1.10:443", "example.vlab")
+	if err != nil || state.PeerCertificates[0].Issuer.CommonName == NationalCAName {
+		t.Errorf("benign SNI to the same address: %v, issuer %v", err, state)
+	}
+}

@@ -66,6 +66,7 @@ var blocks = map[string]blockFunc{
 	"http.reset":       perHostHeader("-j", "REJECT", "--reject-with", "tcp-reset"),
 	"tls.eof":          redirectPort(443, eofPort),
 	"tls.mitm":         redirectPort(443, interceptorPort),
+	"tls.mitm.sni":     interceptBySNI,
 	"udp443.drop":      dropUDP443,
 	"throttle":         throttle,
 	"loss":             randomLoss,
@@ -271,6 +272,23 @@ func redirectPort(port, to int) blockFunc {
 		}
 		return nil
 	}
+}
+
+// interceptBySNI sends every TLS connection of the LAN through the SNI-triggered
+// interceptor, which forges certificates for the targets only. Connections it
+// splices leave from the router itself, so FORWARD blocks no longer see them:
+// combine it with other blocks on port 443 only knowingly.
+func interceptBySNI(ctx context.Context, l *Lab, b Block) error {
+	if len(b.Targets) == 0 {
+		return fmt.Errorf("lab: tls.mitm.sni needs targets")
+	}
+	s, err := startSNIInterceptor(l.Topology.Router, b.Targets, l.NationalCA, l.World)
+	if err != nil {
+		return err
+	}
+	l.onClose(s.Close)
+	return l.iptables(ctx, "-t", "nat", "-A", "PREROUTING", "-i", routerLANIf, "-p", "tcp", "--dport", "443",
+		"-j", "DNAT", "--to-destination", fmt.Sprintf("%s:%d", RouterAddr, sniProxyPort))
 }
 
 // dropUDP443 drops QUIC to the targets, or all QUIC without targets.

@@ -163,6 +163,7 @@ func TestTeardownLeavesNothing(t *testing.T) {
 		{Kind: "throttle", Targets: []string{"local.kz.vlab"}, Rate: "1mbit"},
 		{Kind: "loss", Percent: 1},
 		{Kind: "sni.reset", Targets: []string{"news.world.vlab"}},
+		{Kind: "tls.mitm.sni", Targets: []string{"local.kz.vlab"}},
 	})
 	if err != nil {
 		l.Close()
