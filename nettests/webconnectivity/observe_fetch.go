@@ -19,12 +19,13 @@ import (
 func (m *Measurer) fetch(ctx context.Context, nc *netx.Config, trace *netx.Trace, u *url.URL, first string, working *workingEndpoints, phases *phaseLog) *HTTPObservation {
 	obs := &HTTPObservation{FailedPhase: make([]string, m.cfg.Retries)}
 	var mu sync.Mutex // guards obs against concurrent tries
-	obs.Attempts = m.tries(ctx, m.cfg.Retries, func(i int) string {
+	obs.Attempts = m.triesUntilAnswered(ctx, m.cfg.Retries, func(i int, answered func()) string {
 		addr := first
 		if i > 0 {
 			addr = working.first(first)
 		}
 		nc := m.step(nc)
+		nc.Dial = dialReportingAnswer(nc, answered)
 		res, err := nc.Fetch(ctx, trace, u.String(), netx.FetchOptions{
 			Address:        addr,
 			ConnectTimeout: nc.Timeout,

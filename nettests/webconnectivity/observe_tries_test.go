@@ -2,6 +2,7 @@ package webconnectivity
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -193,5 +194,30 @@ func TestControlRetriesBusyHelper(t *testing.T) {
 	}
 	if resp.HTTPRequest.StatusCode != 200 || calls.Load() != 2 {
 		t.Fatalf("status %d after %d calls, want 200 after 2", resp.HTTPRequest.StatusCode, calls.Load())
+	}
+}
+
+// A try whose peer answered is transferring, not waiting: the next try, though
+// due, starts only once it has ended (and failed).
+func TestTriesWaitForAnsweredTry(t *testing.T) {
+	m := triesMeasurer(t, 5*time.Millisecond)
+	var mu sync.Mutex
+	var events []string
+	note := func(e string) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	got := m.triesUntilAnswered(context.Background(), 3, func(i int, answered func()) string {
+		note(fmt.Sprintf("start %d", i))
+		if i == 0 {
+			answered()
+			time.Sleep(60 * time.Millisecond) // a slow transfer, well past the spacing
+			note("end 0")
+			return reset
+		}
+		return ok
+	})
+	if want := (Attempts{reset, ok}); !slices.Equal(got, want) {
+		t.Fatalf("attempts %q, want %q", got, want)
+	}
+	if want := []string{"start 0", "end 0", "start 1"}; !slices.Equal(events, want) {
+		t.Fatalf("events %q, want %q", events, want)
 	}
 }
