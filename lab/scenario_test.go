@@ -119,3 +119,23 @@ func TestBenchScenarioShares(t *testing.T) {
 		t.Errorf("censor blocks do not match the expectations: %d blocks", len(sc.Censor))
 	}
 }
+
+func TestLabPID(t *testing.T) {
+	for name, want := range map[string]int{"vlab123-4-isp": 123, "vlab9-1-probe": 9, "vlabx-1-isp": 0, "other": 0, "vlab12": 0} {
+		got, ok := labPID(name)
+		if (want == 0) == ok || (ok && got != want) {
+			t.Errorf("labPID(%q) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+}
+
+func TestCleanStaleSparesLiveLabs(t *testing.T) {
+	requireLab(t)
+	l := newTestLab(t, nil)
+	if _, err := CleanStale(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := Leftovers(l.Topology.Prefix + "-"); len(got) == 0 {
+		t.Fatal("CleanStale removed the namespaces of a live lab")
+	}
+}

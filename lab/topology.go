@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 )
@@ -138,4 +140,49 @@ func Leftovers(prefix string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// CleanStale removes the namespaces and /etc/netns directories of labs whose
+// process is gone (a crash or a kill -9 skips Close). Labs of live processes are
+// left alone. It returns what it removed.
+func CleanStale() ([]string, error) {
+	all, err := Leftovers(namePrefix)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, item := range all {
+		name := filepath.Base(strings.TrimPrefix(item, "netns "))
+		pid, ok := labPID(name)
+		if !ok || processAlive(pid) {
+			continue
+		}
+		if strings.HasPrefix(item, "netns ") {
+			errs = append(errs, run(context.Background(), "ip", "netns", "del", name))
+		} else {
+			errs = append(errs, os.RemoveAll(item))
+		}
+		removed = append(removed, item)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// labPID reads the creating process's id from a name "vlab<pid>-<n>-<role>".
+func labPID(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, namePrefix)
+	if !ok {
+		return 0, false
+	}
+	digits, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(digits)
+	return pid, err == nil && pid > 0
+}
+
+func processAlive(pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return err == nil
 }

@@ -26,7 +26,7 @@ func newLabCmd() *cobra.Command {
 servers), runs this binary as the probe inside it and compares its verdicts with
 what the methodology expects. Needs root. See docs/lab.md.`,
 	}
-	cmd.AddCommand(newLabListCmd(), newLabRunCmd(), newLabBenchCmd())
+	cmd.AddCommand(newLabListCmd(), newLabRunCmd(), newLabBenchCmd(), newLabCleanCmd())
 	return cmd
 }
 
@@ -160,6 +160,24 @@ func newLabBenchCmd() *cobra.Command {
 	cmd.Flags().Float64Var(&cfg.Reset, "reset", cfg.Reset, "share of reset URLs")
 	cmd.Flags().IntVar(&cfg.Parallelism, "parallelism", 0, "the probe's [run] parallelism (0: its default)")
 	return cmd
+}
+
+func newLabCleanCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "clean",
+		Short: "Remove namespaces left by lab runs whose process died (kill -9, crash)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := labSupported(); err != nil {
+				return err
+			}
+			removed, err := lab.CleanStale()
+			for _, r := range removed {
+				fmt.Fprintln(cmd.OutOrStdout(), "removed", r)
+			}
+			return err
+		},
+	}
 }
 
 func firstSentence(s string) string {
