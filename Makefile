@@ -32,5 +32,9 @@ test: deps build
 fuzz:
 	bash .ci/fuzz
 
+# lab-bench runs the 1,000-URL lab benchmark (root or user namespaces).
+lab-bench: build
+	./$(BIN) lab bench
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
