@@ -28,7 +28,7 @@ func BenchmarkBlackHoledURLs(b *testing.B) {
 		parallelism int
 		control     bool // a helper that sees the same black hole: the URL waits for it
 	}
-	for _, sc := range []setup{{10, false}, {25, false}, {100, false}, {25, true}} {
+	for _, sc := range []setup{{25, false}, {64, false}, {25, true}, {64, true}} {
 		parallelism := sc.parallelism
 		name := fmt.Sprintf("parallelism=%d", parallelism)
 		if sc.control {

@@ -27,11 +27,15 @@ const (
 	// dozen endpoints fit in far less.
 	maxControlResponseBytes = 1 << 20
 	// DefaultMaxControlInFlight bounds the control requests one probe has in flight,
-	// whatever the URL parallelism: half the helper's own limit (32,
-	// thserver.DefaultMaxInFlight), so a probe alone never makes the helper shed
-	// load and two probes behind one helper still fit. URLs waiting for a slot keep
-	// measuring meanwhile: the control runs beside the probe's own steps.
-	DefaultMaxControlInFlight = 16
+	// whatever the URL parallelism: the helper's own limit (32,
+	// thserver.DefaultMaxInFlight), so a probe alone never makes a default helper
+	// shed load; a helper shared with other probes queues briefly, then answers 503,
+	// which the probe retries. Not lower: a helper answers a site that is down for
+	// it too only after its fetch timeout (12 s), so the control's throughput is
+	// slots / 12 s in the worst case (16 slots made 100 such URLs take 85 s at
+	// parallelism 25; docs/methodology.md). URLs waiting for a slot keep measuring
+	// meanwhile: the control runs beside the probe's own steps.
+	DefaultMaxControlInFlight = 32
 	// maxBusyRetries: a helper that answers 503 (load shedding) is asked again this
 	// many times, after its Retry-After (capped by maxBusyWait), before the next
 	// helper: a busy helper is not a failed one.
@@ -69,8 +73,9 @@ func (c *controlClient) query(ctx context.Context, req *thproto.Request) (*thpro
 	if err != nil {
 		return nil, "", fmt.Errorf("control: encode request: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.budget)
-	defer cancel()
+	// The wait for a slot is bounded by the URL's own budget, not the control's:
+	// a queue of slow helper answers (sites down for the helper too take its whole
+	// fetch timeout) must delay URLs, not make them inconclusive.
 	if c.slots != nil {
 		select {
 		case c.slots <- struct{}{}:
@@ -79,6 +84,8 @@ func (c *controlClient) query(ctx context.Context, req *thproto.Request) (*thpro
 			return nil, "", fmt.Errorf("control: waiting for a request slot: %w", ctx.Err())
 		}
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.budget)
+	defer cancel()
 	var errs []error
 	for _, h := range c.helpers {
 		resp, err := c.queryPatiently(ctx, h, body)

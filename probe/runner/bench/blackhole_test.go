@@ -37,7 +37,7 @@ func BenchmarkBlackHoledList(b *testing.B) {
 	}
 	one := runBlackHole(b, urls[:1], 1)
 	b.ReportMetric(one.Seconds(), "s/url")
-	for _, p := range []int{1, 8, 32} {
+	for _, p := range []int{1, 8, 32, 64} {
 		if p == 1 && testing.Short() {
 			continue
 		}
