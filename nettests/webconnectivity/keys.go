@@ -50,9 +50,10 @@ func (m *Measurer) testKeys(trace *netx.Trace, o *Observations, d Decision, step
 func summarize(o *Observations) *ObservationsSummary {
 	s := &ObservationsSummary{DNS: o.DNS.Attempts, Endpoints: []EndpointSummary{}}
 	for _, ep := range o.Endpoints {
-		es := EndpointSummary{Address: ep.Address, TCP: ep.TCP}
+		es := EndpointSummary{Address: ep.Address, TCP: ep.TCP, OtherConnects: ep.OtherConnects}
 		if ep.TLS != nil {
 			es.TLS, es.BenignSNI, es.Benign = ep.TLS.Attempts, ep.TLS.BenignSNI, ep.TLS.Benign
+			es.OtherTLS = ep.TLS.OtherHandshakes
 		}
 		s.Endpoints = append(s.Endpoints, es)
 	}

@@ -69,11 +69,15 @@ type ObservationsSummary struct {
 
 // EndpointSummary is one endpoint's tries.
 type EndpointSummary struct {
-	Address   string   `json:"address"`
-	TCP       Attempts `json:"tcp"`
-	TLS       Attempts `json:"tls,omitempty"`
-	BenignSNI string   `json:"benign_sni,omitempty"`
-	Benign    Attempts `json:"benign,omitempty"`
+	Address string   `json:"address"`
+	TCP     Attempts `json:"tcp"`
+	// OtherConnects and OtherTLS are the connects and handshakes other steps (TLS
+	// retries, the benign SNI, the fetch) made here: TCP and TLS evidence too.
+	OtherConnects Attempts `json:"other_connects,omitempty"`
+	TLS           Attempts `json:"tls,omitempty"`
+	OtherTLS      Attempts `json:"other_tls,omitempty"`
+	BenignSNI     string   `json:"benign_sni,omitempty"`
+	Benign        Attempts `json:"benign,omitempty"`
 }
 
 var _ nettests.URLResult = (*TestKeys)(nil)
