@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/nettests/connectivity"
 	dnsnettest "github.com/vantage-probe/vantage/nettests/dns"
 	httpnettest "github.com/vantage-probe/vantage/nettests/http"
 	"github.com/vantage-probe/vantage/nettests/http3"
@@ -16,6 +17,7 @@ import (
 
 // factories lists every nettest by test_name. Add one line per nettest package.
 var factories = map[string]nettests.Factory{
+	connectivity.Name:    connectivity.Factory,
 	dnsnettest.Name:      dnsnettest.Factory,
 	httpnettest.Name:     httpnettest.Factory,
 	http3.Name:           http3.Factory,
