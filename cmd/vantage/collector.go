@@ -28,6 +28,7 @@ func newCollectorCmd() *cobra.Command {
 
 func newCollectorServeCmd() *cobra.Command {
 	var listen, db, testListsDir string
+	rl := collector.DefaultRateLimit()
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the collector (see docs/collector.md and docs/api.md)",
@@ -35,16 +36,24 @@ func newCollectorServeCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return serveCollector(ctx, listen, db, testListsDir)
+			if rl.IngestRate < 0 || rl.ReadRate < 0 || rl.IngestBurst < 0 || rl.ReadBurst < 0 {
+				return withCode(exitUsage, fmt.Errorf("collector: rate limits and bursts must not be negative"))
+			}
+			return serveCollector(ctx, listen, db, testListsDir, rl)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8480", "address to listen on")
 	cmd.Flags().StringVar(&db, "db", "vantage-collector.db", "database: a sqlite file path, or postgres://...")
 	cmd.Flags().StringVar(&testListsDir, "testlists-dir", "", "directory of Citizen Lab CSV lists (cc.csv) served before the embedded ones")
+	cmd.Flags().Float64Var(&rl.IngestRate, "rate-limit", rl.IngestRate, "uploads per second per client address (/32, /64); 0 disables")
+	cmd.Flags().IntVar(&rl.IngestBurst, "burst", rl.IngestBurst, "uploads a client may send at once")
+	cmd.Flags().Float64Var(&rl.ReadRate, "read-rate-limit", rl.ReadRate, "other requests per second per client address; 0 disables")
+	cmd.Flags().IntVar(&rl.ReadBurst, "read-burst", rl.ReadBurst, "other requests a client may send at once")
+	cmd.Flags().BoolVar(&rl.TrustForwardedFor, "trust-forwarded-for", false, "take the client address from the last X-Forwarded-For entry (only behind a reverse proxy)")
 	return cmd
 }
 
-func serveCollector(ctx context.Context, listen, dbURL, testListsDir string) error {
+func serveCollector(ctx context.Context, listen, dbURL, testListsDir string, rl collector.RateLimit) error {
 	db, err := storage.Open(ctx, dbURL)
 	if err != nil {
 		return err
@@ -59,7 +68,8 @@ func serveCollector(ctx context.Context, listen, dbURL, testListsDir string) err
 		return withCode(exitUsage, fmt.Errorf("collector: listen: %w", err))
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	log.Info("collector serving", "url", "http://"+ln.Addr().String()+"/", "db", db.Dialect())
-	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Logger: log})
+	log.Info("collector serving", "url", "http://"+ln.Addr().String()+"/", "db", db.Dialect(),
+		"rate_limit", rl.IngestRate, "burst", rl.IngestBurst, "read_rate_limit", rl.ReadRate, "read_burst", rl.ReadBurst)
+	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Logger: log, RateLimit: &rl})
 	return srv.Serve(ctx, ln)
 }

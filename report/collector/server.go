@@ -42,6 +42,8 @@ type Config struct {
 	// IngestWait is how long an upload waits for a free slot before the answer is
 	// 429; 0 means DefaultIngestWait.
 	IngestWait time.Duration
+	// RateLimit, when not nil, limits requests per client (ratelimit.go).
+	RateLimit *RateLimit
 }
 
 // DefaultMaxConcurrentIngests bounds memory: each ingest may hold up to
@@ -62,6 +64,7 @@ type Server struct {
 	log         *slog.Logger
 	ingestSlots chan struct{}
 	ingestWait  time.Duration
+	limiter     *rateLimiter // nil: no per-client limit
 }
 
 // NewServer returns a Server for cfg.
@@ -82,6 +85,9 @@ func NewServer(cfg Config) *Server {
 	if s.ingestWait <= 0 {
 		s.ingestWait = DefaultIngestWait
 	}
+	if cfg.RateLimit != nil {
+		s.limiter = newRateLimiter(*cfg.RateLimit, s.now)
+	}
 	return s
 }
 
@@ -99,6 +105,9 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, "no such API endpoint", nil)
 	})
 	mux.Handle("/", web.Handler())
+	if s.limiter != nil {
+		return s.limiter.wrap(mux)
+	}
 	return mux
 }
 

@@ -1,0 +1,214 @@
+package collector
+
+import (
+	"container/list"
+	"math"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Per-client rate limits of the `vantage collector serve` binary (a Server built
+// with a nil Config.RateLimit has none). A client is an address prefix: /32 for
+// IPv4, /64 for IPv6 (one IPv6 subscriber usually holds a whole /64, so a smaller
+// prefix would give one host millions of buckets).
+const (
+	// DefaultIngestRate and DefaultIngestBurst: a probe drains its queue in
+	// batches of up to 50 measurements (upload.DefaultBatchSize), so a run of 1,000
+	// URLs is 20 requests, which the burst takes at once; the steady 10 per second
+	// leaves room for a few dozen probes behind one carrier-grade NAT address.
+	DefaultIngestRate  = 10
+	DefaultIngestBurst = 60
+	// DefaultReadRate and DefaultReadBurst: a researcher paging through the list
+	// API or loading the web page makes a few requests per second; bulk readers
+	// should use the export, one request.
+	DefaultReadRate  = 50
+	DefaultReadBurst = 200
+	// DefaultMaxClients bounds the limiter's memory: each tracked client costs
+	// about 150 bytes, so 65,536 clients are about 10 MB per limiter.
+	DefaultMaxClients = 1 << 16
+	// DefaultClientIdle is how long an unseen client's bucket is kept; after it
+	// the bucket would be full anyway, so forgetting it changes nothing.
+	DefaultClientIdle = 10 * time.Minute
+)
+
+// RateLimit configures per-client token buckets: one for uploads, one for every
+// other request. A rate of 0 disables that bucket.
+type RateLimit struct {
+	IngestRate  float64 // uploads per second per client
+	IngestBurst int     // uploads a client may send at once; < 1 means 1
+	ReadRate    float64 // other requests per second per client
+	ReadBurst   int
+	// MaxClients caps the clients tracked per bucket kind; when full, the client
+	// seen least recently is forgotten. 0 means DefaultMaxClients.
+	MaxClients int
+	// Idle is how long a client's bucket outlives its last request; 0 means
+	// DefaultClientIdle.
+	Idle time.Duration
+	// TrustForwardedFor takes the client's address from the last entry of
+	// X-Forwarded-For (the one the reverse proxy appended). Off by default: without
+	// a proxy in front, any client could name any address there.
+	TrustForwardedFor bool
+}
+
+// DefaultRateLimit is what `vantage collector serve` uses unless told otherwise.
+func DefaultRateLimit() RateLimit {
+	return RateLimit{IngestRate: DefaultIngestRate, IngestBurst: DefaultIngestBurst,
+		ReadRate: DefaultReadRate, ReadBurst: DefaultReadBurst}
+}
+
+// limiter is one kind of token bucket for every client, in least-recently-seen
+// order so that the cap evicts in O(1).
+type limiter struct {
+	rate    float64
+	burst   float64
+	max     int
+	idle    time.Duration
+	mu      sync.Mutex
+	clients map[netip.Prefix]*list.Element // of *bucket
+	order   list.List                      // front: most recently seen
+}
+
+type bucket struct {
+	client netip.Prefix
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst, maxClients int, idle time.Duration) *limiter {
+	if burst < 1 {
+		burst = 1
+	}
+	if maxClients <= 0 {
+		maxClients = DefaultMaxClients
+	}
+	if idle <= 0 {
+		idle = DefaultClientIdle
+	}
+	return &limiter{rate: rate, burst: float64(burst), max: maxClients, idle: idle,
+		clients: make(map[netip.Prefix]*list.Element)}
+}
+
+// allow takes a token from client's bucket. When there is none it returns false
+// and how long until there will be one.
+func (l *limiter) allow(client netip.Prefix, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.evictIdle(now)
+	var b *bucket
+	if e, ok := l.clients[client]; ok {
+		b = e.Value.(*bucket)
+		l.order.MoveToFront(e)
+		if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
+			b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
+		}
+	} else {
+		for len(l.clients) >= l.max {
+			l.remove(l.order.Back())
+		}
+		b = &bucket{client: client, tokens: l.burst}
+		l.clients[client] = l.order.PushFront(b)
+	}
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return false, wait
+}
+
+// evictIdle forgets the clients not seen for l.idle (they are at the back).
+func (l *limiter) evictIdle(now time.Time) {
+	for e := l.order.Back(); e != nil; e = l.order.Back() {
+		if now.Sub(e.Value.(*bucket).last) < l.idle {
+			return
+		}
+		l.remove(e)
+	}
+}
+
+func (l *limiter) remove(e *list.Element) {
+	delete(l.clients, e.Value.(*bucket).client)
+	l.order.Remove(e)
+}
+
+// tracked is the number of clients the limiter holds (for tests).
+func (l *limiter) tracked() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients)
+}
+
+// rateLimiter applies a RateLimit in front of a handler.
+type rateLimiter struct {
+	ingest, read *limiter // nil: not limited
+	trustXFF     bool
+	now          func() time.Time
+}
+
+func newRateLimiter(rl RateLimit, now func() time.Time) *rateLimiter {
+	r := &rateLimiter{trustXFF: rl.TrustForwardedFor, now: now}
+	if rl.IngestRate > 0 {
+		r.ingest = newLimiter(rl.IngestRate, rl.IngestBurst, rl.MaxClients, rl.Idle)
+	}
+	if rl.ReadRate > 0 {
+		r.read = newLimiter(rl.ReadRate, rl.ReadBurst, rl.MaxClients, rl.Idle)
+	}
+	return r
+}
+
+// wrap answers 429 with Retry-After (whole seconds, at least 1) to a client whose
+// bucket is empty, before anything of the request is read or stored.
+func (rl *rateLimiter) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l := rl.read
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/measurements" {
+			l = rl.ingest
+		}
+		client, ok := clientPrefix(r, rl.trustXFF)
+		if l == nil || !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if allowed, wait := l.allow(client, rl.now()); !allowed {
+			secs := int(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+			writeError(w, http.StatusTooManyRequests, "rate limited, retry later", nil)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientPrefix is the client's address prefix: the connection's peer, or the last
+// X-Forwarded-For entry when trusted (the peer when that entry is malformed). A
+// request whose peer address cannot be parsed (a unix socket) is not limited.
+func clientPrefix(r *http.Request, trustXFF bool) (netip.Prefix, bool) {
+	addr, ok := netip.Addr{}, false
+	if xff := r.Header.Values("X-Forwarded-For"); trustXFF && len(xff) > 0 {
+		last := xff[len(xff)-1]
+		if i := strings.LastIndexByte(last, ','); i >= 0 {
+			last = last[i+1:]
+		}
+		a, err := netip.ParseAddr(strings.TrimSpace(last))
+		addr, ok = a, err == nil
+	}
+	if !ok { // no trusted header, or a malformed one: the peer (the proxy) pays
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil {
+			return netip.Prefix{}, false
+		}
+		addr = ap.Addr()
+	}
+	addr = addr.Unmap().WithZone("")
+	bits := 64
+	if addr.Is4() {
+		bits = 32
+	}
+	p, err := addr.Prefix(bits)
+	return p, err == nil
+}
