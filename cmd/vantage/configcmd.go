@@ -132,7 +132,7 @@ func initConfig(cmd *cobra.Command, path string, accept, force bool) error {
 	if _, err := config.Parse([]byte(text), path); err != nil {
 		return fmt.Errorf("config init: template: %w", err) // a bug, caught by the tests
 	}
-	if err := writeConfigFile(path, []byte(text)); err != nil {
+	if err := config.WriteFile(path, []byte(text)); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "wrote %s\n", path)
