@@ -85,7 +85,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	if errors.Is(err, netx.ErrBadURL) {
 		return nil, fmt.Errorf("http: input %q: %w", input, err)
 	}
-	tk := &TestKeys{Failure: netx.FailureOf(err), XFailedOperation: failedOperation(err)}
+	tk := &TestKeys{Failure: netx.FailureOf(err), XFailedOperation: netx.OperationOf(err)}
 	if res != nil && res.Final != nil {
 		tk.XStatusCode = res.Final.Response.Code
 		tk.XFinalURL = res.Final.Request.URL
@@ -99,11 +99,3 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	return tk, nil
 }
 
-// failedOperation returns the phase a classified error happened in.
-func failedOperation(err error) string {
-	var e *netx.Error
-	if errors.As(err, &e) {
-		return e.Operation
-	}
-	return ""
-}

@@ -88,6 +88,17 @@ func FailureOf(err error) *string {
 	return &s
 }
 
+// OperationOf returns the operation a classified error failed in (resolve, connect,
+// tls_handshake, quic_handshake, http_round_trip, read), or "" when err is nil or
+// was not classified by this package.
+func OperationOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Operation
+	}
+	return ""
+}
+
 // DNSRcodeError reports a DNS response whose rcode is not success.
 type DNSRcodeError struct{ Rcode int }
 
