@@ -98,4 +98,3 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	tk.Requests, tk.NetworkEvents = ev.Requests, ev.NetworkEvents
 	return tk, nil
 }
-

@@ -105,4 +105,3 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	tk.Queries, tk.QUICHandshakes, tk.Requests = ev.Queries, ev.QUICHandshakes, ev.Requests
 	return tk, nil
 }
-
