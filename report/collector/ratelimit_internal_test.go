@@ -3,6 +3,7 @@ package collector
 import (
 	"net/http/httptest"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -75,4 +76,27 @@ func TestClientPrefix(t *testing.T) {
 	if _, ok := clientPrefix(r, false); ok {
 		t.Error("unix socket peer has an address")
 	}
+}
+
+// BenchmarkLimiterNewClients measures a request from a client never seen before
+// with the limiter full (an eviction every time), and the memory per tracked
+// client, for the figures in docs/collector.md.
+func BenchmarkLimiterNewClients(b *testing.B) {
+	const maxClients = 1 << 16
+	l := newLimiter(DefaultIngestRate, DefaultIngestBurst, maxClients, time.Hour)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range maxClients {
+		l.allow(netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32), now)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perClient := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / maxClients
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		l.allow(netip.PrefixFrom(netip.AddrFrom4([4]byte{11, byte(i >> 16), byte(i >> 8), byte(i)}), 32), now)
+	}
+	b.ReportMetric(perClient, "heap-B/client")
 }
