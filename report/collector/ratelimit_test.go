@@ -2,6 +2,7 @@ package collector_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/vantage-probe/vantage/report"
 	"github.com/vantage-probe/vantage/report/collector"
 	"github.com/vantage-probe/vantage/report/collector/collectortest"
+	"github.com/vantage-probe/vantage/report/collector/storage"
 )
 
 // fakeClock is a clock the test moves by hand, so that bucket refills do not
@@ -158,5 +160,32 @@ func TestForwardedForIsTrustedOnlyWhenAsked(t *testing.T) {
 		if got := []int{s1, s2, s3}; !slices.Equal(got, want) {
 			t.Errorf("trust %v: statuses %v, want %v", trust, got, want)
 		}
+	}
+}
+
+// BenchmarkRateLimitedFlood measures how fast the collector refuses a flooding
+// client whose bucket is empty (the 429 path, over loopback HTTP with keep-alive),
+// for the figures in docs/security.md.
+func BenchmarkRateLimitedFlood(b *testing.B) {
+	clock := &fakeClock{now: t0.Add(time.Hour)}
+	c := collectortest.NewWithConfig(b, collectortest.SQLite, collector.Config{
+		Now:       clock.Now,
+		RateLimit: &collector.RateLimit{IngestRate: 1, IngestBurst: 1},
+	})
+	line := collectortest.NewProbe(b).SignSpec(b, webSpec("https://flood.example/", t0))
+	hc := clientFrom("127.0.0.2")
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodPost, c.URL+"/api/v1/measurements", bytes.NewReader(line))
+		req.Header.Set("Content-Type", collector.ContentTypeJSON)
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	rows, err := c.DB.List(context.Background(), storage.Filter{}, nil, storage.OldestFirst, 10)
+	if err != nil || len(rows) != 1 {
+		b.Errorf("store holds %d (%v), want the 1 of the burst", len(rows), err)
 	}
 }
