@@ -14,9 +14,16 @@ import (
 // Canary classes. A class is judged by where the canary is hosted, not by its domain:
 // the allowlist phase of Kazakhstan, January 2022, let a few domestic services
 // through while everything abroad stayed dark (detection-methods.md §1.1, §5.4).
+// They follow the three classes of §5.4: ClassAllowlisted are domestic services
+// likely to be kept on an allowlist (state portal, largest banks, national post
+// and payments: D+ in §7), ClassDomestic ordinary domestic services (D−),
+// ClassForeign services abroad (F). Allowlisted canaries may be the only thing up
+// in an allowlist phase, so they never count towards online: they speak in the
+// whitelist rule only (Decide).
 const (
-	ClassDomestic = "domestic"
-	ClassForeign  = "foreign"
+	ClassDomestic    = "domestic"
+	ClassAllowlisted = "allowlisted"
+	ClassForeign     = "foreign"
 )
 
 // Protocols measured per canary. DNS applies to host-name canaries only.
@@ -138,12 +145,19 @@ func validHostName(s string) bool {
 // ParseCanaries parses the domestic and foreign lists of the configuration. A
 // repeated entry is measured once: it would otherwise weigh twice in the ratios.
 func ParseCanaries(domestic, foreign []string) ([]Canary, error) {
+	return ParseCanarySets(domestic, nil, foreign)
+}
+
+// ParseCanarySets parses the domestic, allowlisted and foreign lists of the
+// configuration. A repeated entry is measured once, in the first class that lists
+// it (domestic, then allowlisted, then foreign).
+func ParseCanarySets(domestic, allowlisted, foreign []string) ([]Canary, error) {
 	var out []Canary
 	seen := map[string]bool{}
 	for _, set := range []struct {
 		class   string
 		entries []string
-	}{{ClassDomestic, domestic}, {ClassForeign, foreign}} {
+	}{{ClassDomestic, domestic}, {ClassAllowlisted, allowlisted}, {ClassForeign, foreign}} {
 		for _, e := range set.entries {
 			c, err := ParseCanary(e, set.class)
 			if err != nil {
@@ -173,12 +187,15 @@ type defaultEntry struct {
 // defaultsFile is the layout of data/canaries.json.
 type defaultsFile struct {
 	Domestic map[string][]defaultEntry `json:"domestic"` // by probe_cc
-	Foreign  map[string][]defaultEntry `json:"foreign"`  // by probe_cc; "*" is the global set
+	// Allowlisted are domestic services likely kept on an allowlist, by probe_cc.
+	Allowlisted map[string][]defaultEntry `json:"allowlisted"`
+	Foreign     map[string][]defaultEntry `json:"foreign"` // by probe_cc; "*" is the global set
 }
 
-// DefaultCanaries returns the embedded canaries for a country (probe_cc). A country
-// without a domestic set gets the foreign set only: the whitelist verdict then cannot
-// be reached, and the test keys say so (no domestic canaries).
+// DefaultCanaries returns the embedded canaries for a country (probe_cc): its
+// ordinary domestic set, its allowlisted set and the foreign set. A country without
+// domestic and allowlisted sets gets the foreign set only: the whitelist verdict
+// then cannot be reached, and the test keys say so (no domestic canaries).
 func DefaultCanaries(cc string) ([]Canary, error) {
 	data, err := defaultsFS.ReadFile("data/canaries.json")
 	if err != nil {
@@ -196,7 +213,7 @@ func DefaultCanaries(cc string) ([]Canary, error) {
 	for _, set := range []struct {
 		class   string
 		entries []defaultEntry
-	}{{ClassDomestic, f.Domestic[cc]}, {ClassForeign, foreign}} {
+	}{{ClassDomestic, f.Domestic[cc]}, {ClassAllowlisted, f.Allowlisted[cc]}, {ClassForeign, foreign}} {
 		for _, e := range set.entries {
 			cs, err := expandEntry(e, set.class)
 			if err != nil {

@@ -63,7 +63,7 @@ func TestDefaultCanariesDocumented(t *testing.T) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		t.Fatal(err)
 	}
-	for _, sets := range []map[string][]defaultEntry{f.Domestic, f.Foreign} {
+	for _, sets := range []map[string][]defaultEntry{f.Domestic, f.Allowlisted, f.Foreign} {
 		for cc, entries := range sets {
 			for _, e := range entries {
 				if e.What == "" || e.Why == "" || e.Source == "" {
@@ -98,19 +98,68 @@ func TestDefaultCanariesDocumented(t *testing.T) {
 }
 
 // TestDefaultCanariesAvoidRiskyKinds is a tripwire on the rules of the data file:
-// no public resolvers, government portals, banks or big CDNs by name.
+// no public resolvers, big CDNs or telecoms anywhere, and no government portals or
+// banks among the ordinary domestic and foreign canaries (they belong to the
+// allowlisted class only).
 func TestDefaultCanariesAvoidRiskyKinds(t *testing.T) {
-	risky := []string{"1.1.1.1", "8.8.8.8", "9.9.9.9", "gov", "egov", "kaspi", "bank", "cloudflare", "akamai", "google", "telecom", "beeline", "kcell"}
+	risky := []string{"1.1.1.1", "8.8.8.8", "9.9.9.9", "cloudflare", "akamai", "google", "telecom", "beeline", "kcell"}
+	allowlistedOnly := []string{"gov", "egov", "kaspi", "bank"}
 	for _, cc := range []string{"KZ", "ZZ"} {
 		cs, err := DefaultCanaries(cc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range cs {
-			for _, r := range risky {
+			words := risky
+			if c.Class != ClassAllowlisted {
+				words = append(append([]string{}, risky...), allowlistedOnly...)
+			}
+			for _, r := range words {
 				if strings.Contains(strings.ToLower(c.Name), r) {
-					t.Errorf("%s canary %s matches %q", cc, c.Name, r)
+					t.Errorf("%s %s canary %s matches %q", cc, c.Class, c.Name, r)
 				}
+			}
+		}
+	}
+}
+
+// TestDefaultAllowlistedCanaries: Kazakhstan has an allowlisted set of its own,
+// apart from the ordinary domestic one (no entry in both), and every entry not
+// checked against a live network says so.
+func TestDefaultAllowlistedCanaries(t *testing.T) {
+	kz, err := DefaultCanaries("KZ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	classOf := map[string][]string{}
+	allowlisted := 0
+	for _, c := range kz {
+		classOf[c.Name] = append(classOf[c.Name], c.Class)
+		if c.Class == ClassAllowlisted {
+			allowlisted++
+		}
+	}
+	if allowlisted < 2 {
+		t.Fatalf("KZ: %d allowlisted canaries, want at least 2 (one bank's absence must not decide)", allowlisted)
+	}
+	for name, classes := range classOf {
+		if len(classes) > 1 {
+			t.Errorf("%s listed in %v", name, classes)
+		}
+	}
+	data, err := defaultsFS.ReadFile("data/canaries.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f defaultsFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatal(err)
+	}
+	for cc, entries := range f.Allowlisted {
+		for _, e := range entries {
+			// "verified" or "unverified": either way the entry says it.
+			if !strings.Contains(e.Source, "verified") {
+				t.Errorf("%s %s: the source must say whether the entry was checked", cc, e.Target)
 			}
 		}
 	}
@@ -130,6 +179,25 @@ func FuzzParseCanary(f *testing.F) {
 			t.Fatalf("%q parsed into %+v", entry, c)
 		}
 	})
+}
+
+func TestParseCanarySets(t *testing.T) {
+	cs, err := ParseCanarySets([]string{"https://shop.kz/"}, []string{"https://bank.kz/", "10.1.0.20:443", "https://shop.kz/"}, []string{"10.2.0.1:443"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ name, class string }{{"https://shop.kz/", ClassDomestic}, {"https://bank.kz/", ClassAllowlisted}, {"10.1.0.20:443", ClassAllowlisted}, {"10.2.0.1:443", ClassForeign}}
+	if len(cs) != len(want) {
+		t.Fatalf("canaries %+v", cs)
+	}
+	for i, w := range want {
+		if cs[i].Name != w.name || cs[i].Class != w.class {
+			t.Errorf("canary %d: %s (%s), want %s (%s)", i, cs[i].Name, cs[i].Class, w.name, w.class)
+		}
+	}
+	if _, err := ParseCanarySets(nil, []string{"ftp://bank.kz"}, nil); !errors.Is(err, ErrBadCanary) {
+		t.Errorf("bad allowlisted entry: %v", err)
+	}
 }
 
 func TestParseCanariesDedupes(t *testing.T) {

@@ -139,12 +139,13 @@ func New(env *nettests.Env) (*Measurer, error) {
 func optionsFromEnv(env *nettests.Env) (Options, error) {
 	opts := Options{System: HostSystem()}
 	var netxCfg *netx.Config
-	var domestic, foreign []string
+	var domestic, allowlisted, foreign []string
 	cc := ""
 	if env != nil {
 		netxCfg, opts.Now, opts.Logger = env.Netx, env.Now, env.Logger
 		if env.Config != nil {
-			domestic, foreign = env.Config.Canaries.Domestic, env.Config.Canaries.Foreign
+			c := env.Config.Canaries
+			domestic, allowlisted, foreign = c.Domestic, c.Allowlisted, c.Foreign
 			cc, opts.Resolver = env.Config.Probe.Country, env.Config.Network.Resolver
 		}
 	}
@@ -152,20 +153,45 @@ func optionsFromEnv(env *nettests.Env) (Options, error) {
 		opts.Resolver = netxCfg.Resolver
 	}
 	var err error
-	if len(domestic)+len(foreign) > 0 {
-		opts.Canaries, err = ParseCanaries(domestic, foreign)
-	} else {
-		opts.Canaries, err = DefaultCanaries(cc)
-	}
+	opts.Canaries, err = chooseCanaries(cc, domestic, allowlisted, foreign)
 	if err != nil {
 		return Options{}, fmt.Errorf("connectivity: canaries: %w", err)
 	}
-	if !hasClass(opts.Canaries, ClassDomestic) {
+	switch {
+	case !hasClass(opts.Canaries, ClassDomestic) && !hasClass(opts.Canaries, ClassAllowlisted):
 		opts.Notes = append(opts.Notes, "no domestic canaries (country "+orUnknown(cc)+"): an allowlist phase reads as a full shutdown")
+	case !hasClass(opts.Canaries, ClassAllowlisted):
+		opts.Notes = append(opts.Notes, "no allowlisted canaries: an allowlist that spares only services such as banks and state portals reads as a full shutdown")
 	}
 	opts.Config = opts.Config.withDefaults()
 	opts.Probes = NetxProbes(netxCfg, opts.Config.AttemptTimeout)
 	return opts, nil
+}
+
+// chooseCanaries applies the [canaries] configuration: a configuration that lists
+// domestic or foreign canaries replaces every embedded set, its allowlisted ones
+// included (only its own allowlisted list is used: a lab or a test must not
+// probe real names it did not list); otherwise the embedded sets for cc are used,
+// with the configured allowlisted list, when set, replacing the embedded one.
+func chooseCanaries(cc string, domestic, allowlisted, foreign []string) ([]Canary, error) {
+	if len(domestic)+len(foreign) > 0 {
+		return ParseCanarySets(domestic, allowlisted, foreign)
+	}
+	embedded, err := DefaultCanaries(cc)
+	if err != nil || len(allowlisted) == 0 {
+		return embedded, err
+	}
+	configured, err := ParseCanarySets(nil, allowlisted, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []Canary
+	for _, c := range embedded {
+		if c.Class != ClassAllowlisted {
+			out = append(out, c)
+		}
+	}
+	return append(out, configured...), nil
 }
 
 // NewMeasurer builds a measurer from explicit options (tests inject fakes here).

@@ -378,3 +378,86 @@ func TestRunInterrupted(t *testing.T) {
 		t.Fatalf("keys %v, err %v", keys, err)
 	}
 }
+
+// TestRunAllowlisted measures the allowlist phase end to end with fakes: ordinary
+// domestic and foreign canaries black-holed, the allowlisted ones answering.
+func TestRunAllowlisted(t *testing.T) {
+	cs, err := ParseCanarySets(
+		[]string{"https://shop.kz/", "10.1.0.1:443", "10.1.0.2:443"},
+		[]string{"https://bank.kz/", "10.1.1.1:443"},
+		[]string{"https://wiki.example/", "10.2.0.1:443", "10.2.0.2:443", "10.2.0.3:443"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowlistedAddrs := []string{"10.1.1.1:443", "10.1.1.9:443"}
+	sys := fakeSystem(routeWithDefault, "", eth0, lo)
+	for _, tt := range []struct {
+		name       string
+		breakf     func(f *fakeNet)
+		want, why  string
+		summaryHas string
+	}{
+		{"allowlist", func(f *fakeNet) { f.shutdown() }, nettests.NetworkWhitelist, ReasonAllowlistedOnly, "only allowlisted canaries"},
+		{"full shutdown", func(f *fakeNet) { f.shutdown(); f.down(allowlistedAddrs...) }, nettests.NetworkFullShutdown, ReasonAllCanariesSilent, "| allowlisted dns 3/3 tcp 0/"},
+		{"online", func(*fakeNet) {}, nettests.NetworkOnline, ReasonAllCanariesAnswer, "| allowlisted dns 3/3 tcp 6/6"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := healthyNet()
+			f.dns["bank.kz"] = []string{"10.1.1.9"}
+			f.up(allowlistedAddrs...)
+			tt.breakf(f)
+			tk, _ := runFake(t, f, sys, cs)
+			if tk.Verdict != tt.want || tk.Reason != tt.why {
+				t.Fatalf("verdict %s (%s), want %s (%s); reach %v", tk.Verdict, tk.Reason, tt.want, tt.why, tk.Reach)
+			}
+			if s := tk.Summary(); !strings.Contains(s, tt.summaryHas) {
+				t.Errorf("summary %q lacks %q", s, tt.summaryHas)
+			}
+		})
+	}
+}
+
+// TestNewFromEnvAllowlisted: the embedded KZ set has allowlisted canaries; a
+// configured allowlisted list replaces them alone; a configuration listing its own
+// domestic or foreign canaries brings no embedded allowlisted ones.
+func TestNewFromEnvAllowlisted(t *testing.T) {
+	count := func(m *Measurer) map[string]int {
+		n := map[string]int{}
+		for _, c := range m.Canaries() {
+			n[c.Class]++
+		}
+		return n
+	}
+	cfg := config.Defaults()
+	cfg.Probe.Country = "KZ"
+	m, err := New(&nettests.Env{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	embedded := count(m)
+	if embedded[ClassAllowlisted] == 0 || embedded[ClassDomestic] == 0 || embedded[ClassForeign] == 0 {
+		t.Fatalf("KZ defaults by class %v", embedded)
+	}
+	cfg.Canaries.Allowlisted = []string{"192.0.2.20:443"}
+	m, err = New(&nettests.Env{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := count(m)
+	if got[ClassAllowlisted] != 1 || got[ClassDomestic] != embedded[ClassDomestic] || got[ClassForeign] != embedded[ClassForeign] {
+		t.Fatalf("allowlisted override: by class %v, embedded %v", got, embedded)
+	}
+	cfg.Canaries.Allowlisted = nil
+	cfg.Canaries.Domestic, cfg.Canaries.Foreign = []string{"192.0.2.1:443"}, []string{"198.51.100.1:443"}
+	m, err = New(&nettests.Env{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := count(m); got[ClassAllowlisted] != 0 || len(m.notes) != 1 || !strings.Contains(m.notes[0], "no allowlisted canaries") {
+		t.Fatalf("configured sets: by class %v, notes %q", got, m.notes)
+	}
+	cfg.Canaries.Allowlisted = []string{"ftp://bank.kz"}
+	if _, err := New(&nettests.Env{Config: cfg}); err == nil || !strings.Contains(err.Error(), "canar") {
+		t.Fatalf("bad allowlisted entry accepted: %v", err)
+	}
+}

@@ -13,6 +13,7 @@ var reasonText = map[string]string{
 	ReasonFirstHopSilent:    "neither the gateway nor the resolver answers",
 	ReasonAllCanariesSilent: "the local network works but no canary answers",
 	ReasonForeignCut:        "domestic canaries answer, foreign ones do not",
+	ReasonAllowlistedOnly:   "only allowlisted canaries (state portal, banks) answer",
 	ReasonFlapping:          "reachability flips between rounds",
 	ReasonLoss:              "a large share of canary attempts fails",
 	ReasonSlow:              "canaries answer but downloads crawl",
@@ -23,7 +24,7 @@ var reasonText = map[string]string{
 func (tk *TestKeys) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s", tk.Verdict, reasonText[tk.Reason])
-	for _, class := range []string{ClassDomestic, ClassForeign} {
+	for _, class := range []string{ClassDomestic, ClassAllowlisted, ClassForeign} {
 		ratios, ok := tk.Ratios[class]
 		if !ok {
 			continue

@@ -29,6 +29,21 @@ const (
 	// Kaspi services" through (ict-online; §1.1), so most domestic canaries may fail:
 	// one canary in four answering in every round is not an accident.
 	DomesticAliveMin = 0.25
+	// DomesticCutMax is the share of ordinary domestic attempts at or below which
+	// the ordinary domestic class counts as cut, for the allowlist rule that rests
+	// on the allowlisted canaries: detection-methods.md §7 calls whitelist_mode at
+	// "≤ 10 % of D− OK, ≤ 10 % of F OK", the same bound as ForeignCutMax.
+	DomesticCutMax = 0.10
+	// AllowlistedAliveMin is the share of allowlisted canaries that must answer in
+	// every round for an otherwise dark network to be called whitelist. An
+	// allowlist spares a few services, not all of them (January 2022: "a few media
+	// sites and Kaspi services", ict-online; detection-methods.md §1.1), so most
+	// allowlisted canaries may fail; one in four answering in every round, as for
+	// DomesticAliveMin, is no accident, and "every round" keeps a shutdown that
+	// leaks (about 2 % of attempts, §1.1) or one flapping canary from reading as an
+	// allowlist. Canaries are counted, not attempts, for the reason given at
+	// isWhitelist.
+	AllowlistedAliveMin = 0.25
 	// ThrottledKbps is the median canary download rate, in kbit/s, under which an
 	// otherwise online network is called throttled. Russia's 2021 throttling held
 	// flows at 130–150 kbit/s (Xue et al., IMC 2021; §4.1); 256 kbit/s keeps that
@@ -45,6 +60,7 @@ const (
 	ReasonFirstHopSilent    = "first_hop_silent"
 	ReasonAllCanariesSilent = "all_canaries_silent"
 	ReasonForeignCut        = "foreign_cut_domestic_up"
+	ReasonAllowlistedOnly   = "only_allowlisted_answer"
 	ReasonFlapping          = "reachability_flapping"
 	ReasonLoss              = "canary_loss"
 	ReasonSlow              = "throughput_collapse"
@@ -111,7 +127,8 @@ type Analysis struct {
 	// Ratios are the raw tallies per class and protocol over all rounds.
 	Ratios map[string]map[string]Tally `json:"ratios"`
 	// Reach is, per round, the transport tally per class after exclusions, and the
-	// two classes together under "all".
+	// domestic and foreign classes together under "all" (allowlisted canaries are
+	// kept apart: they may be the only thing up).
 	Reach []map[string]Tally `json:"reach"`
 	// Excluded lists what was left out of Reach, and why.
 	Excluded []Exclusion `json:"excluded"`
@@ -133,14 +150,21 @@ func Decide(ev Evidence) Analysis {
 	return a
 }
 
-// classify applies the rules in order: local → all down → whitelist → flapping →
-// loss → throughput → online. A lower level decides before a higher one.
+// classify applies the rules in order: whitelist on ordinary canaries → whitelist
+// on allowlisted canaries → local → all down → flapping → loss → throughput →
+// online. A lower level decides before a higher one. Allowlisted canaries speak in
+// one rule only: they never count towards online, flapping or loss.
 func classify(ev Evidence, rounds []map[string]Tally, skip map[string]Exclusion) (string, string) {
-	if _, down := countRounds(rounds, reachAll); down == len(rounds) {
-		return allDown(ev.Local)
-	}
-	if isWhitelist(rounds, domesticAnswering(ev.Canaries, skip, len(rounds))) {
+	_, down := countRounds(rounds, reachAll)
+	allDown := down == len(rounds)
+	if !allDown && isWhitelist(rounds, classAnswering(ev.Canaries, skip, len(rounds), ClassDomestic)) {
 		return nettests.NetworkWhitelist, ReasonForeignCut
+	}
+	if onlyAllowlisted(rounds, classAnswering(ev.Canaries, skip, len(rounds), ClassAllowlisted)) {
+		return nettests.NetworkWhitelist, ReasonAllowlistedOnly
+	}
+	if allDown {
+		return allDownVerdict(ev.Local)
 	}
 	for _, key := range []string{reachAll, ClassDomestic, ClassForeign} {
 		if up, down := countRounds(rounds, key); up > 0 && down > 0 {
@@ -159,10 +183,10 @@ func classify(ev Evidence, rounds []map[string]Tally, skip map[string]Exclusion)
 	return nettests.NetworkOnline, ReasonAllCanariesAnswer
 }
 
-// allDown tells a local failure from a shutdown when no canary answers: the local
-// side must be shown to work (interface, route, and a first hop or a remote resolver
-// answering) before anything is called a shutdown.
-func allDown(l LocalChecks) (string, string) {
+// allDownVerdict tells a local failure from a shutdown when no canary answers: the
+// local side must be shown to work (interface, route, and a first hop or a remote
+// resolver answering) before anything is called a shutdown.
+func allDownVerdict(l LocalChecks) (string, string) {
 	switch {
 	case l.Interface != nil && !*l.Interface:
 		return nettests.NetworkLocalFailure, ReasonNoInterface
@@ -209,12 +233,35 @@ func isWhitelist(rounds []map[string]Tally, domesticShare []float64) bool {
 	return true
 }
 
-// domesticAnswering returns, per round, the share of domestic canaries (not
-// excluded) that answered on some transport; nil without domestic canaries.
-func domesticAnswering(cs []CanaryOutcome, skip map[string]Exclusion, rounds int) []float64 {
+// onlyAllowlisted is the allowlist seen through the allowlisted canaries
+// (detection-methods.md §5.4: likely-allowlisted domestic services answer, ordinary
+// domestic and foreign ones do not): the foreign class is cut over the whole check
+// (ForeignCutMax), so is the ordinary domestic class when there is one
+// (DomesticCutMax), and at least AllowlistedAliveMin of the allowlisted canaries
+// answer in every round. When ordinary canaries answer, this rule is not reached
+// or fails, so the allowlisted ones change nothing.
+func onlyAllowlisted(rounds []map[string]Tally, allowlistedShare []float64) bool {
+	frn := classTotal(rounds, ClassForeign)
+	if frn.Attempts == 0 || frn.Ratio() > ForeignCutMax || len(allowlistedShare) == 0 {
+		return false
+	}
+	if dom := classTotal(rounds, ClassDomestic); dom.Attempts > 0 && dom.Ratio() > DomesticCutMax {
+		return false
+	}
+	for _, share := range allowlistedShare {
+		if share < AllowlistedAliveMin {
+			return false
+		}
+	}
+	return true
+}
+
+// classAnswering returns, per round, the share of the class's canaries (not
+// excluded) that answered on some transport; nil without canaries of the class.
+func classAnswering(cs []CanaryOutcome, skip map[string]Exclusion, rounds int, class string) []float64 {
 	answered, total := make([]int, rounds), 0
 	for _, c := range cs {
-		if _, out := skip[exclusionKey(c.Name, "")]; out || c.Class != ClassDomestic {
+		if _, out := skip[exclusionKey(c.Name, "")]; out || c.Class != class {
 			continue
 		}
 		total++
@@ -261,7 +308,8 @@ func rawRatios(cs []CanaryOutcome) map[string]map[string]Tally {
 	return out
 }
 
-// reach sums, per round and class, the transport tallies that are not excluded.
+// reach sums, per round and class, the transport tallies that are not excluded;
+// "all" gathers the domestic and foreign classes only.
 func reach(cs []CanaryOutcome, rounds int, skip map[string]Exclusion) []map[string]Tally {
 	out := make([]map[string]Tally, rounds)
 	for i := range out {
@@ -279,7 +327,11 @@ func reach(cs []CanaryOutcome, rounds int, skip map[string]Exclusion) []map[stri
 				if _, ok := skip[exclusionKey(c.Name, p)]; ok {
 					continue
 				}
-				for _, key := range []string{c.Class, reachAll} {
+				keys := []string{c.Class, reachAll}
+				if c.Class == ClassAllowlisted {
+					keys = keys[:1]
+				}
+				for _, key := range keys {
 					t := out[i][key]
 					t.Add(r[p])
 					out[i][key] = t

@@ -251,3 +251,96 @@ func TestDecideExclusions(t *testing.T) {
 		t.Errorf("raw foreign quic %+v, want 0/24", got)
 	}
 }
+
+// TestDecideAllowlisted: the allowlisted canaries (state portal, banks) tell an
+// allowlist that spares only them from a full shutdown, and change nothing else.
+func TestDecideAllowlisted(t *testing.T) {
+	up3 := []map[string]Tally{upRound(), upRound(), upRound()}
+	down3 := []map[string]Tally{downRound(), downRound(), downRound()}
+	flap := []map[string]Tally{upRound(), downRound(), upRound()}
+	ordinaryDark := join(set("d", ClassDomestic, 4, down3...), set("f", ClassForeign, 4, down3...))
+	tests := []struct {
+		name        string
+		canaries    []CanaryOutcome
+		wantVerdict string
+		wantReason  string
+	}{
+		{"allowlist: only the allowlisted answer", join(ordinaryDark, set("a", ClassAllowlisted, 4, up3...)),
+			nettests.NetworkWhitelist, ReasonAllowlistedOnly},
+		{"allowlist sparing one bank of four", join(ordinaryDark, set("a", ClassAllowlisted, 1, up3...), set("ax", ClassAllowlisted, 3, down3...)),
+			nettests.NetworkWhitelist, ReasonAllowlistedOnly},
+		{"allowlist with one allowlisted canary flapping", join(ordinaryDark, set("a", ClassAllowlisted, 2, up3...), set("aflap", ClassAllowlisted, 1, flap...), set("ax", ClassAllowlisted, 1, down3...)),
+			nettests.NetworkWhitelist, ReasonAllowlistedOnly},
+		// Round 2 leaks 4 of 44 ordinary attempts (9 %, not a down round); the
+		// ordinary domestic class stays at 4/68 (6 %) over the check, under the
+		// 10 % cut.
+		{"allowlist, ordinary domestic leaks a little", join(
+			set("d", ClassDomestic, 2, down3...),
+			set("dleak", ClassDomestic, 2, downRound(), map[string]Tally{ProtoTCP: {1, 1}, ProtoTLS: {1, 1}, ProtoQUIC: {0, 2}}, downRound()),
+			set("f", ClassForeign, 4, down3...), set("a", ClassAllowlisted, 3, up3...)),
+			nettests.NetworkWhitelist, ReasonAllowlistedOnly},
+		{"the same leak without allowlisted canaries", join(
+			set("d", ClassDomestic, 2, down3...),
+			set("dleak", ClassDomestic, 2, downRound(), map[string]Tally{ProtoTCP: {1, 1}, ProtoTLS: {1, 1}, ProtoQUIC: {0, 2}}, downRound()),
+			set("f", ClassForeign, 4, down3...)),
+			nettests.NetworkPartialShutdown, ReasonLoss},
+		{"allowlist without ordinary domestic canaries", join(set("f", ClassForeign, 4, down3...), set("a", ClassAllowlisted, 2, up3...)),
+			nettests.NetworkWhitelist, ReasonAllowlistedOnly},
+		{"full shutdown: the allowlisted fail too", join(ordinaryDark, set("a", ClassAllowlisted, 4, down3...)),
+			nettests.NetworkFullShutdown, ReasonAllCanariesSilent},
+		{"full shutdown with one allowlisted canary flapping", join(ordinaryDark, set("aflap", ClassAllowlisted, 1, flap...), set("a", ClassAllowlisted, 3, down3...)),
+			nettests.NetworkFullShutdown, ReasonAllCanariesSilent},
+		{"online, the allowlisted answer too", join(set("d", ClassDomestic, 4, up3...), set("f", ClassForeign, 4, up3...), set("a", ClassAllowlisted, 4, up3...)),
+			nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		{"online, the allowlisted all fail", join(set("d", ClassDomestic, 4, up3...), set("f", ClassForeign, 4, up3...), set("a", ClassAllowlisted, 4, down3...)),
+			nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		{"online with one allowlisted canary flapping", join(set("d", ClassDomestic, 4, up3...), set("f", ClassForeign, 4, up3...), set("a", ClassAllowlisted, 3, up3...), set("aflap", ClassAllowlisted, 1, flap...)),
+			nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		// Foreign answers, so nothing keeps the world out: not an allowlist. The
+		// ordinary domestic class fails alone, which is a partial shutdown (canary
+		// loss) whatever the allowlisted canaries do.
+		{"foreign fine, ordinary domestic dark, allowlisted answer", join(set("d", ClassDomestic, 4, down3...), set("f", ClassForeign, 4, up3...), set("a", ClassAllowlisted, 4, up3...)),
+			nettests.NetworkPartialShutdown, ReasonLoss},
+		// The ordinary domestic class answers: the existing rule decides, on ordinary
+		// evidence.
+		{"foreign cut, ordinary domestic up, allowlisted up", join(set("d", ClassDomestic, 4, up3...), set("f", ClassForeign, 4, down3...), set("a", ClassAllowlisted, 4, up3...)),
+			nettests.NetworkWhitelist, ReasonForeignCut},
+		// Ordinary domestic answers in every round at half strength: above the 10 %
+		// cut, so the allowlisted rule does not apply, and the class is neither cut
+		// nor fine.
+		{"foreign cut, ordinary domestic at 50 %, allowlisted up", join(set("d", ClassDomestic, 4, map[string]Tally{ProtoTCP: {1, 2}, ProtoTLS: {1, 2}, ProtoQUIC: {1, 2}}, map[string]Tally{ProtoTCP: {1, 2}, ProtoTLS: {1, 2}, ProtoQUIC: {1, 2}}, map[string]Tally{ProtoTCP: {1, 2}, ProtoTLS: {1, 2}, ProtoQUIC: {1, 2}}), set("f", ClassForeign, 4, down3...), set("a", ClassAllowlisted, 4, up3...)),
+			nettests.NetworkWhitelist, ReasonForeignCut},
+		// Ordinary domestic canaries answer in two rounds of three (50 % of
+		// attempts): the class is not cut, so the allowlisted canaries cannot turn
+		// the flapping into an allowlist.
+		{"domestic flaps while foreign is cut, allowlisted up", join(set("d", ClassDomestic, 4, flap...), set("f", ClassForeign, 4, down3...), set("a", ClassAllowlisted, 4, up3...)),
+			nettests.NetworkPartialShutdown, ReasonFlapping},
+		{"only allowlisted canaries configured, all answer", set("a", ClassAllowlisted, 4, up3...),
+			nettests.NetworkFullShutdown, ReasonAllCanariesSilent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := Decide(Evidence{Local: healthyLocal, Canaries: tt.canaries, Rounds: 3})
+			if a.Verdict != tt.wantVerdict || a.Reason != tt.wantReason {
+				t.Fatalf("verdict %s (%s), want %s (%s); reach %v, excluded %v", a.Verdict, a.Reason, tt.wantVerdict, tt.wantReason, a.Reach, a.Excluded)
+			}
+		})
+	}
+}
+
+// TestDecideAllowlistedKeptApart: allowlisted canaries have their own reach and
+// never enter the "all" figure the online and shutdown rules read.
+func TestDecideAllowlistedKeptApart(t *testing.T) {
+	up3 := []map[string]Tally{upRound(), upRound(), upRound()}
+	down3 := []map[string]Tally{downRound(), downRound(), downRound()}
+	a := Decide(Evidence{Local: healthyLocal, Rounds: 3, Canaries: join(
+		set("d", ClassDomestic, 2, down3...), set("f", ClassForeign, 2, down3...), set("a", ClassAllowlisted, 2, up3...))})
+	for i, r := range a.Reach {
+		if r[reachAll] != (Tally{0, 24}) || r[ClassAllowlisted] != (Tally{6, 6}) {
+			t.Errorf("round %d reach %v: want all 0/24 and allowlisted 6/6", i, r)
+		}
+	}
+	if got := a.Ratios[ClassAllowlisted][ProtoTLS]; got != (Tally{6, 6}) {
+		t.Errorf("allowlisted tls ratio %+v, want 6/6", got)
+	}
+}

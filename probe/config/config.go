@@ -67,6 +67,9 @@ type Control struct {
 type Canaries struct {
 	Domestic []string `toml:"domestic"`
 	Foreign  []string `toml:"foreign"`
+	// Allowlisted are domestic services likely kept on an allowlist (state portal,
+	// banks); they replace the embedded ones (docs/methodology-network.md §5).
+	Allowlisted []string `toml:"allowlisted"`
 }
 
 // Upload configures the collector.
@@ -248,6 +251,11 @@ func (c *Config) Validate() error {
 	}
 	if n := c.Control.BenignSNI; n != "" && (strings.ContainsAny(n, " /:[]") || !strings.Contains(n, ".") || func() bool { _, err := netip.ParseAddr(n); return err == nil }()) {
 		return &Error{Key: "control.benign_sni", Msg: fmt.Sprintf("%q is not a host name", n)}
+	}
+	for _, e := range c.Canaries.Allowlisted {
+		if t := strings.TrimSpace(e); t == "" || strings.ContainsAny(t, " \t") {
+			return &Error{Key: "canaries.allowlisted", Msg: fmt.Sprintf("%q is not a URL, host name or IP:port", e)}
+		}
 	}
 	if c.Upload.Enabled && c.Upload.Collector == "" {
 		return &Error{Key: "upload.collector", Msg: "upload is enabled but no collector URL is set"}

@@ -27,6 +27,7 @@ helpers = ["http://10.9.0.2:8080", "https://th.example.org"]
 [canaries]
 domestic = ["https://egov.kz/", "10.1.0.10:443"]
 foreign = ["1.1.1.1:443"]
+allowlisted = ["https://bank.example.kz/", "10.1.0.20:443"]
 
 [upload]
 enabled = true
@@ -47,6 +48,9 @@ dir = "/var/lib/vantage"
 	}
 	if len(cfg.Control.Helpers) != 2 || len(cfg.Canaries.Domestic) != 2 || cfg.Canaries.Foreign[0] != "1.1.1.1:443" {
 		t.Errorf("lists = %+v %+v", cfg.Control, cfg.Canaries)
+	}
+	if len(cfg.Canaries.Allowlisted) != 2 || cfg.Canaries.Allowlisted[1] != "10.1.0.20:443" {
+		t.Errorf("allowlisted = %+v", cfg.Canaries.Allowlisted)
 	}
 	if !cfg.Upload.Enabled || cfg.Storage.Dir != "/var/lib/vantage" {
 		t.Errorf("upload/storage = %+v %+v", cfg.Upload, cfg.Storage)
@@ -71,6 +75,8 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad resolver", "[network]\nresolver = \"8.8.8.8\"\n", "network.resolver", 2, "want system"},
 		{"resolver without port", "[network]\nresolver = \"udp://10.0.0.1\"\n", "network.resolver", 2, "IP:PORT"},
 		{"bad helper", "[control]\nhelpers = [\"ftp://x\"]\n", "control.helpers", 2, "http://"},
+		{"empty allowlisted canary", "[canaries]\nallowlisted = [\"https://bank.kz/\", \" \"]\n", "canaries.allowlisted", 2, "not a URL"},
+		{"allowlisted canary with a space", "[canaries]\nallowlisted = [\"bank kz\"]\n", "canaries.allowlisted", 2, "not a URL"},
 		{"upload without collector", "[upload]\nenabled = true\n", "upload.collector", 0, "no collector"},
 		{"wrong type", "[run]\nparallelism = \"many\"\n", "run.parallelism", 2, "incompatible types"},
 		{"syntax", "[probe\ncountry = 1\n", "", 0, "table name"},
