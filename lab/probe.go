@@ -36,11 +36,8 @@ type ProbeConfig struct {
 	Control struct {
 		Helpers []string `toml:"helpers"`
 	} `toml:"control"`
-	Canaries struct {
-		Domestic []string `toml:"domestic"`
-		Foreign  []string `toml:"foreign"`
-	} `toml:"canaries"`
-	Storage struct {
+	Canaries CanarySets `toml:"canaries"`
+	Storage  struct {
 		Dir string `toml:"dir"`
 	} `toml:"storage"`
 	Upload struct {
@@ -61,6 +58,9 @@ func (l *Lab) probeConfig(sc *Scenario) *ProbeConfig {
 	c.TLS.Roots = l.CAFile()
 	c.Control.Helpers = []string{"http://" + HelperAddr.String()}
 	c.Canaries.Domestic, c.Canaries.Foreign = canaryConfig()
+	if sc.Canaries != nil {
+		c.Canaries = *sc.Canaries
+	}
 	c.Storage.Dir = filepath.Join(l.Dir, "store")
 	if sc.Run != (RunSettings{}) {
 		r := sc.Run

@@ -41,12 +41,22 @@ type Scenario struct {
 	Resolver string `toml:"resolver"`
 	// Run overrides the probe's [run] settings, e.g. for a slow throttled site.
 	Run RunSettings `toml:"run"`
+	// Canaries, when set, replace the probe's [canaries] (canaryConfig), e.g. to
+	// give it allowlisted canaries beside ordinary domestic ones.
+	Canaries *CanarySets `toml:"canaries"`
 	// Pending, when set, says why the probe is known to get this scenario wrong
 	// (an issue number, a missing feature). The suite then reports the diff
 	// without failing, and fails once the scenario passes, so that the marker
 	// is removed as soon as it is no longer true. The expectations stay as the
 	// methodology says.
 	Pending string `toml:"pending"`
+}
+
+// CanarySets mirror the probe's [canaries] configuration table.
+type CanarySets struct {
+	Domestic    []string `toml:"domestic"`
+	Allowlisted []string `toml:"allowlisted,omitempty"`
+	Foreign     []string `toml:"foreign"`
 }
 
 // RunSettings mirror the probe's [run] configuration table.
