@@ -12,61 +12,23 @@ package hostile
 
 import (
 	"net"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/vantage-probe/vantage/probe/netx/netxtest"
 )
 
-// acceptLoop runs serve on every connection ln accepts until ln is closed. done is
-// closed at cleanup so that a server sleeping between writes gives up; cleanup then
-// closes ln and every open connection and waits for every goroutine it started.
+// acceptLoop runs serve on every connection ln accepts (netxtest.Serve) and closes
+// each connection when serve returns: a hostile server's attack ends with serve.
 func acceptLoop(t testing.TB, ln net.Listener, serve func(c net.Conn, done <-chan struct{})) {
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-		done  = make(chan struct{})
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				serve(c, done)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		close(done)
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
+	netxtest.Serve(t, ln, func(c net.Conn, done <-chan struct{}) {
+		defer c.Close()
+		serve(c, done)
 	})
 }
 
 // listenTCP listens on a free loopback port.
-func listenTCP(t testing.TB) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("hostile: listen tcp: %v", err)
-	}
-	return ln
-}
+func listenTCP(t testing.TB) net.Listener { return netxtest.ListenTCP(t) }
 
 // sleep waits for d and reports false when done closed first.
 func sleep(d time.Duration, done <-chan struct{}) bool {

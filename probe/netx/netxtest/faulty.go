@@ -16,14 +16,17 @@ import (
 // purpose (handshakes with untrusted clients, reset connections).
 func quietLogger() *log.Logger { return log.New(io.Discard, "", 0) }
 
-// acceptLoop runs serve on every connection ln accepts until ln is closed, and
-// registers a cleanup that closes ln and every open connection, then waits for all
-// the goroutines it started.
-func acceptLoop(t testing.TB, ln net.Listener, serve func(net.Conn)) {
+// Serve runs serve on every connection ln accepts until ln is closed. done is
+// closed at cleanup so that a server waiting between writes gives up; cleanup then
+// closes ln and every open connection and waits for every goroutine it started. A
+// connection stays open after serve returns (a black hole returns at once) until
+// the test ends. Other test-server packages (netx/hostile) build on it.
+func Serve(t testing.TB, ln net.Listener, serve func(c net.Conn, done <-chan struct{})) {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		conns []net.Conn
+		done  = make(chan struct{})
 	)
 	wg.Add(1)
 	go func() {
@@ -39,11 +42,12 @@ func acceptLoop(t testing.TB, ln net.Listener, serve func(net.Conn)) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				serve(c)
+				serve(c, done)
 			}()
 		}
 	}()
 	t.Cleanup(func() {
+		close(done)
 		ln.Close()
 		mu.Lock()
 		for _, c := range conns {
@@ -53,6 +57,14 @@ func acceptLoop(t testing.TB, ln net.Listener, serve func(net.Conn)) {
 		wg.Wait()
 	})
 }
+
+// acceptLoop is Serve for servers that need no done channel.
+func acceptLoop(t testing.TB, ln net.Listener, serve func(net.Conn)) {
+	Serve(t, ln, func(c net.Conn, _ <-chan struct{}) { serve(c) })
+}
+
+// ListenTCP listens on a free loopback port, failing the test when it cannot.
+func ListenTCP(t testing.TB) net.Listener { return listenTCP(t) }
 
 func listenTCP(t testing.TB) net.Listener {
 	t.Helper()
