@@ -165,15 +165,25 @@ func injectDNS(ctx context.Context, l *Lab, b Block) error {
 		"-j", "NFQUEUE", "--queue-num", strconv.Itoa(nfqueueNum), "--queue-bypass")
 }
 
+// requiredTargets returns the addresses of a block's targets, which the block
+// cannot do without.
+func requiredTargets(l *Lab, b Block) ([]netip.Addr, error) {
+	addrs, err := l.World.addrsOf(b.Targets)
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("lab: %s needs targets", b.Kind)
+	}
+	return addrs, nil
+}
+
 // perAddress adds one FORWARD rule per target address, matching traffic towards it.
 func perAddress(match ...string) blockFunc {
 	return func(ctx context.Context, l *Lab, b Block) error {
-		addrs, err := l.World.addrsOf(b.Targets)
+		addrs, err := requiredTargets(l, b)
 		if err != nil {
 			return err
-		}
-		if len(addrs) == 0 {
-			return fmt.Errorf("lab: %s needs targets", b.Kind)
 		}
 		for _, a := range addrs {
 			args := append([]string{"-A", "FORWARD", "-i", routerLANIf, "-d", a.String()}, match...)
@@ -189,12 +199,9 @@ func perAddress(match ...string) blockFunc {
 // one set: a blocklist of a thousand addresses is still one rule.
 func addressSet(statement string) blockFunc {
 	return func(ctx context.Context, l *Lab, b Block) error {
-		addrs, err := l.World.addrsOf(b.Targets)
+		addrs, err := requiredTargets(l, b)
 		if err != nil {
 			return err
-		}
-		if len(addrs) == 0 {
-			return fmt.Errorf("lab: %s needs targets", b.Kind)
 		}
 		elems := make([]string, len(addrs))
 		for i, a := range addrs {
@@ -255,12 +262,9 @@ func perHostHeader(action ...string) blockFunc {
 // on the router (the blockpage server, the TLS interceptor).
 func redirectPort(port, to int) blockFunc {
 	return func(ctx context.Context, l *Lab, b Block) error {
-		addrs, err := l.World.addrsOf(b.Targets)
+		addrs, err := requiredTargets(l, b)
 		if err != nil {
 			return err
-		}
-		if len(addrs) == 0 {
-			return fmt.Errorf("lab: %s needs targets", b.Kind)
 		}
 		for _, a := range addrs {
 			err := l.iptables(ctx, "-t", "nat", "-A", "PREROUTING", "-i", routerLANIf, "-p", "tcp",
