@@ -14,7 +14,6 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/vantage-probe/vantage/nettests"
-	"github.com/vantage-probe/vantage/probe/config"
 	"github.com/vantage-probe/vantage/probe/netx"
 )
 
@@ -302,9 +301,8 @@ func TestRunRejectsInput(t *testing.T) {
 }
 
 func TestNewFromEnv(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.Probe.Country = "KZ"
-	m, err := New(&nettests.Env{Config: cfg, Netx: &netx.Config{}})
+	cfg := Config{Country: "KZ"}
+	m, err := New(&nettests.Env{Netx: &netx.Config{}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +319,7 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatalf("KZ defaults: %d domestic, %d foreign", dom, frn)
 	}
 	cfg.Canaries.Foreign = []string{"192.0.2.1:8443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +327,7 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatalf("config override: %+v", cs)
 	}
 	cfg.Canaries.Foreign = []string{"ftp://nope"}
-	if _, err := New(&nettests.Env{Config: cfg}); err == nil || !strings.Contains(err.Error(), "canar") {
+	if _, err := New(&nettests.Env{}, cfg); err == nil || !strings.Contains(err.Error(), "canar") {
 		t.Fatalf("bad entry accepted: %v", err)
 	}
 }
@@ -428,9 +426,8 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		}
 		return n
 	}
-	cfg := config.Defaults()
-	cfg.Probe.Country = "KZ"
-	m, err := New(&nettests.Env{Config: cfg})
+	cfg := Config{Country: "KZ"}
+	m, err := New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +436,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		t.Fatalf("KZ defaults by class %v", embedded)
 	}
 	cfg.Canaries.Allowlisted = []string{"192.0.2.20:443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +446,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 	}
 	cfg.Canaries.Allowlisted = nil
 	cfg.Canaries.Domestic, cfg.Canaries.Foreign = []string{"192.0.2.1:443"}, []string{"198.51.100.1:443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +454,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		t.Fatalf("configured sets: by class %v, notes %q", got, m.notes)
 	}
 	cfg.Canaries.Allowlisted = []string{"ftp://bank.kz"}
-	if _, err := New(&nettests.Env{Config: cfg}); err == nil || !strings.Contains(err.Error(), "canar") {
+	if _, err := New(&nettests.Env{}, cfg); err == nil || !strings.Contains(err.Error(), "canar") {
 		t.Fatalf("bad allowlisted entry accepted: %v", err)
 	}
 }

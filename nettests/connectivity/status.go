@@ -42,16 +42,16 @@ type Status struct {
 
 var _ nettests.NetworkStatus = (*Status)(nil)
 
-// NewStatus builds a status over the canaries and primitives New would use. A bad
-// [canaries] entry leaves the status without canaries (CanariesUp then reports
-// false): New reports the same error to whoever runs the test.
-func NewStatus(env *nettests.Env) *Status {
-	opts, err := optionsFromEnv(env)
+// NewStatus builds a status over the canaries New would use, with quick
+// primitives. A bad canary entry is an error, as it is for New: a status without
+// canaries would report every URL's window as silent.
+func NewStatus(env *nettests.Env, cfg Config) (*Status, error) {
+	opts, err := optionsFor(env, cfg)
 	if err != nil {
-		opts = Options{}
+		return nil, err
 	}
 	opts.Probes = NetxProbes(netxOf(env), QuickTimeout)
-	return NewStatusFrom(NewMeasurer(opts))
+	return NewStatusFrom(NewMeasurer(opts)), nil
 }
 
 func netxOf(env *nettests.Env) *netx.Config {

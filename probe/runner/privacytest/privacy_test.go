@@ -151,7 +151,7 @@ func TestNoStoredOrUploadedByteCarriesThePublicAddress(t *testing.T) {
 	helper := lyingHelper(t, ca)
 	// No Identity.Scrub: geolocation did not learn the address; the helper's answer
 	// during the run is the only source, as on a first run.
-	checkRun(t, newMeasurer(t, ca, dns.UDPURL(), helper), runner.Identity{ProbeCC: "KZ", ProbeASN: "AS9198"}, echoInputs(site))
+	checkRun(t, newMeasurer(t, ca, dns.UDPURL(), helper), runner.Origin{ProbeCC: "KZ", ProbeASN: "AS9198"}, echoInputs(site))
 }
 
 // TestGeolocatedAddressIsScrubbedFromOtherNettests: a nettest that never talks to the
@@ -164,7 +164,7 @@ func TestGeolocatedAddressIsScrubbedFromOtherNettests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := runner.Identity{ProbeCC: "KZ", ProbeASN: "AS9198", Scrub: []string{publicAddress}}
+	id := runner.Origin{ProbeCC: "KZ", ProbeASN: "AS9198", Scrub: []string{publicAddress}}
 	checkRun(t, m, id, echoInputs(site))
 }
 
@@ -177,7 +177,7 @@ func echoInputs(site *netxtest.Server) []string {
 // checkRun runs m on inputs through the runner with a store, a signing key and an
 // upload to a fake collector, then fails t if any byte saved, stored or sent
 // carries the public address, or if the echo never reached the measurements.
-func checkRun(t *testing.T, m nettests.Measurer, id runner.Identity, inputs []string) {
+func checkRun(t *testing.T, m nettests.Measurer, id runner.Origin, inputs []string) {
 	t.Helper()
 	collector := collectortest.NewServer()
 	t.Cleanup(collector.Close)
@@ -191,7 +191,7 @@ func checkRun(t *testing.T, m nettests.Measurer, id runner.Identity, inputs []st
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	saved := &savedLines{}
 	r := &runner.Runner{
-		Measurer: m, Identity: id, Key: key, Store: st, Enqueue: true, Parallelism: 2, Observer: saved,
+		Measurer: m, Origin: id, Key: key, Store: st, Enqueue: true, Parallelism: 2, Observer: saved,
 		Drain: func(ctx context.Context) error {
 			_, err := up.Drain(ctx, st)
 			return err
