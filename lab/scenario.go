@@ -110,11 +110,10 @@ func (e ExpectURL) Expected() string {
 	return v
 }
 
-var urlVerdicts = []string{nettests.VerdictOK, nettests.VerdictBlocked, nettests.VerdictThrottled,
-	nettests.VerdictIntermittent, nettests.VerdictDown, nettests.VerdictInconclusive}
-
-var networkVerdicts = []string{nettests.NetworkOnline, nettests.NetworkFullShutdown, nettests.NetworkPartialShutdown,
-	nettests.NetworkWhitelist, nettests.NetworkLocalFailure, nettests.NetworkThrottled}
+var (
+	urlVerdicts     = nettests.URLVerdicts()
+	networkVerdicts = nettests.NetworkVerdicts()
+)
 
 // ParseScenario decodes and checks one scenario file; name is its base name.
 func ParseScenario(name string, data []byte) (*Scenario, error) {

@@ -186,3 +186,16 @@ func TestCheckIsolated(t *testing.T) {
 		t.Fatalf("history: %v\n%s", err, hist)
 	}
 }
+
+// TestEveryNetworkVerdictHasAState: the timeline's short states follow the one
+// verdict list.
+func TestEveryNetworkVerdictHasAState(t *testing.T) {
+	for _, v := range append(nettests.NetworkVerdicts(), history.NoData) {
+		if stateOf[v] == "" {
+			t.Errorf("no state for %q", v)
+		}
+	}
+	if len(stateOf) != len(nettests.NetworkVerdicts())+1 {
+		t.Errorf("%d states for %d verdicts", len(stateOf), len(nettests.NetworkVerdicts()))
+	}
+}

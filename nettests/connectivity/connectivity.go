@@ -13,6 +13,7 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/report/clock"
 )
 
 // Name and Version of the nettest (test_name, test_version).
@@ -212,7 +213,7 @@ func NewMeasurer(o Options) *Measurer {
 		m.now = time.Now
 	}
 	if m.sleep == nil {
-		m.sleep = sleepCtx
+		m.sleep = clock.Sleep
 	}
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
@@ -328,18 +329,4 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

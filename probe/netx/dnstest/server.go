@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/vantage-probe/vantage/probe/netx/netxtest"
 )
 
 // shutdownTimeout bounds how long cleanup waits for the servers to stop.
@@ -32,8 +34,8 @@ const shutdownTimeout = 5 * time.Second
 type Server struct {
 	// UDPAddr and TCPAddr are "127.0.0.1:PORT".
 	UDPAddr, TCPAddr string
-	// CA signed the DoT and DoH certificates; give CA.Pool to the client as roots.
-	CA *CA
+	// CA signed the DoT and DoH certificates; give CA.Pool() to the client as roots.
+	CA *netxtest.CA
 
 	mu      sync.Mutex
 	rules   map[string]Rule
