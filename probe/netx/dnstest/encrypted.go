@@ -29,7 +29,7 @@ func (s *Server) StartDoT(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("dnstest: listen dot: %v", err)
 	}
-	s.serve(t, &dns.Server{Listener: ln, Net: "tcp-tls", Handler: s})
+	s.serve(t, nil, ln)
 	return "tls://" + ln.Addr().String()
 }
 
