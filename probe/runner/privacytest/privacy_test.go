@@ -31,7 +31,7 @@ import (
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report"
 	"github.com/vantage-probe/vantage/report/upload"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // publicAddress plays the probe's public address. It is a documentation address
@@ -179,7 +179,7 @@ func echoInputs(site *netxtest.Server) []string {
 // carries the public address, or if the echo never reached the measurements.
 func checkRun(t *testing.T, m nettests.Measurer, id runner.Origin, inputs []string) {
 	t.Helper()
-	collector := collectortest.NewServer()
+	collector := uploadtest.NewServer()
 	t.Cleanup(collector.Close)
 	dir := t.TempDir()
 	st, err := store.Open(dir)
