@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -20,11 +21,11 @@ const DefaultParallelism = 8
 // mobile link and keeps a black-holed service to a few waves of it.
 const DefaultTimeout = 5 * time.Second
 
-// MeasureAll runs measure on every target, at most DefaultParallelism at once,
+// MeasureAll runs measure on every target, at most b.Parallelism at once,
 // and returns the endpoints in the targets' order. Every goroutine is waited for.
-func MeasureAll(ctx context.Context, targets []Target, measure func(context.Context, Target) Observation) []Endpoint {
+func (b *Base) MeasureAll(ctx context.Context, targets []Target, measure func(context.Context, Target) Observation) []Endpoint {
 	out := make([]Endpoint, len(targets))
-	sem := make(chan struct{}, DefaultParallelism)
+	sem := make(chan struct{}, b.Parallelism)
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		wg.Add(1)
@@ -76,3 +77,42 @@ func NetworkReason(ctx context.Context, env *nettests.Env, eps []Endpoint) strin
 	return ""
 }
 
+// Base is what every service nettest's measurer holds: the environment, its netx
+// configuration with the service step timeout, and the target list.
+type Base struct {
+	Env  *nettests.Env
+	Netx *netx.Config
+	List *List
+	// Parallelism is how many endpoints are measured at once.
+	Parallelism int
+}
+
+// NewBase loads the target list (the override file when path is set) and
+// prepares the network configuration.
+// parallelism 0 means DefaultParallelism (1 makes the events' order repeatable).
+func NewBase(name string, env *nettests.Env, embedded []byte, path string, parallelism int) (*Base, error) {
+	l, err := Load(name, embedded, path)
+	if err != nil {
+		return nil, err
+	}
+	if parallelism <= 0 {
+		parallelism = DefaultParallelism
+	}
+	return &Base{Env: env, Netx: StepConfig(env), List: l, Parallelism: parallelism}, nil
+}
+
+// CheckNoInput refuses an input: a service nettest measures its own target list.
+func CheckNoInput(name, input string) error {
+	if input != "" {
+		return fmt.Errorf("%s: takes no input (its targets come from the target list), got %q", name, input)
+	}
+	return nil
+}
+
+// Finish judges the endpoints, decides the service verdict and stores both in k.
+func (b *Base) Finish(ctx context.Context, k *Keys, roles []Role, eps []Endpoint) {
+	reason := NetworkReason(ctx, b.Env, eps)
+	Judge(eps, reason)
+	k.Endpoints = eps
+	k.Set(Decide(roles, eps, reason))
+}

@@ -112,7 +112,10 @@ func Fetch(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target, sc
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	opts := netx.FetchOptions{MaxRedirects: -1, MaxBodyBytes: 64 << 10}
+	// Every phase waits one step: an endpoint that accepted the connection and
+	// never answers is as blocked after one step as after netx's page-sized waits.
+	step := nc.StepTimeout()
+	opts := netx.FetchOptions{MaxRedirects: -1, MaxBodyBytes: 64 << 10, HeaderTimeout: step, BodyTimeout: step, TotalTimeout: 4 * step}
 	if t.Addr != "" {
 		opts.Address = net.JoinHostPort(t.Addr, strconv.Itoa(t.Port))
 	}

@@ -31,6 +31,9 @@ type Endpoint struct {
 	// Failure and FailedOperation are the step that failed, as netx classified it.
 	Failure         *string `json:"failure"`
 	FailedOperation *string `json:"failed_operation"`
+	// DNSConsistent, when the service's addresses are known (facebook_messenger's
+	// ASN prefixes), says whether the resolved addresses are the service's.
+	DNSConsistent *bool `json:"dns_consistent,omitempty"`
 }
 
 // NewEndpoint records an observation of t, without a verdict yet (Judge gives it).
@@ -83,14 +86,21 @@ func MethodOf(operation, failure string) string {
 
 // conclusive reports whether a method is evidence of interference on its own,
 // whatever the endpoint's siblings do: a chain that does not reach the expected
-// root, or a bogon answer, is never a server out of service.
+// root, a bogon answer, or a foreign answer that then fails, is never a server out
+// of service.
 func conclusive(method string) bool {
-	return method == nettests.MethodTLSMITM || method == nettests.MethodDNSBogon
+	switch method {
+	case nettests.MethodTLSMITM, nettests.MethodDNSBogon, nettests.MethodDNSInconsistent:
+		return true
+	}
+	return false
 }
 
 // Judge gives every endpoint its verdict (docs/methodology-services.md):
 //   - every step succeeded: ok;
-//   - a mitm chain or a bogon answer: blocked, whatever else answers;
+//   - a mitm chain, a bogon answer, or an answer outside the service's
+//     addresses followed by a failure: blocked, whatever else answers (an answer
+//     outside them whose chain verifies is the service: ok);
 //   - another failure while an endpoint of the same role answered: down (one
 //     server of a pool out of service: a censor blocking the service by address,
 //     name or SNI blocks the pool, and the app uses the servers that answer);
@@ -115,6 +125,9 @@ func Judge(eps []Endpoint, networkReason string) {
 				op = *e.FailedOperation
 			}
 			m := MethodOf(op, *e.Failure)
+			if e.DNSConsistent != nil && !*e.DNSConsistent {
+				m = nettests.MethodDNSInconsistent
+			}
 			switch {
 			case conclusive(m) || !answered[e.Role]:
 				e.Verdict, e.Method = VerdictBlocked, &m
@@ -150,6 +163,8 @@ type Verdict struct {
 
 // Decide is the service verdict from judged endpoints (docs/methodology-services.md):
 //   - an essential role with blocked endpoints and none ok: blocked;
+//   - every role blocked, none with an endpoint ok (a service whose roles are
+//     alternatives, as dnscheck's resolvers): blocked;
 //   - else any blocked endpoint: degraded (the app may still work);
 //   - else an essential role with no endpoint ok, down or blocked (all
 //     inconclusive, or none measured): inconclusive;
@@ -188,10 +203,11 @@ func Decide(roles []Role, eps []Endpoint, networkReason string) Verdict {
 	v := Verdict{Verdict: VerdictOK}
 	var parts []string
 	anyBlocked, essentialBlocked, essentialUnknown := false, false, false
+	allBlocked := len(byRole) > 0
 	for _, r := range roles {
 		s := byRole[r.Name]
 		if s == nil {
-			s = &state{}
+			s = &state{} // no endpoint of this role: it cannot make the service blocked
 		}
 		if s.blocked > 0 {
 			anyBlocked = true
@@ -200,12 +216,15 @@ func Decide(roles []Role, eps []Endpoint, networkReason string) Verdict {
 				essentialBlocked = true
 			}
 		}
+		if byRole[r.Name] != nil && (s.blocked == 0 || s.ok > 0) {
+			allBlocked = false
+		}
 		if r.Essential && s.settled == 0 {
 			essentialUnknown = true
 		}
 	}
 	switch {
-	case essentialBlocked:
+	case essentialBlocked, allBlocked:
 		v.Verdict = VerdictBlocked
 	case anyBlocked:
 		v.Verdict = VerdictDegraded

@@ -79,6 +79,11 @@ func TestJudge(t *testing.T) {
 			[]string{"a=ok", "b=blocked/tls.mitm"}},
 		{"bogon stays blocked beside siblings", []Endpoint{ep("a", "chat", "", ""), ep("b", "chat", "resolve", netx.FailureDNSBogon)}, "",
 			[]string{"a=ok", "b=blocked/dns.bogon"}},
+		{"foreign answer then failure", []Endpoint{ep("a", "api", "", ""), consistent(ep("b", "api", "connect", netx.FailureGenericTimeout), false)}, "",
+			[]string{"a=ok", "b=blocked/dns.inconsistent"}},
+		// The trap: an answer outside the ASN whose chain verifies is the service.
+		{"foreign answer that validates", []Endpoint{consistent(ep("a", "api", "", ""), false)}, "", []string{"a=ok"}},
+		{"own answer then failure", []Endpoint{consistent(ep("a", "api", "connect", netx.FailureGenericTimeout), true)}, "", []string{"a=blocked/tcp.timeout"}},
 		{"network down: failures inconclusive, ok stands", []Endpoint{ep("a", "chat", "", ""), ep("b", "web", "connect", netx.FailureGenericTimeout)},
 			nettests.ReasonFullShutdown, []string{"a=ok", "b=inconclusive"}},
 	}
@@ -87,6 +92,24 @@ func TestJudge(t *testing.T) {
 		if got := verdicts(c.eps); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+func consistent(e Endpoint, v bool) Endpoint {
+	e.DNSConsistent = &v
+	return e
+}
+
+func TestDecideAlternatives(t *testing.T) {
+	alt := []Role{{"cloudflare", "Cloudflare", false}, {"quad9", "Quad9", false}}
+	if v := Decide(alt, []Endpoint{judged("c", "cloudflare", "blocked", "tls.reset"), judged("q", "quad9", "ok", "")}, ""); v.Verdict != "degraded" || v.Blocked != "Cloudflare: tls.reset" {
+		t.Errorf("one of two blocked: %+v", v)
+	}
+	if v := Decide(alt, []Endpoint{judged("c", "cloudflare", "blocked", "tls.reset"), judged("q", "quad9", "blocked", "tcp.timeout")}, ""); v.Verdict != "blocked" {
+		t.Errorf("all blocked: %+v", v)
+	}
+	if v := Decide(alt, []Endpoint{judged("c", "cloudflare", "ok", ""), judged("q", "quad9", "ok", "")}, ""); v.Verdict != "ok" {
+		t.Errorf("all ok: %+v", v)
 	}
 }
 
