@@ -128,3 +128,9 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	tk.Events = trace.Events()
 	return tk, nil
 }
+
+// SkippedTestKeys are the keys of a measurement not made because the network was
+// down: inconclusive with the network's reason, OONI's keys at their zero values.
+func SkippedTestKeys(reason string) *TestKeys {
+	return &TestKeys{Keys: service.Skipped(reason)}
+}

@@ -113,3 +113,9 @@ func (tk *TestKeys) fillOONI(eps []service.Endpoint) {
 	tk.TelegramTCPBlocking = dcs > 0 && connected == 0
 	tk.TelegramHTTPBlocking = dcs > 0 && answered == 0
 }
+
+// SkippedTestKeys are the keys of a measurement not made because the network was
+// down: inconclusive with the network's reason, OONI's keys at their zero values.
+func SkippedTestKeys(reason string) *TestKeys {
+	return &TestKeys{Keys: service.Skipped(reason)}
+}

@@ -125,3 +125,9 @@ func (tk *TestKeys) fillOONI(eps []service.Endpoint) {
 		tk.WhatsappEndpointsStatus = "blocked"
 	}
 }
+
+// SkippedTestKeys are the keys of a measurement not made because the network was
+// down: inconclusive with the network's reason, OONI's keys at their zero values.
+func SkippedTestKeys(reason string) *TestKeys {
+	return &TestKeys{Keys: service.Skipped(reason)}
+}

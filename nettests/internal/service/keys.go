@@ -62,3 +62,10 @@ func (k *Keys) MarkInconclusive(reason string) {
 	}
 	k.Set(Verdict{Verdict: VerdictInconclusive, Reason: reason})
 }
+
+// Skipped is the keys of a service not measured because the network was down.
+func Skipped(reason string) Keys {
+	k := Keys{}
+	k.Set(Verdict{Verdict: VerdictInconclusive, Reason: reason})
+	return k
+}

@@ -70,7 +70,8 @@ func Connect(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target) 
 	return observe(addrs, err)
 }
 
-// Handshake connects to t's first address and runs a TLS handshake for t.Host,
+// Handshake connects to t's first address and runs a TLS handshake for t.Host
+// (the observation keeps every address resolved),
 // verifying the chain against roots (nil: the Config's roots). A chain that does
 // not verify is a tls_handshake failure (ssl_unknown_authority, ...).
 func Handshake(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target, roots *x509.CertPool, alpn []string) Observation {
@@ -80,7 +81,7 @@ func Handshake(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target
 	}
 	conn, err := nc.DialTCP(ctx, trace, net.JoinHostPort(addrs[0], strconv.Itoa(t.Port)))
 	if err != nil {
-		return observe(addrs[:1], err)
+		return observe(addrs, err)
 	}
 	c := withRoots(nc, roots)
 	sni := t.Host
@@ -91,7 +92,7 @@ func Handshake(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target
 	if tconn != nil {
 		tconn.Close()
 	}
-	return observe(addrs[:1], err)
+	return observe(addrs, err)
 }
 
 // HandshakeUnverified is Handshake for servers whose chain is not meant to verify
@@ -102,6 +103,11 @@ func HandshakeUnverified(ctx context.Context, nc *netx.Config, trace *netx.Trace
 		return Observation{Addrs: o.Addrs}
 	}
 	return o
+}
+
+// Resolve only looks t up (or takes its pinned address).
+func Resolve(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target) Observation {
+	return observe(addresses(ctx, nc, trace, t))
 }
 
 // Fetch GETs scheme://t.Host:t.Port/t.Path, through t.Addr when pinned, following
