@@ -11,11 +11,15 @@ import (
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/nettests/connectivity"
 	dnsnettest "github.com/vantage-probe/vantage/nettests/dns"
+	"github.com/vantage-probe/vantage/nettests/facebookmessenger"
 	httpnettest "github.com/vantage-probe/vantage/nettests/http"
 	"github.com/vantage-probe/vantage/nettests/http3"
+	"github.com/vantage-probe/vantage/nettests/signal"
 	"github.com/vantage-probe/vantage/nettests/tcpconnect"
+	"github.com/vantage-probe/vantage/nettests/telegram"
 	"github.com/vantage-probe/vantage/nettests/tlshandshake"
 	"github.com/vantage-probe/vantage/nettests/webconnectivity"
+	"github.com/vantage-probe/vantage/nettests/whatsapp"
 	"github.com/vantage-probe/vantage/probe/config"
 )
 
@@ -74,6 +78,14 @@ var descriptors = []Descriptor{
 	{Name: tlshandshake.Name, Version: tlshandshake.Version, New: newTLSHandshake, Input: InputEndpoints, Group: GroupNetwork},
 	{Name: webconnectivity.Name, Version: webconnectivity.Version, New: newWebConnectivity, Input: InputURLs, Group: GroupWebsites,
 		Gated: true, Skipped: func(input, reason string) any { return webconnectivity.SkippedTestKeys(input, reason) }},
+	{Name: facebookmessenger.Name, Version: facebookmessenger.Version, New: newFacebookMessenger, Input: InputNone, Group: GroupIM,
+		Gated: true, Skipped: func(_, reason string) any { return facebookmessenger.SkippedTestKeys(reason) }},
+	{Name: signal.Name, Version: signal.Version, New: newSignal, Input: InputNone, Group: GroupIM,
+		Gated: true, Skipped: func(_, reason string) any { return signal.SkippedTestKeys(reason) }},
+	{Name: telegram.Name, Version: telegram.Version, New: newTelegram, Input: InputNone, Group: GroupIM,
+		Gated: true, Skipped: func(_, reason string) any { return telegram.SkippedTestKeys(reason) }},
+	{Name: whatsapp.Name, Version: whatsapp.Version, New: newWhatsApp, Input: InputNone, Group: GroupIM,
+		Gated: true, Skipped: func(_, reason string) any { return whatsapp.SkippedTestKeys(reason) }},
 }
 
 // Lookup returns the descriptor of a test name. Underscores and dashes do not

@@ -43,13 +43,17 @@ func TestDescriptors(t *testing.T) {
 		gated bool
 		group string
 	}{
-		"connectivity":     {InputNone, false, GroupNetwork},
-		"dns":              {InputEndpoints, false, GroupNetwork},
-		"http":             {InputEndpoints, false, GroupNetwork},
-		"http3":            {InputEndpoints, false, GroupNetwork},
-		"tcpconnect":       {InputEndpoints, false, GroupNetwork},
-		"tlshandshake":     {InputEndpoints, false, GroupNetwork},
-		"web_connectivity": {InputURLs, true, GroupWebsites},
+		"connectivity":       {InputNone, false, GroupNetwork},
+		"dns":                {InputEndpoints, false, GroupNetwork},
+		"http":               {InputEndpoints, false, GroupNetwork},
+		"http3":              {InputEndpoints, false, GroupNetwork},
+		"tcpconnect":         {InputEndpoints, false, GroupNetwork},
+		"tlshandshake":       {InputEndpoints, false, GroupNetwork},
+		"web_connectivity":   {InputURLs, true, GroupWebsites},
+		"facebook_messenger": {InputNone, true, GroupIM},
+		"signal":             {InputNone, true, GroupIM},
+		"telegram":           {InputNone, true, GroupIM},
+		"whatsapp":           {InputNone, true, GroupIM},
 	}
 	if len(All()) != len(want) {
 		t.Fatalf("%d descriptors, want %d: %v", len(All()), len(want), Names())
@@ -118,5 +122,16 @@ func TestDNSConfig(t *testing.T) {
 	}
 	if got := DNSConfig(c, &nettests.Env{Netx: &netx.Config{}}); got.Resolver != "udp://127.0.0.1:5353" {
 		t.Errorf("without: %q", got.Resolver)
+	}
+}
+
+// TestTargetsOverride: [targets] reaches the nettest, and a missing file is an
+// error naming it rather than the embedded list measured instead.
+func TestTargetsOverride(t *testing.T) {
+	c := config.Defaults()
+	c.Targets.Telegram = "/nonexistent/telegram.json"
+	_, err := MustLookup("telegram").New(c, &nettests.Env{Netx: &netx.Config{}})
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/telegram.json") {
+		t.Errorf("New with a missing target file: %v", err)
 	}
 }
