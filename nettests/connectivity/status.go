@@ -124,7 +124,7 @@ func (s *Status) CanariesUp(ctx context.Context) bool {
 func (s *Status) connectRetrying(ctx context.Context, trace *netx.Trace, addr string) bool {
 	for i := 0; i < QuickAttempts && ctx.Err() == nil; i++ {
 		cctx, cancel := context.WithTimeout(ctx, QuickTimeout)
-		ok, _ := s.probes.attempt(cctx, trace, ProtoTCP, addr, "")
+		ok, _ := s.probes.attempt(cctx, trace, ProtoTCP, addr, Canary{})
 		cancel()
 		if ok {
 			return true

@@ -154,3 +154,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestEveryListFormAccepted: each form the contract allows for helpers, resolver
+// and second_resolver parses and validates.
+func TestEveryListFormAccepted(t *testing.T) {
+	for _, tc := range []struct{ name, text string }{
+		{"http helper", "[control]\nhelpers = [\"http://198.51.100.80:8080\"]\n"},
+		{"https helper", "[control]\nhelpers = [\"https://th.example.org/\"]\n"},
+		{"both helpers", "[control]\nhelpers = [\"https://th.example.org/\", \"http://198.51.100.80:8080/\"]\n"},
+		{"system resolver", "[network]\nresolver = \"system\"\n"},
+		{"udp resolver", "[network]\nresolver = \"udp://198.51.100.53:53\"\n"},
+		{"udp resolver ipv6", "[network]\nresolver = \"udp://[2001:db8::53]:53\"\n"},
+		{"tcp resolver", "[network]\nresolver = \"tcp://198.51.100.53:53\"\n"},
+		{"dot resolver", "[network]\nresolver = \"tls://198.51.100.53:853\"\n"},
+		{"doh resolver", "[network]\nresolver = \"https://dns.example.org/dns-query\"\n"},
+		{"udp second resolver", "[network]\nsecond_resolver = \"udp://198.51.100.54:53\"\n"},
+		{"doh second resolver", "[network]\nsecond_resolver = \"https://dns.example.org/dns-query\"\n"},
+		{"no second resolver", "[network]\nsecond_resolver = \"\"\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Parse([]byte(tc.text), "forms.toml"); err != nil {
+				t.Errorf("refused: %v", err)
+			}
+		})
+	}
+}
