@@ -25,6 +25,9 @@ type canaryRun struct {
 	// skip them, so that a canary without QUIC does not cost every round a full
 	// timeout; the first round's failures stay in the tallies.
 	gaps map[string]bool
+	// learn, when set, is told each address the canary is probed on (the pulses
+	// follow it).
+	learn func(addr string)
 }
 
 func newCanaryRuns(cs []Canary) []*canaryRun {
@@ -151,6 +154,9 @@ func (m *Measurer) resolve(ctx context.Context, trace *netx.Trace, run *canaryRu
 		run.out.Addrs = addrs
 	}
 	run.addr = joinHostPort(addr, run.out.Port)
+	if run.learn != nil {
+		run.learn(run.addr)
+	}
 	return Tally{OK: 1, Attempts: 1}
 }
 
