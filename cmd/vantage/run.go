@@ -177,6 +177,9 @@ func explicitInputs(name string, f *runFlags) ([]string, error) {
 	if len(inputs) == 0 {
 		return nil, nil // the default list, once the country is known
 	}
+	if f.inputFile != "" && len(f.inputs) == 0 && isWeb {
+		return inputs, nil // ReadURLs kept the first of each already
+	}
 	if !isWeb {
 		// QUIRK: repeated inputs of a single nettest are kept: measuring one
 		// endpoint many times is a legitimate use (and the storage tests rely on it).
