@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vantage-probe/vantage/report/limits"
 )
 
 func TestParseFullFile(t *testing.T) {
@@ -177,5 +179,52 @@ func TestEveryListFormAccepted(t *testing.T) {
 				t.Errorf("refused: %v", err)
 			}
 		})
+	}
+}
+
+func TestLimitsSharedWithTheCollector(t *testing.T) {
+	c := Defaults()
+	c.Probe.NetworkName = strings.Repeat("n", limits.MaxNetworkNameBytes)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a network_name at the bound is refused: %v", err)
+	}
+	c.Probe.NetworkName = strings.Repeat("n", 50<<20)
+	err := c.Validate()
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "probe.network_name" ||
+		!strings.Contains(err.Error(), "longer than the limit of 256 shared with the collector") || len(err.Error()) > 300 {
+		t.Fatalf("50 MB network_name: %.300v", err)
+	}
+	c = Defaults()
+	c.Probe.Country = strings.Repeat("K", 1<<20)
+	if err := c.Validate(); err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), "(1048576 bytes)") {
+		t.Fatalf("1 MB country: the error must quote a short prefix: %.300v", err)
+	}
+	c = Defaults()
+	c.Probe.ASN = "AS" + strings.Repeat("1", 11)
+	if err := c.Validate(); err == nil {
+		t.Fatal("an ASN of 11 digits (the collector refuses more than 10) is accepted")
+	}
+	c.Probe.ASN = "AS" + strings.Repeat("1", 10)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("an ASN of 10 digits is refused: %v", err)
+	}
+}
+
+func TestCheckDataDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := CheckDataDir(filepath.Join(dir, "new", "data")); err != nil {
+		t.Fatalf("a creatable directory is refused: %v", err)
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{file, filepath.Join(file, "below"), "/proc/vantage-not-here"} {
+		err := CheckDataDir(bad)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != "storage.dir" {
+			t.Errorf("CheckDataDir(%s) = %v, want an error naming storage.dir", bad, err)
+		}
 	}
 }
