@@ -6,14 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vantage-probe/vantage/report/upload"
 )
 
-// Pending is one measurement waiting for upload.
-type Pending struct {
-	UID      string
-	Line     []byte
-	Attempts int
-}
+var _ upload.Queue = (*Store)(nil)
 
 // Queue retry schedule for measurements the collector failed on (5xx after the
 // client's own retries): the wait doubles from retryBase up to retryMax. The
@@ -36,7 +33,7 @@ func retryDelay(attempts int) time.Duration {
 
 // PendingUploads returns up to limit queued measurements that are due now, oldest
 // first. limit <= 0 means all.
-func (s *Store) PendingUploads(ctx context.Context, limit int) ([]Pending, error) {
+func (s *Store) PendingUploads(ctx context.Context, limit int) ([]upload.Pending, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -48,9 +45,9 @@ func (s *Store) PendingUploads(ctx context.Context, limit int) ([]Pending, error
 		return nil, s.wrap("read upload queue", err)
 	}
 	defer rows.Close()
-	var out []Pending
+	var out []upload.Pending
 	for rows.Next() {
-		var p Pending
+		var p upload.Pending
 		if err := rows.Scan(&p.UID, &p.Line, &p.Attempts); err != nil {
 			return nil, s.wrap("read upload queue", err)
 		}

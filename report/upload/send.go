@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/vantage-probe/vantage/probe/store"
 )
 
 // answer is one HTTP exchange's outcome: a status and body, or a transport error.
@@ -50,7 +48,7 @@ func (a answer) lineFault() bool {
 }
 
 // sendBatch sends one batch and records the outcome in q and res.
-func (c *Client) sendBatch(ctx context.Context, q Queue, batch []store.Pending, res *Result) error {
+func (c *Client) sendBatch(ctx context.Context, q Queue, batch []Pending, res *Result) error {
 	a, err := c.post(ctx, batch)
 	if err != nil {
 		return err
@@ -63,7 +61,7 @@ func (c *Client) sendBatch(ctx context.Context, q Queue, batch []store.Pending, 
 		// that only the bad one is held back.
 		c.logf("upload: batch of %d refused (%s); sending one by one", len(batch), a)
 		for _, p := range batch {
-			if err := c.sendBatch(ctx, q, []store.Pending{p}, res); err != nil {
+			if err := c.sendBatch(ctx, q, []Pending{p}, res); err != nil {
 				return err
 			}
 		}
@@ -97,7 +95,7 @@ func (c *Client) sendBatch(ctx context.Context, q Queue, batch []store.Pending, 
 // acknowledge checks a 200 answer and marks the batch uploaded. An answer that
 // does not acknowledge every uid of the batch is not the collector speaking (a
 // captive portal or a block page also answers 200): nothing is marked.
-func (c *Client) acknowledge(ctx context.Context, q Queue, batch []store.Pending, a answer, res *Result) error {
+func (c *Client) acknowledge(ctx context.Context, q Queue, batch []Pending, a answer, res *Result) error {
 	var body struct {
 		Results []struct {
 			UID    string `json:"measurement_uid"`
@@ -135,7 +133,7 @@ func (c *Client) acknowledge(ctx context.Context, q Queue, batch []store.Pending
 // post sends the batch, repeating it on network errors, 429 and 5xx with backoff
 // (or the collector's Retry-After), up to MaxAttempts. It returns the last answer;
 // the error is only ctx's.
-func (c *Client) post(ctx context.Context, batch []store.Pending) (answer, error) {
+func (c *Client) post(ctx context.Context, batch []Pending) (answer, error) {
 	for attempt := 1; ; attempt++ {
 		a := c.do(ctx, batch)
 		if !a.retryable() {
@@ -168,7 +166,7 @@ var defaultHTTP = &http.Client{Timeout: DefaultRequestTimeout}
 
 // do performs one request: one line as application/json, several as
 // application/x-ndjson, each line followed by "\n".
-func (c *Client) do(ctx context.Context, batch []store.Pending) answer {
+func (c *Client) do(ctx context.Context, batch []Pending) answer {
 	var body bytes.Buffer
 	for _, p := range batch {
 		body.Write(p.Line)

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/vantage-probe/vantage/probe/store"
 )
 
 // Defaults for the zero values of Client's fields.
@@ -55,14 +54,26 @@ var (
 	ErrProtocol = errors.New("collector refused the request")
 )
 
-// Queue is what Drain needs from the store: *store.Store implements it.
+// Pending is one signed measurement waiting for upload.
+type Pending struct {
+	UID      string
+	Line     []byte
+	Attempts int
+}
+
+// Queue is what Drain needs from the probe's store (probe/store implements it).
 type Queue interface {
-	PendingUploads(ctx context.Context, limit int) ([]store.Pending, error)
+	PendingUploads(ctx context.Context, limit int) ([]Pending, error)
 	MarkUploaded(ctx context.Context, uids ...string) error
 	MarkUploadFailed(ctx context.Context, uid string, permanent bool, msg string) error
 }
 
-var _ Queue = (*store.Store)(nil)
+// RouteMemory keeps the route that last answered, so that the next drain (the
+// next run) starts with it. A Queue that also implements it is used for it.
+type RouteMemory interface {
+	PreferredRoute(ctx context.Context) (string, error)
+	SetPreferredRoute(ctx context.Context, key string) error
+}
 
 // Client uploads to one collector. The zero value of every field but Collector
 // selects the default.
@@ -125,7 +136,7 @@ func (c *Client) Drain(ctx context.Context, q Queue) (Result, error) {
 }
 
 // fit keeps the longest prefix of pending within MaxBatchBytes (at least one).
-func (c *Client) fit(pending []store.Pending) []store.Pending {
+func (c *Client) fit(pending []Pending) []Pending {
 	size := 0
 	for i, p := range pending {
 		size += len(p.Line) + 1
