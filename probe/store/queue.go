@@ -122,3 +122,27 @@ func (s *Store) QueueStats(ctx context.Context) (QueueStats, error) {
 		 FROM upload_queue`, formatTime(s.Now())).Scan(&st.Pending, &st.Due, &st.Uploaded, &st.Rejected)
 	return st, s.wrap("read queue stats", err)
 }
+
+var _ upload.RouteMemory = (*Store)(nil)
+
+// PreferredRoute returns the upload route that last reached the collector, ""
+// when none has yet.
+func (s *Store) PreferredRoute(ctx context.Context) (string, error) {
+	var route string
+	err := s.db.QueryRowContext(ctx, `SELECT route FROM upload_route WHERE id = 1`).Scan(&route)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return route, s.wrap("read upload route", err)
+}
+
+// SetPreferredRoute remembers the upload route that reached the collector.
+func (s *Store) SetPreferredRoute(ctx context.Context, key string) error {
+	now := formatTime(s.Now())
+	return s.withTx(ctx, "remember upload route", func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO upload_route (id, route, time) VALUES (1, ?, ?)
+			 ON CONFLICT (id) DO UPDATE SET route = excluded.route, time = excluded.time`, key, now)
+		return s.wrap("remember upload route", err)
+	})
+}
