@@ -51,14 +51,18 @@ func (r Route) String() string {
 		s += " front " + r.Front
 	}
 	if r.Proxy != "" {
-		p := r.Proxy
-		if u, err := url.Parse(r.Proxy); err == nil && u.User != nil {
-			u.User = nil
-			p = u.String()
-		}
-		s += " proxy " + p
+		s += " proxy " + r.RedactedProxy()
 	}
 	return s
+}
+
+// RedactedProxy is Proxy without its credentials.
+func (r Route) RedactedProxy() string {
+	if u, err := url.Parse(r.Proxy); err == nil && u.User != nil {
+		u.User = nil
+		return u.String()
+	}
+	return r.Proxy
 }
 
 // ErrBadRoute wraps every problem Validate finds.
