@@ -161,7 +161,7 @@ func New(env *nettests.Env, cfg Config) (*Measurer, error) {
 
 func optionsFor(env *nettests.Env, cfg Config) (Options, error) {
 	opts := Options{System: HostSystem(), Resolver: cfg.Resolver, Config: cfg}
-	var netxCfg *netx.Config
+	var netxCfg *netx.Client
 	cc, lists := cfg.Country, cfg.Canaries
 	if env != nil {
 		netxCfg, opts.Now, opts.Logger = env.Netx, env.Now, env.Logger

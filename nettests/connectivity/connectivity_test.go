@@ -304,7 +304,7 @@ func TestRunRejectsInput(t *testing.T) {
 
 func TestNewFromEnv(t *testing.T) {
 	cfg := Config{Country: "KZ"}
-	m, err := New(&nettests.Env{Netx: &netx.Config{}}, cfg)
+	m, err := New(&nettests.Env{Netx: &netx.Client{}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +479,7 @@ func TestNewFromEnvEveryCanaryForm(t *testing.T) {
 		t.Fatalf("config: %v", err)
 	}
 	lists := CanaryLists{Domestic: cfg.Canaries.Domestic, Allowlisted: cfg.Canaries.Allowlisted, Foreign: cfg.Canaries.Foreign}
-	m, err := New(&nettests.Env{Netx: &netx.Config{}}, Config{Canaries: lists})
+	m, err := New(&nettests.Env{Netx: &netx.Client{}}, Config{Canaries: lists})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -2,11 +2,8 @@ package connectivity
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"time"
-
-	"github.com/quic-go/quic-go"
 
 	"github.com/vantage-probe/vantage/probe/netx"
 )
@@ -14,34 +11,23 @@ import (
 // LookupFunc resolves host with the configured resolver, recording queries on trace.
 type LookupFunc func(ctx context.Context, trace *netx.Trace, host string) ([]string, error)
 
-// DialFunc opens a TCP connection to an IP:port, recording tcp_connect on trace.
-type DialFunc func(ctx context.Context, trace *netx.Trace, address string) (net.Conn, error)
-
-// TLSFunc runs a TLS handshake over conn (netx.Config.HandshakeTLS): a completed
-// handshake whose chain does not verify returns the event with no failure and an
-// ssl_* error.
-type TLSFunc func(ctx context.Context, trace *netx.Trace, conn net.Conn, sni string, alpn []string) (net.Conn, *netx.TLSHandshakeEvent, error)
-
-// QUICFunc runs a QUIC handshake with an IP:port (netx.Config.HandshakeQUIC).
-type QUICFunc func(ctx context.Context, trace *netx.Trace, address, sni string, alpn []string) (*quic.Conn, *netx.TLSHandshakeEvent, error)
-
 // HTTPFunc GETs rawURL with its first hop pinned to address (an IP:port), follows
-// no redirect, and returns the response's status code (netx.Config.Fetch).
+// no redirect, and returns the response's status code (netx.Client.Fetch).
 type HTTPFunc func(ctx context.Context, trace *netx.Trace, rawURL, address string) (int, error)
 
 // Probes are the network primitives the test measures with. NetxProbes wires them to
 // probe/netx; tests put fakes in.
 type Probes struct {
 	Lookup        LookupFunc
-	DialTCP       DialFunc
-	HandshakeTLS  TLSFunc
-	HandshakeQUIC QUICFunc
+	DialTCP       netx.ConnectFunc
+	HandshakeTLS  netx.TLSHandshakeFunc // a completed handshake whose chain does not verify returns the event, no failure, and an ssl_* error
+	HandshakeQUIC netx.QUICHandshakeFunc
 	FetchHTTP     HTTPFunc
 }
 
 // NetxProbes returns the netx primitives for cfg, each step bounded by timeout.
-func NetxProbes(cfg *netx.Config, timeout time.Duration) Probes {
-	c := netx.Config{}
+func NetxProbes(cfg *netx.Client, timeout time.Duration) Probes {
+	c := netx.Client{}
 	if cfg != nil {
 		c = *cfg
 	}

@@ -55,7 +55,7 @@ func NewStatus(env *nettests.Env, cfg Config) (*Status, error) {
 	return NewStatusFrom(NewMeasurer(opts)), nil
 }
 
-func netxOf(env *nettests.Env) *netx.Config {
+func netxOf(env *nettests.Env) *netx.Client {
 	if env == nil {
 		return nil
 	}
