@@ -22,12 +22,14 @@ type TestKeys struct {
 	// XStepTimeout is the per-step budget (seconds) this URL was measured with.
 	XStepTimeout float64 `json:"x_step_timeout"`
 
-	ControlFailure *string              `json:"control_failure"`
-	Control        *thproto.Response    `json:"control"`
-	XControlHelper string               `json:"x_control_helper,omitempty"`
-	XSecondDNS     *SecondDNSResult     `json:"x_second_resolver,omitempty"`
-	XQUICAttempted bool                 `json:"x_quic_attempted"`
-	XObservations  *ObservationsSummary `json:"x_observations,omitempty"`
+	ControlFailure *string           `json:"control_failure"`
+	Control        *thproto.Response `json:"control"`
+	XControlHelper string            `json:"x_control_helper,omitempty"`
+	XSecondDNS     *SecondDNSResult  `json:"x_second_resolver,omitempty"`
+	XQUICAttempted bool              `json:"x_quic_attempted"`
+	// XCanaryLoss is the canaries' loss the URL's timeouts were weighed against.
+	XCanaryLoss   *LossSample          `json:"x_canary_loss,omitempty"`
+	XObservations *ObservationsSummary `json:"x_observations,omitempty"`
 
 	DNSExperimentFailure  *string `json:"dns_experiment_failure"`
 	DNSConsistency        *string `json:"dns_consistency"`
