@@ -69,6 +69,8 @@ var blocks = map[string]blockFunc{
 	"sni.drop":         perSNI("-j", "DROP"),
 	"http.blockpage":   redirectPort(80, blockpagePort),
 	"http.diff":        redirectPort(80, alteredPort),
+	"http.redirect":    warningRedirect,
+	"http.denied":      redirectPort(80, deniedPort),
 	"http.reset":       perHostHeader("-j", "REJECT", "--reject-with", "tcp-reset"),
 	"tls.eof":          redirectPort(443, eofPort),
 	"tls.mitm":         redirectPort(443, interceptorPort),
@@ -283,6 +285,17 @@ func redirectPort(port, to int) blockFunc {
 		}
 		return nil
 	}
+}
+
+// warningRedirect answers the targets' port 80 with a 302 to the national warning
+// host named by Answer (a site of the scenario, so that the redirect can be
+// followed), as Kazakh ISPs sent blocked sites' visitors to a warning page.
+func warningRedirect(ctx context.Context, l *Lab, b Block) error {
+	if b.Answer == "" {
+		return fmt.Errorf("lab: http.redirect needs answer = the warning host's name")
+	}
+	l.warningHost.Store(canonicalName(b.Answer))
+	return redirectPort(80, warningPort)(ctx, l, b)
 }
 
 // interceptBySNI sends every TLS connection of the LAN through the SNI-triggered

@@ -50,6 +50,8 @@ type Decision struct {
 	Evidence       Evidence
 	DNSConsistency string // "consistent", "inconsistent" or "" (not computed)
 	HTTP           *HTTPComparison
+	// OtherFindings are what other ports of the host showed (x_other_findings).
+	OtherFindings []OtherFinding
 	// wantsLossSample: the verdict is intermittent on timeouts alone, and no
 	// canary loss was sampled to weigh them against (the measurer samples, then
 	// decides again).
@@ -85,6 +87,7 @@ func Decide(o *Observations, fp *Fingerprints) Decision {
 	}
 	d := &decider{o: o, fp: fp, ctl: o.Control}
 	out := d.run()
+	out.OtherFindings = d.otherPortFindings()
 	return applyNetwork(o, out)
 }
 
@@ -102,7 +105,11 @@ func (d *decider) run() Decision {
 	}
 	d.result.Verdict = nettests.VerdictOK
 	if len(d.explained) > 0 {
-		d.result.Evidence.Detail = strings.Join(d.explained, "; ")
+		notes := append([]string{}, d.explained...)
+		if d.result.Evidence.Detail != "" {
+			notes = append([]string{d.result.Evidence.Detail}, notes...)
+		}
+		d.result.Evidence.Detail = strings.Join(notes, "; ")
 	}
 	return d.result
 }
