@@ -158,6 +158,11 @@ func (sc *Scenario) validate() error {
 	if err != nil {
 		return err
 	}
+	for _, site := range sc.Sites {
+		if site.Variant != "" && site.Variant != "audience" && site.Variant != "dynamic" {
+			return fmt.Errorf("site %s: variant %q is not audience or dynamic", site.Name, site.Variant)
+		}
+	}
 	for i, b := range sc.Censor {
 		if _, ok := blocks[b.Kind]; !ok {
 			return fmt.Errorf("censor %d: unknown block %q (known: %s)", i+1, b.Kind, strings.Join(BlockKinds(), ", "))
