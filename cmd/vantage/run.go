@@ -119,7 +119,14 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 	if err := ensureConsent(cmd, cfg, f.batch); err != nil {
 		return err
 	}
+	// Signals are caught before the input list is read: a signal at any moment
+	// ends the run with exit 1 (docs/cli.md), never with the default kill.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	inputs, err := explicitInputs(name, f)
+	if ctx.Err() != nil {
+		return fmt.Errorf("run: interrupted: %w", ctx.Err())
+	}
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -128,8 +135,6 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 		return err
 	}
 	defer sess.close()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	return measure(ctx, cmd, sess, name, factory, inputs, f)
 }
 
