@@ -122,7 +122,7 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 	// ends the run with exit 1 (docs/cli.md), never with the default kill.
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	inputs, err := explicitInputs(name, f)
+	inputs, err := explicitInputs(ctx, name, f)
 	if ctx.Err() != nil {
 		return fmt.Errorf("run: interrupted: %w", ctx.Err())
 	}
@@ -138,7 +138,7 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 }
 
 // explicitInputs gathers --input and --input-file; nil means "the default list".
-func explicitInputs(name string, f *runFlags) ([]string, error) {
+func explicitInputs(ctx context.Context, name string, f *runFlags) ([]string, error) {
 	inputs := append([]string{}, f.inputs...)
 	isWeb := name == webconnectivity.Name || strings.ReplaceAll(name, "_", "") == "webconnectivity"
 	for _, in := range inputs {
@@ -160,7 +160,7 @@ func explicitInputs(name string, f *runFlags) ([]string, error) {
 		}
 		defer file.Close()
 		// Streamed: the file is never held, only its distinct URLs.
-		urls, err := testlists.ReadURLs(file, f.inputFile, f.categories)
+		urls, err := testlists.ReadURLs(ctx, file, f.inputFile, f.categories)
 		if err != nil {
 			return nil, err
 		}
