@@ -4,10 +4,21 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/vantage-probe/vantage/probe/store"
+	"github.com/vantage-probe/vantage/report"
 
 	collectorfake "github.com/vantage-probe/vantage/report/collector/collectortest"
 	"github.com/vantage-probe/vantage/report/collector/storage"
@@ -101,4 +112,144 @@ func assertCollectorHolds(t *testing.T, db *storage.DB, want map[string][]byte) 
 	if err != nil || n != len(want) {
 		t.Errorf("collector holds %d lines (%v), want %d", n, err, len(want))
 	}
+}
+
+// lossyFront forwards each upload to the collector and then cuts the
+// connection without answering: the collector stores the lines, the probe never
+// sees the acknowledgement and falls back to its next route.
+func lossyFront(t *testing.T, collector string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequest(r.Method, collector+r.URL.Path, r.Body)
+		req.Header = r.Header.Clone()
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// slowRoute proxies to the collector, counting requests and holding each for
+// delay first: the moment to kill the probe mid-fallback.
+type slowRoute struct {
+	srv      *httptest.Server
+	requests atomic.Int64
+	delay    atomic.Int64 // nanoseconds
+}
+
+func newSlowRoute(t *testing.T, collector string) *slowRoute {
+	target, _ := url.Parse(collector)
+	s := &slowRoute{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		select {
+		case <-time.After(time.Duration(s.delay.Load())):
+		case <-r.Context().Done():
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// TestKillDuringFallback SIGKILLs `vantage upload` while a batch moves from a
+// route that lost the acknowledgement to the next one, three times, then lets it
+// finish: nothing marked uploaded is missing at the collector, nothing is stored
+// twice there, and in the end the collector holds exactly what the store holds.
+func TestKillDuringFallback(t *testing.T) {
+	bin := storageBinary(t)
+	col := collectorfake.New(t, collectorfake.SQLite)
+	front := lossyFront(t, col.URL)
+	second := newSlowRoute(t, col.URL)
+	second.delay.Store(int64(300 * time.Millisecond))
+	e := newStorageEnv(t, bin, front.URL)
+	cfg, _ := os.ReadFile(e.config)
+	cfg = bytes.Replace(cfg, []byte(fmt.Sprintf("collector = %q\n", front.URL)),
+		[]byte(fmt.Sprintf("collector = %q\ncollectors = [%q]\n", front.URL, second.srv.URL)), 1)
+	if err := os.WriteFile(e.config, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bodies := make([]string, 30)
+	for i := range bodies {
+		bodies[i] = fmt.Sprintf("<p>measurement %d</p>", i)
+	}
+	e.seed(t, bodies)
+	for kill := 1; kill <= 3; kill++ {
+		before := second.requests.Load()
+		cmd := e.command(false, "upload", "--batch-size", "4")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The second route has the batch the first one lost: kill now.
+		waitFor(t, cmd, func() bool { return second.requests.Load() > before })
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		uploaded := markedUploaded(t, e.dir)
+		atCollector := collectorLines(t, col.DB)
+		for uid := range uploaded {
+			if _, ok := atCollector[uid]; !ok {
+				t.Errorf("kill %d: %s is marked uploaded but not at the collector", kill, uid)
+			}
+		}
+		t.Logf("kill %d: %d marked uploaded, %d at the collector", kill, len(uploaded), len(atCollector))
+	}
+	second.delay.Store(0)
+	out, errOut, code := e.run(t, "upload", "--batch-size", "4")
+	if code != 0 {
+		t.Fatalf("upload after the kills: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "route "+front.URL+": failed") || !strings.Contains(out, "route "+second.srv.URL+": worked") {
+		t.Errorf("upload output does not say which route failed and which worked:\n%s", out)
+	}
+	// Everything the store holds — the 30 and the collector_reachability
+	// measurements of the lossy route — is at the collector once, byte for byte.
+	st, err := store.Open(e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want := map[string][]byte{}
+	reach := 0
+	st.MeasurementsSince(context.Background(), time.Time{}, func(m store.StoredMeasurement) error {
+		want[m.UID] = m.Line
+		if m.TestName == "collector_reachability" {
+			reach++
+		}
+		return nil
+	})
+	if qs, _ := st.QueueStats(context.Background()); qs.Pending != 0 || qs.Uploaded != len(want) {
+		t.Errorf("queue %+v, want all %d uploaded", qs, len(want))
+	}
+	if reach < 1 || len(want) != 30+reach {
+		t.Errorf("store holds %d measurements, %d of them collector_reachability", len(want), reach)
+	}
+	assertCollectorHolds(t, col.DB, want)
+}
+
+// collectorLines is what the collector holds, by uid.
+func collectorLines(t *testing.T, db *storage.DB) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := db.Export(context.Background(), storage.Filter{}, func(line []byte) error {
+		s, err := report.ParseSigned(bytes.TrimSuffix(line, []byte("\n")))
+		if err != nil {
+			return err
+		}
+		if _, dup := out[s.MeasurementUID]; dup {
+			t.Errorf("the collector holds %s twice", s.MeasurementUID)
+		}
+		out[s.MeasurementUID] = bytes.Clone(line)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
