@@ -34,16 +34,26 @@ type ProbeConfig struct {
 		Roots string `toml:"roots"`
 	} `toml:"tls"`
 	Control struct {
-		Helpers []string `toml:"helpers"`
+		Helpers      []string     `toml:"helpers"`
+		HelperRoutes []RouteEntry `toml:"helper_routes,omitempty"`
 	} `toml:"control"`
 	Canaries CanarySets `toml:"canaries"`
 	Storage  struct {
 		Dir string `toml:"dir"`
 	} `toml:"storage"`
 	Upload struct {
-		Enabled bool `toml:"enabled"`
+		Enabled    bool         `toml:"enabled"`
+		Collector  string       `toml:"collector,omitempty"`
+		Collectors []RouteEntry `toml:"collectors,omitempty"`
 	} `toml:"upload"`
 	Run *RunSettings `toml:"run,omitempty"`
+}
+
+// RouteEntry is one route of [upload] collectors or [control] helper_routes.
+type RouteEntry struct {
+	URL   string `toml:"url"`
+	Front string `toml:"front,omitempty"`
+	Proxy string `toml:"proxy,omitempty"`
 }
 
 // probeConfig builds the configuration for a scenario run in this lab.
