@@ -14,7 +14,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" database/sql driver
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 )
 
 // Errors returned by DB methods. Callers compare with errors.Is.
@@ -174,9 +174,10 @@ func openSQLite(dbURL string) (*sql.DB, error) {
 	}
 	// _txlock=immediate takes the write lock at BEGIN, so two writers queue on
 	// busy_timeout instead of failing when both try to upgrade a read lock.
-	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_txlock=immediate&_foreign_keys=1&_cache_size=-%d&_stmt_cache_size=32",
-		path, sqliteBusyTimeout.Milliseconds(), sqliteCacheKiB)
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := sqlitedb.Open(path, sqlitedb.Options{
+		JournalWAL: true, Synchronous: "FULL", BusyTimeout: sqliteBusyTimeout,
+		TxImmediate: true, ForeignKeys: true, CacheKiB: sqliteCacheKiB,
+	})
 	if err != nil {
 		return nil, err
 	}
