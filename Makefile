@@ -4,7 +4,7 @@ BIN := bin/vantage
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/vantage-probe/vantage/probe/runner.SoftwareVersion=$(VERSION)
 
-.PHONY: build run test deps fuzz bench lab-bench cross-check test-purego
+.PHONY: build run test deps fuzz bench lab-bench mutate cross-check test-purego
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vantage
@@ -28,6 +28,7 @@ test: deps build
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory cross-check test-purego
 	FUZZTIME=$(or $(FUZZTIME),5s) bash .ci/fuzz
+	bash report/testdata/kat/verify.sh
 	VANTAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -timeout 40m ./...
 
 fuzz:
@@ -36,6 +37,13 @@ fuzz:
 # lab-bench runs the 1,000-URL lab benchmark (root or user namespaces).
 lab-bench: build
 	./$(BIN) lab bench
+
+# mutate runs mutation testing (gremlins v0.6.0, installed into bin/ on first use) over
+# the rule files, package by package; not part of test: it takes tens of minutes.
+# PKGS limits it, e.g. make mutate PKGS="report/upload probe/store". Figures and the
+# equivalent mutants: docs/benchmarks.md.
+mutate:
+	bash .ci/mutate $(PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

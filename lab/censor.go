@@ -28,6 +28,9 @@ type Block struct {
 	// On and Off are the seconds the network stays up and down for "flip".
 	On  float64 `toml:"on"`
 	Off float64 `toml:"off"`
+	// FirstOn, when set, is the length of the first up phase of "flip" (the
+	// network starts up): a long period can then be made to flip inside a check.
+	FirstOn float64 `toml:"first_on"`
 }
 
 // Default answers of the lying blocks.

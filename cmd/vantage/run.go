@@ -24,7 +24,7 @@ import (
 	"github.com/vantage-probe/vantage/probe/runner"
 	"github.com/vantage-probe/vantage/probe/runner/console"
 	"github.com/vantage-probe/vantage/probe/store"
-	"github.com/vantage-probe/vantage/report/upload"
+	"github.com/vantage-probe/vantage/report/limits"
 	"github.com/vantage-probe/vantage/testlists"
 )
 
@@ -136,6 +136,11 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 func explicitInputs(name string, f *runFlags) ([]string, error) {
 	inputs := append([]string{}, f.inputs...)
 	isWeb := name == webconnectivity.Name || strings.ReplaceAll(name, "_", "") == "webconnectivity"
+	for _, in := range inputs {
+		if err := limits.Check("--input", in, limits.MaxInputBytes); err != nil {
+			return nil, fmt.Errorf("run: %w", err)
+		}
+	}
 	if isWeb {
 		for _, in := range inputs {
 			if err := testlists.CheckURL(in); err != nil {
@@ -149,14 +154,12 @@ func explicitInputs(name string, f *runFlags) ([]string, error) {
 			return nil, fmt.Errorf("run: --input-file: %w", err)
 		}
 		defer file.Close()
-		entries, err := testlists.Parse(file, f.inputFile)
+		// Streamed: the file is never held, only its distinct URLs.
+		urls, err := testlists.ReadURLs(file, f.inputFile, f.categories)
 		if err != nil {
 			return nil, err
 		}
-		if entries, err = testlists.Filter(entries, f.categories); err != nil {
-			return nil, err
-		}
-		inputs = append(inputs, testlists.URLs(testlists.Dedupe(entries))...)
+		inputs = append(inputs, urls...)
 		if len(inputs) == 0 {
 			return nil, fmt.Errorf("run: %s has no URL in categories %v", f.inputFile, f.categories)
 		}
@@ -173,6 +176,9 @@ func explicitInputs(name string, f *runFlags) ([]string, error) {
 	if len(inputs) == 0 {
 		return nil, nil // the default list, once the country is known
 	}
+	if f.inputFile != "" && len(f.inputs) == 0 && isWeb {
+		return inputs, nil // ReadURLs kept the first of each already
+	}
 	if !isWeb {
 		// QUIRK: repeated inputs of a single nettest are kept: measuring one
 		// endpoint many times is a legitimate use (and the storage tests rely on it).
@@ -184,6 +190,9 @@ func explicitInputs(name string, f *runFlags) ([]string, error) {
 // openSession takes the lock, then opens the store and the probe key.
 func openSession(cmd *cobra.Command, cfg *config.Config, batch bool) (*runSession, error) {
 	s := &runSession{cfg: cfg, dataDir: dataDirOf(cfg), logger: newRunLogger(cmd.ErrOrStderr(), batch)}
+	if err := config.CheckDataDir(s.dataDir); err != nil {
+		return nil, withCode(exitUsage, err)
+	}
 	release, err := runner.Lock(s.dataDir)
 	if errors.Is(err, runner.ErrLocked) {
 		return nil, withCode(exitLocked, fmt.Errorf("run: %w; this run stops (exit %d)", err, exitLocked))
@@ -238,8 +247,17 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, name str
 		r.Identity.Scrub = []string{loc.ClientIP}
 	}
 	if uploading {
-		client := &upload.Client{Collector: cfg.Upload.Collector, Logf: func(format string, args ...any) { sess.logger.Info(fmt.Sprintf(format, args...)) }}
-		r.Drain = func(ctx context.Context) error { _, err := client.Drain(ctx, sess.store); return err }
+		client, err := newUploadClient(&cfg)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		client.Logf = func(format string, args ...any) { sess.logger.Info(fmt.Sprintf(format, args...)) }
+		rec := &runner.Reachability{Store: sess.store, Key: sess.key.Private, Identity: r.Identity, Logf: client.Logf}
+		client.OnRouteFailure = rec.Record
+		r.Drain = func(ctx context.Context) error {
+			_, err := client.Drain(ctx, sess.store)
+			return errors.Join(err, rec.Finish(ctx))
+		}
 	}
 	if err := wireNettests(r, env, name, factory); err != nil {
 		return withCode(exitUsage, err)
@@ -370,15 +388,11 @@ func collectorInputs(ctx context.Context, collector, cc string, categories []str
 
 // dedupeStrings keeps the first of each input, in order.
 func dedupeStrings(in []string) []string {
-	seen := make(map[string]bool, len(in))
-	out := in[:0:0]
+	var set testlists.URLSet
 	for _, v := range in {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
+		set.Add(v)
 	}
-	return out
+	return set.List()
 }
 
 func firstGlobalURL() string {

@@ -3,6 +3,7 @@ package connectivity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -459,5 +460,43 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 	cfg.Canaries.Allowlisted = []string{"ftp://bank.kz"}
 	if _, err := New(&nettests.Env{Config: cfg}); err == nil || !strings.Contains(err.Error(), "canar") {
 		t.Fatalf("bad allowlisted entry accepted: %v", err)
+	}
+}
+
+// TestNewFromEnvEveryCanaryForm: a [canaries] configuration written in every form
+// DESIGN.md allows, in every class, builds a measurer (a refused valid entry made
+// `vantage run` exit 2 before anything was measured).
+func TestNewFromEnvEveryCanaryForm(t *testing.T) {
+	forms := []string{"http://news.example.kz/", "https://shop.example.kz/", "mail.example.kz", "198.51.100.20:8443", "http://198.51.100.21/", "https://198.51.100.22/"}
+	text := "[canaries]\n"
+	for _, class := range []string{"domestic", "allowlisted", "foreign"} {
+		var quoted []string
+		for _, f := range forms {
+			quoted = append(quoted, fmt.Sprintf("%q", strings.Replace(f, "example", class, 1)))
+		}
+		text += class + " = [" + strings.Join(quoted, ", ") + "]\n"
+	}
+	cfg, err := config.Parse([]byte(text), "forms.toml")
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	m, err := New(&nettests.Env{Config: cfg, Netx: &netx.Config{}})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	cs := m.Canaries()
+	// The three host forms are distinct per class; the three IP forms repeat and
+	// are measured once, in the first class that lists them.
+	if len(cs) != 3*3+3 {
+		t.Errorf("%d canaries, want 12", len(cs))
+	}
+	https := 0
+	for _, c := range cs {
+		if !c.IsHTTP() {
+			https++
+		}
+	}
+	if https == 0 || https == len(cs) {
+		t.Errorf("%d of %d canaries are https: want both kinds", https, len(cs))
 	}
 }
