@@ -371,3 +371,52 @@ func TestTransportErrorsAreRetried(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// cutBody returns its text, then a read error: a connection lost mid-answer.
+type cutBody struct{ r io.Reader }
+
+func (b *cutBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		return n, errors.New("connection reset by peer")
+	}
+	return n, err
+}
+
+func (b *cutBody) Close() error { return nil }
+
+// TestCutAnswers: an acknowledgement cut mid-body is as if it never came (retried,
+// nothing marked); a cut refusal is still a refusal (one request, the line
+// rejected): only a 200's body matters.
+func TestCutAnswers(t *testing.T) {
+	for _, c := range []struct {
+		status             int
+		requests, rejected int
+		wantErr            error
+	}{
+		{200, 5, 0, upload.ErrUnavailable},
+		{400, 1, 1, nil},
+		{404, 1, 0, upload.ErrProtocol},
+	} {
+		n := 0
+		var waits []time.Duration
+		cl := scriptClient(nil, &waits)
+		cl.HTTP = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			n++
+			body := `{"results":[{"measurement_uid":"m1","status":"stored"}]}`
+			if c.status != 200 {
+				body = `{"error":"bad line"}`
+			}
+			return &http.Response{StatusCode: c.status, Header: http.Header{}, Body: &cutBody{strings.NewReader(body)}, Request: r}, nil
+		})}
+		q := newRecQueue("m1")
+		res, err := cl.Drain(context.Background(), q)
+		if (c.wantErr == nil) != (err == nil) || (c.wantErr != nil && !errors.Is(err, c.wantErr)) {
+			t.Errorf("cut %d: err %v, want %v", c.status, err, c.wantErr)
+		}
+		if n != c.requests || res.Rejected != c.rejected || len(q.uploaded) != 0 {
+			t.Errorf("cut %d: %d requests, %d rejected, uploaded %v; want %d requests, %d rejected, nothing uploaded",
+				c.status, n, res.Rejected, q.uploaded, c.requests, c.rejected)
+		}
+	}
+}
