@@ -25,7 +25,6 @@ import (
 	"github.com/vantage-probe/vantage/probe/runner/console"
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report/limits"
-	"github.com/vantage-probe/vantage/report/upload"
 	"github.com/vantage-probe/vantage/testlists"
 )
 
@@ -248,8 +247,17 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, name str
 		r.Identity.Scrub = []string{loc.ClientIP}
 	}
 	if uploading {
-		client := &upload.Client{Collector: cfg.Upload.Collector, Logf: func(format string, args ...any) { sess.logger.Info(fmt.Sprintf(format, args...)) }}
-		r.Drain = func(ctx context.Context) error { _, err := client.Drain(ctx, sess.store); return err }
+		client, err := newUploadClient(&cfg)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		client.Logf = func(format string, args ...any) { sess.logger.Info(fmt.Sprintf(format, args...)) }
+		rec := &runner.Reachability{Store: sess.store, Key: sess.key.Private, Identity: r.Identity, Logf: client.Logf}
+		client.OnRouteFailure = rec.Record
+		r.Drain = func(ctx context.Context) error {
+			_, err := client.Drain(ctx, sess.store)
+			return errors.Join(err, rec.Finish(ctx))
+		}
 	}
 	if err := wireNettests(r, env, name, factory); err != nil {
 		return withCode(exitUsage, err)

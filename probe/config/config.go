@@ -16,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/vantage-probe/vantage/report/limits"
+	"github.com/vantage-probe/vantage/report/upload"
 )
 
 // Config is the whole configuration file. Every key is optional; Defaults fills what
@@ -78,7 +79,61 @@ type Canaries struct {
 type Upload struct {
 	Enabled   bool   `toml:"enabled"`
 	Collector string `toml:"collector"`
+	// Collectors are further routes to the collector, tried in order after
+	// Collector (docs/storage.md, "Routes").
+	Collectors []Route `toml:"collectors"`
 }
+
+// Routes is every upload route in the order tried: Collector, then Collectors.
+func (u Upload) Routes() []Route {
+	var out []Route
+	if u.Collector != "" {
+		out = append(out, Route{URL: u.Collector})
+	}
+	return append(out, u.Collectors...)
+}
+
+// Route is one way to reach a collector or a control helper. In the file it is
+// a URL string, or a table {url, front, proxy}: front is the name dialled and
+// sent as TLS SNI (a CDN edge that forwards by Host), proxy a socks5h://,
+// socks5:// or http:// proxy URL.
+type Route struct {
+	URL   string `toml:"url"`
+	Front string `toml:"front"`
+	Proxy string `toml:"proxy"`
+}
+
+// UnmarshalTOML reads a URL string or a {url, front, proxy} table.
+func (r *Route) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		*r = Route{URL: v}
+		return nil
+	case map[string]any:
+		*r = Route{}
+		for k, val := range v {
+			s, ok := val.(string)
+			if !ok {
+				return fmt.Errorf("route key %q must be a string", k)
+			}
+			switch k {
+			case "url":
+				r.URL = s
+			case "front":
+				r.Front = s
+			case "proxy":
+				r.Proxy = s
+			default:
+				return fmt.Errorf("route has an unknown key %q (want url, front, proxy)", k)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("a route is a URL string or a table {url, front, proxy}, not %T", v)
+}
+
+// Upload is the route in the upload client's type.
+func (r Route) Upload() upload.Route { return upload.Route{URL: r.URL, Front: r.Front, Proxy: r.Proxy} }
 
 // Storage says where the local store lives.
 type Storage struct {
@@ -262,8 +317,13 @@ func (c *Config) Validate() error {
 			return &Error{Key: "canaries.allowlisted", Msg: limits.Quote(e) + " is not a URL, host name or IP:port"}
 		}
 	}
-	if c.Upload.Enabled && c.Upload.Collector == "" {
+	if c.Upload.Enabled && len(c.Upload.Routes()) == 0 {
 		return &Error{Key: "upload.collector", Msg: "upload is enabled but no collector URL is set"}
+	}
+	for _, r := range c.Upload.Collectors {
+		if err := r.Upload().Validate(); err != nil {
+			return &Error{Key: "upload.collectors", Msg: err.Error()}
+		}
 	}
 	if c.Upload.Collector != "" {
 		if u, err := url.Parse(c.Upload.Collector); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -80,6 +81,11 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"empty allowlisted canary", "[canaries]\nallowlisted = [\"https://bank.kz/\", \" \"]\n", "canaries.allowlisted", 2, "not a URL"},
 		{"allowlisted canary with a space", "[canaries]\nallowlisted = [\"bank kz\"]\n", "canaries.allowlisted", 2, "not a URL"},
 		{"upload without collector", "[upload]\nenabled = true\n", "upload.collector", 0, "no collector"},
+		{"upload with empty collectors", "[upload]\nenabled = true\ncollectors = []\n", "upload.collector", 0, "no collector"},
+		{"route with a bad proxy", "[upload]\ncollectors = [{url = \"https://c.example\", proxy = \"socks4://127.0.0.1:9050\"}]\n", "upload.collectors", 2, "socks5h://"},
+		{"fronted plain http", "[upload]\ncollectors = [{url = \"http://c.example\", front = \"cdn.example\"}]\n", "upload.collectors", 2, "https://"},
+		{"route with an unknown key", "[upload]\ncollectors = [{url = \"https://c.example\", sni = \"x\"}]\n", "", 0, "unknown key \"sni\""},
+		{"route of a wrong type", "[upload]\ncollectors = [1]\n", "", 0, "URL string or a table"},
 		{"wrong type", "[run]\nparallelism = \"many\"\n", "run.parallelism", 2, "incompatible types"},
 		{"syntax", "[probe\ncountry = 1\n", "", 0, "table name"},
 		{"negative parallelism", "[run]\nparallelism = -1\n", "run.parallelism", 2, "outside"},
@@ -226,5 +232,39 @@ func TestCheckDataDir(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Key != "storage.dir" {
 			t.Errorf("CheckDataDir(%s) = %v, want an error naming storage.dir", bad, err)
 		}
+	}
+}
+
+func TestUploadRoutes(t *testing.T) {
+	text := `[upload]
+enabled = true
+collector = "https://c.example"
+collectors = [
+  "https://c2.example",
+  {url = "https://c.example", front = "cdn.example"},
+  {url = "http://c.onion", proxy = "socks5h://127.0.0.1:9050"},
+]
+`
+	cfg, err := Parse([]byte(text), "routes.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Route{
+		{URL: "https://c.example"},
+		{URL: "https://c2.example"},
+		{URL: "https://c.example", Front: "cdn.example"},
+		{URL: "http://c.onion", Proxy: "socks5h://127.0.0.1:9050"},
+	}
+	if got := cfg.Upload.Routes(); !reflect.DeepEqual(got, want) {
+		t.Errorf("routes = %+v\nwant %+v", got, want)
+	}
+	// collector alone is a one-route list.
+	cfg, err = Parse([]byte("[upload]\nenabled = true\ncollector = \"https://c.example\"\n"), "one.toml")
+	if err != nil || !reflect.DeepEqual(cfg.Upload.Routes(), []Route{{URL: "https://c.example"}}) {
+		t.Errorf("collector alone: %+v, %v", cfg, err)
+	}
+	// collectors alone is enough to enable upload.
+	if _, err := Parse([]byte("[upload]\nenabled = true\ncollectors = [\"https://c.example\"]\n"), "two.toml"); err != nil {
+		t.Errorf("collectors alone: %v", err)
 	}
 }

@@ -535,7 +535,7 @@ func TestRunInterruptedWhileSkipping(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	got := storedVerdicts(t, st) // every stored line verifies
-	if len(got) != 100+1 {        // and the connectivity check
+	if len(got) != 100+1 {       // and the connectivity check
 		t.Fatalf("stored %d measurements, want the 100 skipped before the signal and the check", len(got))
 	}
 	for _, in := range many[:100] {

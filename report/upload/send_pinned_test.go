@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report/upload"
 )
 
@@ -81,7 +80,7 @@ type failCall struct {
 
 // recQueue records what the client marks.
 type recQueue struct {
-	pending  []store.Pending
+	pending  []upload.Pending
 	uploaded []string
 	failed   []failCall
 }
@@ -89,16 +88,16 @@ type recQueue struct {
 func newRecQueue(uids ...string) *recQueue {
 	q := &recQueue{}
 	for _, u := range uids {
-		q.pending = append(q.pending, store.Pending{UID: u, Line: []byte(fmt.Sprintf(`{"measurement_uid":%q}`, u))})
+		q.pending = append(q.pending, upload.Pending{UID: u, Line: []byte(fmt.Sprintf(`{"measurement_uid":%q}`, u))})
 	}
 	return q
 }
 
-func (q *recQueue) PendingUploads(_ context.Context, limit int) ([]store.Pending, error) {
+func (q *recQueue) PendingUploads(_ context.Context, limit int) ([]upload.Pending, error) {
 	if limit <= 0 || limit > len(q.pending) {
 		limit = len(q.pending)
 	}
-	return append([]store.Pending(nil), q.pending[:limit]...), nil
+	return append([]upload.Pending(nil), q.pending[:limit]...), nil
 }
 
 func (q *recQueue) remove(uid string) {

@@ -2,6 +2,7 @@ package privacytest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -120,8 +121,19 @@ func (tt *teeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		r.Body.Close()
+		plain := b
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			// Upload bodies are compressed: look for addresses in what they carry.
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return nil, err
+			}
+			if plain, err = io.ReadAll(zr); err != nil {
+				return nil, err
+			}
+		}
 		tt.mu.Lock()
-		tt.bodies = append(tt.bodies, b)
+		tt.bodies = append(tt.bodies, plain)
 		tt.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
