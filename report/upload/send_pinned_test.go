@@ -3,6 +3,7 @@ package upload_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 // sent is one request as the collector would see it.
 type sent struct {
 	path, contentType string
+	encoding          string
 	uids              []string
 	body              []byte
 }
@@ -36,8 +38,16 @@ type scripted struct {
 }
 
 func (sc *scripted) RoundTrip(r *http.Request) (*http.Response, error) {
-	body, _ := io.ReadAll(r.Body)
-	s := sent{path: r.URL.Path, contentType: r.Header.Get("Content-Type"), body: body}
+	var in io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		in = zr
+	}
+	body, _ := io.ReadAll(in)
+	s := sent{path: r.URL.Path, contentType: r.Header.Get("Content-Type"), encoding: r.Header.Get("Content-Encoding"), body: body}
 	sc2 := bufio.NewScanner(bytes.NewReader(body))
 	for sc2.Scan() {
 		var head struct {
@@ -206,8 +216,8 @@ func TestBatchLineFaultIsolates(t *testing.T) {
 }
 
 // TestRequestShape: one line goes as application/json, several as
-// application/x-ndjson, each line followed by "\n", to the collector's path
-// whether or not its URL ends in a slash.
+// application/x-ndjson, each line followed by "\n" (gzip-compressed), to the
+// collector's path whether or not its URL ends in a slash.
 func TestRequestShape(t *testing.T) {
 	sc := &scripted{answer: func(_ int, s sent) (int, http.Header, string) { return 200, nil, ack(s) }}
 	var waits []time.Duration
@@ -224,7 +234,7 @@ func TestRequestShape(t *testing.T) {
 		{"application/json", "{\"measurement_uid\":\"z\"}\n"},
 	}
 	for i, r := range sc.reqs {
-		if r.path != upload.Path || r.contentType != want[i].ctype || string(r.body) != want[i].body {
+		if r.path != upload.Path || r.contentType != want[i].ctype || r.encoding != "gzip" || string(r.body) != want[i].body {
 			t.Errorf("request %d: %s %s %q, want %s %s %q", i, r.path, r.contentType, r.body, upload.Path, want[i].ctype, want[i].body)
 		}
 	}
