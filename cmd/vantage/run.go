@@ -116,7 +116,14 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 	if err := ensureConsent(cmd, cfg, f.batch); err != nil {
 		return err
 	}
-	inputs, err := explicitInputs(desc, f)
+	// Signals are caught before the input list is read: a signal at any moment
+	// ends the run with exit 1 (docs/cli.md), never with the default kill.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	inputs, err := explicitInputs(ctx, desc, f)
+	if ctx.Err() != nil {
+		return fmt.Errorf("run: interrupted: %w", ctx.Err())
+	}
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -125,14 +132,12 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 		return err
 	}
 	defer sess.close()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	return measure(ctx, cmd, sess, desc, inputs, f)
 }
 
 // explicitInputs gathers --input and --input-file and lets the runner apply the
 // nettest's input kind; nil means "the default list".
-func explicitInputs(desc registry.Descriptor, f *runFlags) ([]string, error) {
+func explicitInputs(ctx context.Context, desc registry.Descriptor, f *runFlags) ([]string, error) {
 	inputs := append([]string{}, f.inputs...)
 	for _, in := range inputs {
 		if err := limits.Check("--input", in, limits.MaxInputBytes); err != nil {
@@ -146,7 +151,7 @@ func explicitInputs(desc registry.Descriptor, f *runFlags) ([]string, error) {
 		}
 		defer file.Close()
 		// Streamed: the file is never held, only its distinct URLs.
-		urls, err := testlists.ReadURLs(file, f.inputFile, f.categories)
+		urls, err := testlists.ReadURLs(ctx, file, f.inputFile, f.categories)
 		if err != nil {
 			return nil, err
 		}

@@ -8,7 +8,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"github.com/vantage-probe/vantage/probe/identity"
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report"
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
@@ -530,7 +530,7 @@ func countStoredOf(t *testing.T, dir, testName string) int {
 	if _, err := os.Stat(path); err != nil {
 		return 0
 	}
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	db, err := sqlitedb.Open(path, sqlitedb.Options{ReadOnly: true, BusyTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -232,12 +232,27 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	obs.RunThroughput, obs.RunThroughputSamples = m.tput.median() // the others', before this one's
 	m.tput.add(obs.HTTP)
 	decision := Decide(obs, m.cfg.Fingerprints)
+	if decision.wantsLossSample {
+		if sampler, ok := m.env.Network.(lossSampler); ok && ctx.Err() == nil {
+			failed, attempts := sampler.CanaryLoss(ctx)
+			if attempts > 0 {
+				obs.CanaryLoss = &LossSample{Failed: failed, Attempts: attempts}
+				decision = Decide(obs, m.cfg.Fingerprints)
+			}
+		}
+	}
 	if parent.Err() != nil {
 		// The run was cancelled mid-measurement: the failures are ours, not the site's.
 		decision = Decision{Verdict: nettests.VerdictInconclusive, Reason: ReasonInterrupted,
 			Evidence: Evidence{Detail: "the run was interrupted while this URL was measured"}}
 	}
 	return m.testKeys(trace, obs, decision, step), nil
+}
+
+// lossSampler is a NetworkStatus that can measure, now, the share of canary
+// connects that fail (connectivity.Status does).
+type lossSampler interface {
+	CanaryLoss(ctx context.Context) (failed, attempts int)
 }
 
 // watchCanaries asks the runner, in the window of this URL's tries, whether canaries
