@@ -112,7 +112,7 @@ func TestFetchQuietSpellShorterThanTheWindowIsNotAStall(t *testing.T) {
 	srv := netxtest.NewHTTPServer(t, pacedBody(1<<20, 4000, 300*time.Millisecond, 0))
 	opts := paceOptions(1500 * time.Millisecond)
 	opts.BodyRateWindow = 400 * time.Millisecond
-	res, _, err := fetch(t, &netx.Config{}, srv.URL, opts)
+	res, _, err := fetch(t, &netx.Client{}, srv.URL, opts)
 	if err != nil || res.Final.Response.XBodyStopped != netx.BodyStoppedBudget {
 		t.Fatalf("Fetch: %v, stopped %q; want the budget to end a transfer that kept moving", err, res.Final.Response.XBodyStopped)
 	}
