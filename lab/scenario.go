@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -157,6 +159,11 @@ func (sc *Scenario) validate() error {
 	world, err := newWorld(sc.Sites)
 	if err != nil {
 		return err
+	}
+	for _, site := range sc.Sites {
+		if site.Variant != "" && site.Variant != "audience" && site.Variant != "dynamic" {
+			return fmt.Errorf("site %s: variant %q is not audience or dynamic", site.Name, site.Variant)
+		}
 	}
 	for i, b := range sc.Censor {
 		if _, ok := blocks[b.Kind]; !ok {

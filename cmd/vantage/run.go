@@ -22,7 +22,7 @@ import (
 	"github.com/vantage-probe/vantage/probe/runner"
 	"github.com/vantage-probe/vantage/probe/runner/console"
 	"github.com/vantage-probe/vantage/probe/store"
-	"github.com/vantage-probe/vantage/report/upload"
+	"github.com/vantage-probe/vantage/report/limits"
 	"github.com/vantage-probe/vantage/testlists"
 )
 
@@ -116,7 +116,14 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 	if err := ensureConsent(cmd, cfg, f.batch); err != nil {
 		return err
 	}
-	inputs, err := explicitInputs(desc, f)
+	// Signals are caught before the input list is read: a signal at any moment
+	// ends the run with exit 1 (docs/cli.md), never with the default kill.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	inputs, err := explicitInputs(ctx, desc, f)
+	if ctx.Err() != nil {
+		return fmt.Errorf("run: interrupted: %w", ctx.Err())
+	}
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -125,29 +132,30 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 		return err
 	}
 	defer sess.close()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	return measure(ctx, cmd, sess, desc, inputs, f)
 }
 
 // explicitInputs gathers --input and --input-file and lets the runner apply the
 // nettest's input kind; nil means "the default list".
-func explicitInputs(desc registry.Descriptor, f *runFlags) ([]string, error) {
+func explicitInputs(ctx context.Context, desc registry.Descriptor, f *runFlags) ([]string, error) {
 	inputs := append([]string{}, f.inputs...)
+	for _, in := range inputs {
+		if err := limits.Check("--input", in, limits.MaxInputBytes); err != nil {
+			return nil, fmt.Errorf("run: %w", err)
+		}
+	}
 	if f.inputFile != "" {
 		file, err := os.Open(f.inputFile)
 		if err != nil {
 			return nil, fmt.Errorf("run: --input-file: %w", err)
 		}
 		defer file.Close()
-		entries, err := testlists.Parse(file, f.inputFile)
+		// Streamed: the file is never held, only its distinct URLs.
+		urls, err := testlists.ReadURLs(ctx, file, f.inputFile, f.categories)
 		if err != nil {
 			return nil, err
 		}
-		if entries, err = testlists.Filter(entries, f.categories); err != nil {
-			return nil, err
-		}
-		inputs = append(inputs, testlists.URLs(testlists.Dedupe(entries))...)
+		inputs = append(inputs, urls...)
 		if len(inputs) == 0 {
 			return nil, fmt.Errorf("run: %s has no URL in categories %v", f.inputFile, f.categories)
 		}
@@ -161,6 +169,9 @@ func explicitInputs(desc registry.Descriptor, f *runFlags) ([]string, error) {
 // openSession takes the lock, then opens the store and the probe key.
 func openSession(cmd *cobra.Command, cfg *config.Config, batch bool) (*runSession, error) {
 	s := &runSession{cfg: cfg, dataDir: dataDirOf(cfg), logger: newRunLogger(cmd.ErrOrStderr(), batch)}
+	if err := config.CheckDataDir(s.dataDir); err != nil {
+		return nil, withCode(exitUsage, err)
+	}
 	release, err := runner.Lock(s.dataDir)
 	if errors.Is(err, runner.ErrLocked) {
 		return nil, withCode(exitLocked, fmt.Errorf("run: %w; this run stops (exit %d)", err, exitLocked))
@@ -215,8 +226,17 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, desc reg
 		r.Origin.Scrub = []string{loc.ClientIP}
 	}
 	if uploading {
-		client := &upload.Client{Collector: cfg.Upload.Collector, Logf: func(format string, args ...any) { sess.logger.Info(fmt.Sprintf(format, args...)) }}
-		r.Drain = func(ctx context.Context) error { _, err := client.Drain(ctx, sess.store); return err }
+		client, err := newUploadClient(&cfg)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		client.Logf = func(format string, args ...any) { sess.logger.Info(fmt.Sprintf(format, args...)) }
+		rec := &runner.Reachability{Store: sess.store, Key: sess.key.Private, Origin: r.Origin, Logf: client.Logf}
+		client.OnRouteFailure = rec.Record
+		r.Drain = func(ctx context.Context) error {
+			_, err := client.Drain(ctx, sess.store)
+			return errors.Join(err, rec.Finish(ctx))
+		}
 	}
 	if err := r.Compose(desc, &cfg, env); err != nil {
 		return withCode(exitUsage, err)

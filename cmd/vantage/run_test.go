@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,7 @@ func TestExplicitInputs(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := explicitInputs(registry.MustLookup(c.test), &c.f)
+			got, err := explicitInputs(context.Background(), registry.MustLookup(c.test), &c.f)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("err = %v, want %q", err, c.err)
@@ -86,7 +87,7 @@ func TestEveryAliasRunsWithTheSameChecks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantInputs, wantErr := explicitInputs(registry.MustLookup(name), &runFlags{inputs: []string{"example.org", "example.org"}})
+		wantInputs, wantErr := explicitInputs(context.Background(), registry.MustLookup(name), &runFlags{inputs: []string{"example.org", "example.org"}})
 		for _, alias := range []string{strings.ReplaceAll(name, "_", "-"), strings.ReplaceAll(name, "_", "")} {
 			got, gotEnv, err := compose(alias)
 			if err != nil {
@@ -98,7 +99,7 @@ func TestEveryAliasRunsWithTheSameChecks(t *testing.T) {
 				t.Errorf("%s runs unlike %s: checks %v/%v, gating %v/%v", alias, name,
 					got.Connectivity != nil, want.Connectivity != nil, got.Skipped != nil, want.Skipped != nil)
 			}
-			inputs, err := explicitInputs(registry.MustLookup(alias), &runFlags{inputs: []string{"example.org", "example.org"}})
+			inputs, err := explicitInputs(context.Background(), registry.MustLookup(alias), &runFlags{inputs: []string{"example.org", "example.org"}})
 			if strings.Join(inputs, " ") != strings.Join(wantInputs, " ") || (err == nil) != (wantErr == nil) {
 				t.Errorf("%s plans inputs %q (%v), %s %q (%v)", alias, inputs, err, name, wantInputs, wantErr)
 			}

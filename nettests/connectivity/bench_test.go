@@ -31,7 +31,7 @@ func BenchmarkCheckLoopbackOnline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	nc := &netx.Config{Roots: ca.Pool(), ClientHello: netx.ClientHelloGo}
+	nc := &netx.Client{Roots: ca.Pool(), ClientHello: netx.ClientHelloGo}
 	benchCheck(b, cs, NetxProbes(nc, DefaultAttemptTimeout), "online")
 }
 

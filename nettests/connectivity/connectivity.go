@@ -60,6 +60,10 @@ type Config struct {
 	RetryDelay     time.Duration
 	Parallelism    int
 	MaxDuration    time.Duration
+	// PulseInterval and PulseTimeout pace the pulses (pulses.go); a negative
+	// PulseInterval turns them off.
+	PulseInterval time.Duration
+	PulseTimeout  time.Duration
 	// NoThroughput skips the download probe (the runner's quick checks).
 	NoThroughput bool
 	// Country selects the embedded canary sets when Canaries lists no domestic or
@@ -104,6 +108,10 @@ func (c Config) withDefaults() Config {
 	} else if c.RetryDelay == 0 {
 		c.RetryDelay = DefaultRetryDelay
 	}
+	if c.PulseInterval == 0 {
+		c.PulseInterval = DefaultPulseInterval
+	}
+	setD(&c.PulseTimeout, DefaultPulseTimeout)
 	return c
 }
 
@@ -153,7 +161,7 @@ func New(env *nettests.Env, cfg Config) (*Measurer, error) {
 
 func optionsFor(env *nettests.Env, cfg Config) (Options, error) {
 	opts := Options{System: HostSystem(), Resolver: cfg.Resolver, Config: cfg}
-	var netxCfg *netx.Config
+	var netxCfg *netx.Client
 	cc, lists := cfg.Country, cfg.Canaries
 	if env != nil {
 		netxCfg, opts.Now, opts.Logger = env.Netx, env.Now, env.Logger
@@ -260,7 +268,17 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 		m.checkFirstHopAndResolver(ctx, trace, &local)
 	}()
 	runs := newCanaryRuns(m.canaries)
+	var pulses []Pulse
+	pctx, stopPulses := context.WithCancel(ctx)
+	if cfg.PulseInterval > 0 && !linkMissing(local) {
+		targets := newPulseTargets(m.canaries)
+		for i, r := range runs {
+			r.learn = func(addr string) { targets.learn(i, addr) }
+		}
+		wg.Go(func() { pulses = m.runPulses(pctx, trace, targets, cfg.PulseInterval, cfg.PulseTimeout) })
+	}
 	starts := m.runRounds(ctx, trace, runs, cfg.Rounds, cfg.Attempts, cfg.RoundSpacing)
+	stopPulses()
 	wg.Wait()
 	if len(starts) == 0 && parent.Err() != nil {
 		// Interrupted before a single round: there is no evidence to judge, and an
@@ -275,7 +293,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	if !m.cfg.NoThroughput && !linkMissing(local) {
 		tp = m.measureThroughput(ctx, trace, runs)
 	}
-	tk := newTestKeys(trace, local, runs, starts, tp, cfg)
+	tk := newTestKeys(trace, local, runs, starts, pulses, tp, cfg)
 	tk.Notes = append(tk.Notes, m.notes...)
 	tk.Duration = m.now().Sub(start).Seconds()
 	m.logger.Info("connectivity", "verdict", tk.Verdict, "reason", tk.Reason, "seconds", tk.Duration)

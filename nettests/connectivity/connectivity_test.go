@@ -3,6 +3,7 @@ package connectivity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/probe/config"
 	"github.com/vantage-probe/vantage/probe/netx"
 )
 
@@ -302,7 +304,7 @@ func TestRunRejectsInput(t *testing.T) {
 
 func TestNewFromEnv(t *testing.T) {
 	cfg := Config{Country: "KZ"}
-	m, err := New(&nettests.Env{Netx: &netx.Config{}}, cfg)
+	m, err := New(&nettests.Env{Netx: &netx.Client{}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,5 +458,44 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 	cfg.Canaries.Allowlisted = []string{"ftp://bank.kz"}
 	if _, err := New(&nettests.Env{}, cfg); err == nil || !strings.Contains(err.Error(), "canar") {
 		t.Fatalf("bad allowlisted entry accepted: %v", err)
+	}
+}
+
+// TestNewFromEnvEveryCanaryForm: a [canaries] configuration written in every form
+// DESIGN.md allows, in every class, builds a measurer (a refused valid entry made
+// `vantage run` exit 2 before anything was measured).
+func TestNewFromEnvEveryCanaryForm(t *testing.T) {
+	forms := []string{"http://news.example.kz/", "https://shop.example.kz/", "mail.example.kz", "198.51.100.20:8443", "http://198.51.100.21/", "https://198.51.100.22/"}
+	text := "[canaries]\n"
+	for _, class := range []string{"domestic", "allowlisted", "foreign"} {
+		var quoted []string
+		for _, f := range forms {
+			quoted = append(quoted, fmt.Sprintf("%q", strings.Replace(f, "example", class, 1)))
+		}
+		text += class + " = [" + strings.Join(quoted, ", ") + "]\n"
+	}
+	cfg, err := config.Parse([]byte(text), "forms.toml")
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	lists := CanaryLists{Domestic: cfg.Canaries.Domestic, Allowlisted: cfg.Canaries.Allowlisted, Foreign: cfg.Canaries.Foreign}
+	m, err := New(&nettests.Env{Netx: &netx.Client{}}, Config{Canaries: lists})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	cs := m.Canaries()
+	// The three host forms are distinct per class; the three IP forms repeat and
+	// are measured once, in the first class that lists them.
+	if len(cs) != 3*3+3 {
+		t.Errorf("%d canaries, want 12", len(cs))
+	}
+	https := 0
+	for _, c := range cs {
+		if !c.IsHTTP() {
+			https++
+		}
+	}
+	if https == 0 || https == len(cs) {
+		t.Errorf("%d of %d canaries are https: want both kinds", https, len(cs))
 	}
 }

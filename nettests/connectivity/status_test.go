@@ -98,6 +98,23 @@ func TestStatusCanariesUpUnderLoss(t *testing.T) {
 	}
 }
 
+// TestStatusCanaryLoss: every connect is counted, failed or not.
+func TestStatusCanaryLoss(t *testing.T) {
+	for _, refusals := range []int{0, 2, LossSamples} {
+		d := &flakyDialer{refusals: refusals, tries: map[string]int{}}
+		p := healthyNet().probes()
+		p.DialTCP = d.dial
+		s := NewStatusFrom(NewMeasurer(Options{Canaries: labCanaries(t), Probes: p, System: fakeSystem(routeWithDefault, "", eth0)}))
+		failed, attempts := s.CanaryLoss(context.Background())
+		if attempts != QuickCanaries*LossSamples || failed != QuickCanaries*refusals {
+			t.Errorf("%d refusals per canary: %d of %d failed, want %d of %d", refusals, failed, attempts, QuickCanaries*refusals, QuickCanaries*LossSamples)
+		}
+	}
+	if f, a := (&Status{}).CanaryLoss(context.Background()); f != 0 || a != 0 {
+		t.Fatalf("a status without canaries sampled %d of %d", f, a)
+	}
+}
+
 // TestNewStatusRefusesBadCanaries: a bad canary entry fails loudly, as it does for
 // New, rather than leaving a status whose quick checks always report silence.
 func TestNewStatusRefusesBadCanaries(t *testing.T) {

@@ -54,7 +54,7 @@ const (
 
 // LookupFunc resolves host with the resolver named by resolverURL. It is injected so
 // tests can script exact DNS outcomes; the default is nc.Lookup.
-type LookupFunc func(ctx context.Context, nc *netx.Config, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error)
+type LookupFunc func(ctx context.Context, nc *netx.Client, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error)
 
 // Config tunes the measurer; registry.WebConnectivityConfig fills it from the
 // configuration file.
@@ -77,7 +77,7 @@ type Config struct {
 	LabAllowPrivate bool
 	// ControlClient talks to the helpers; nil builds one trusting Netx.Roots.
 	ControlClient *http.Client
-	// Lookup resolves names; nil means netx.Config.Lookup.
+	// Lookup resolves names; nil means netx.Client.Lookup.
 	Lookup LookupFunc
 	// Fingerprints are the blockpage and interceptor fingerprints; nil: embedded.
 	Fingerprints *Fingerprints
@@ -124,7 +124,7 @@ func (c *Config) fillDefaults(env *nettests.Env) {
 		c.ValidationPort = DefaultValidationPort
 	}
 	if c.Lookup == nil {
-		c.Lookup = func(ctx context.Context, nc *netx.Config, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error) {
+		c.Lookup = func(ctx context.Context, nc *netx.Client, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error) {
 			return nc.Lookup(ctx, trace, resolverURL, host)
 		}
 	}
@@ -174,7 +174,7 @@ func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
 		return nil, errors.New("webconnectivity: nil environment")
 	}
 	if env.Netx == nil {
-		env.Netx = &netx.Config{}
+		env.Netx = &netx.Client{}
 	}
 	cfg.fillDefaults(env)
 	return &Measurer{
@@ -232,12 +232,27 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	obs.RunThroughput, obs.RunThroughputSamples = m.tput.median() // the others', before this one's
 	m.tput.add(obs.HTTP)
 	decision := Decide(obs, m.cfg.Fingerprints)
+	if decision.wantsLossSample {
+		if sampler, ok := m.env.Network.(lossSampler); ok && ctx.Err() == nil {
+			failed, attempts := sampler.CanaryLoss(ctx)
+			if attempts > 0 {
+				obs.CanaryLoss = &LossSample{Failed: failed, Attempts: attempts}
+				decision = Decide(obs, m.cfg.Fingerprints)
+			}
+		}
+	}
 	if parent.Err() != nil {
 		// The run was cancelled mid-measurement: the failures are ours, not the site's.
 		decision = Decision{Verdict: nettests.VerdictInconclusive, Reason: ReasonInterrupted,
 			Evidence: Evidence{Detail: "the run was interrupted while this URL was measured"}}
 	}
 	return m.testKeys(trace, obs, decision, step), nil
+}
+
+// lossSampler is a NetworkStatus that can measure, now, the share of canary
+// connects that fail (connectivity.Status does).
+type lossSampler interface {
+	CanaryLoss(ctx context.Context) (failed, attempts int)
 }
 
 // watchCanaries asks the runner, in the window of this URL's tries, whether canaries

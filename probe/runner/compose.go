@@ -70,13 +70,9 @@ func PlanInputs(d registry.Descriptor, given []string) ([]string, error) {
 
 // dedupe keeps the first of each input, in order.
 func dedupe(in []string) []string {
-	seen := make(map[string]bool, len(in))
-	out := in[:0:0]
+	var set testlists.URLSet
 	for _, v := range in {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
+		set.Add(v)
 	}
-	return out
+	return set.List()
 }

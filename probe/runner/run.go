@@ -198,9 +198,14 @@ func (s *state) run(ctx context.Context, inputs []string) error {
 }
 
 // skipAll records every input as not measured: a run during a shutdown costs one
-// connectivity check, not one timeout per URL.
+// connectivity check, not one timeout per URL. A signal stops it between two
+// inputs (each costs a save, well under a millisecond): what was saved stays, and
+// the run ends interrupted, as a measuring run does.
 func (s *state) skipAll(ctx context.Context, inputs []string, reason string) error {
 	for _, in := range inputs {
+		if ctx.Err() != nil {
+			return fmt.Errorf("runner: interrupted: %w", ctx.Err())
+		}
 		meas := newMeasurement(s.r.Measurer, in, s.r.Origin, s.reportID, s.r.Now())
 		meas.TestKeys = s.r.Skipped(in, reason)
 		s.r.Observer.Completed(in)

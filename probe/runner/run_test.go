@@ -506,3 +506,43 @@ func TestRunRefreshesInputsOnlyWhenOnline(t *testing.T) {
 		}
 	}
 }
+
+// cancelAt cancels the run when the n-th input completes.
+type cancelAt struct {
+	*recorder
+	n, seen int
+	cancel  context.CancelFunc
+}
+
+func (c *cancelAt) Completed(in string) {
+	c.recorder.Completed(in)
+	if c.seen++; c.seen == c.n {
+		c.cancel()
+	}
+}
+
+func TestRunInterruptedWhileSkipping(t *testing.T) {
+	// A shutdown before the inputs: 10,000 are recorded as skipped, one save
+	// each. A signal after the 100th must stop the loop there, keeping the 100.
+	many := make([]string, 10_000)
+	for i := range many {
+		many[i] = fmt.Sprintf("https://site%d.example/", i)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &fakeURLs{}
+	r, st, _, rec := newTestRunner(t, m, nettests.NetworkFullShutdown)
+	r.Observer = &cancelAt{recorder: rec, n: 100, cancel: cancel}
+	_, err := r.Run(ctx, many)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	got := storedVerdicts(t, st) // every stored line verifies
+	if len(got) != 100+1 {       // and the connectivity check
+		t.Fatalf("stored %d measurements, want the 100 skipped before the signal and the check", len(got))
+	}
+	for _, in := range many[:100] {
+		if got[in] != "inconclusive "+nettests.NetworkFullShutdown {
+			t.Errorf("%s stored as %q", in, got[in])
+		}
+	}
+}

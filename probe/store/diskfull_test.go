@@ -1,3 +1,5 @@
+//go:build linux
+
 package store_test
 
 import (
@@ -14,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report/upload/uploadtest"
@@ -97,11 +99,10 @@ func diskFullInNamespace(t *testing.T, dir string) {
 	t.Logf("disk filled: %d bytes of filler", fileSize(t, filler))
 
 	err = s.SaveMeasurement(ctx, run, big, bigMeta, true)
-	var se sqlite3.Error
 	switch {
 	case err == nil:
 		t.Fatal("SaveMeasurement on a full disk succeeded")
-	case !errors.As(err, &se) || se.Code != sqlite3.ErrFull:
+	case !sqlitedb.Is(err, sqlitedb.CodeFull):
 		t.Errorf("SaveMeasurement on a full disk: %v; want sqlite's SQLITE_FULL", err)
 	case !strings.Contains(err.Error(), s.Path()) || !strings.Contains(err.Error(), "full") || !strings.Contains(err.Error(), bigUID):
 		t.Errorf("error %q does not name the file, the measurement and the cause", err)
@@ -117,7 +118,7 @@ func diskFullInNamespace(t *testing.T, dir string) {
 		if err := s.SaveMeasurement(ctx, run, line, meta, true); err == nil {
 			saved[uid] = line
 			fit++
-		} else if !errors.As(err, &se) || se.Code != sqlite3.ErrFull {
+		} else if !sqlitedb.Is(err, sqlitedb.CodeFull) {
 			t.Errorf("small save on a full disk: %v; want SQLITE_FULL", err)
 		}
 	}
@@ -144,7 +145,7 @@ func diskFullInNamespace(t *testing.T, dir string) {
 	}
 	defer s2.Close()
 	checkStoreHolds(t, s2, saved, "after reopening")
-	db, err := sql.Open("sqlite3", s2.Path())
+	db, err := sql.Open(sqlitedb.DriverName, s2.Path())
 	if err != nil {
 		t.Fatal(err)
 	}

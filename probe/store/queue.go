@@ -6,14 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vantage-probe/vantage/report/upload"
 )
 
-// Pending is one measurement waiting for upload.
-type Pending struct {
-	UID      string
-	Line     []byte
-	Attempts int
-}
+var _ upload.Queue = (*Store)(nil)
 
 // Queue retry schedule for measurements the collector failed on (5xx after the
 // client's own retries): the wait doubles from retryBase up to retryMax. The
@@ -36,7 +33,7 @@ func retryDelay(attempts int) time.Duration {
 
 // PendingUploads returns up to limit queued measurements that are due now, oldest
 // first. limit <= 0 means all.
-func (s *Store) PendingUploads(ctx context.Context, limit int) ([]Pending, error) {
+func (s *Store) PendingUploads(ctx context.Context, limit int) ([]upload.Pending, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -48,9 +45,9 @@ func (s *Store) PendingUploads(ctx context.Context, limit int) ([]Pending, error
 		return nil, s.wrap("read upload queue", err)
 	}
 	defer rows.Close()
-	var out []Pending
+	var out []upload.Pending
 	for rows.Next() {
-		var p Pending
+		var p upload.Pending
 		if err := rows.Scan(&p.UID, &p.Line, &p.Attempts); err != nil {
 			return nil, s.wrap("read upload queue", err)
 		}
@@ -124,4 +121,28 @@ func (s *Store) QueueStats(ctx context.Context) (QueueStats, error) {
 		   coalesce(sum(state = 'rejected'), 0)
 		 FROM upload_queue`, formatTime(s.Now())).Scan(&st.Pending, &st.Due, &st.Uploaded, &st.Rejected)
 	return st, s.wrap("read queue stats", err)
+}
+
+var _ upload.RouteMemory = (*Store)(nil)
+
+// PreferredRoute returns the upload route that last reached the collector, ""
+// when none has yet.
+func (s *Store) PreferredRoute(ctx context.Context) (string, error) {
+	var route string
+	err := s.db.QueryRowContext(ctx, `SELECT route FROM upload_route WHERE id = 1`).Scan(&route)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return route, s.wrap("read upload route", err)
+}
+
+// SetPreferredRoute remembers the upload route that reached the collector.
+func (s *Store) SetPreferredRoute(ctx context.Context, key string) error {
+	now := formatTime(s.Now())
+	return s.withTx(ctx, "remember upload route", func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO upload_route (id, route, time) VALUES (1, ?, ?)
+			 ON CONFLICT (id) DO UPDATE SET route = excluded.route, time = excluded.time`, key, now)
+		return s.wrap("remember upload route", err)
+	})
 }

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report/upload/uploadtest"
@@ -256,7 +256,7 @@ func TestNewerSchemaIsRefusedAndUntouched(t *testing.T) {
 	save(t, s, run, uploadtest.NewKey(t), "kept", t0, true)
 	s.Close()
 	path := filepath.Join(dir, store.FileName)
-	raw, err := sql.Open("sqlite3", path)
+	raw, err := sql.Open(sqlitedb.DriverName, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestCorruptFilesAreRefused(t *testing.T) {
 			os.WriteFile(path, bytes.Repeat([]byte("not a database "), 400), 0o600)
 		},
 		"foreign sqlite file": func(t *testing.T, path string) {
-			raw, err := sql.Open("sqlite3", path)
+			raw, err := sql.Open(sqlitedb.DriverName, path)
 			if err != nil {
 				t.Fatal(err)
 			}

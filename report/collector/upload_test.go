@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report"
 	"github.com/vantage-probe/vantage/report/collector/collectortest"
 	"github.com/vantage-probe/vantage/report/upload"
@@ -18,12 +17,12 @@ import (
 // verify, and this test also needs lines the collector must refuse).
 type memQueue struct {
 	mu       sync.Mutex
-	pending  []store.Pending
+	pending  []upload.Pending
 	uploaded []string
 	rejected map[string]string
 }
 
-func (q *memQueue) PendingUploads(_ context.Context, limit int) ([]store.Pending, error) {
+func (q *memQueue) PendingUploads(_ context.Context, limit int) ([]upload.Pending, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return slices.Clone(q.pending[:min(limit, len(q.pending))]), nil
@@ -33,7 +32,7 @@ func (q *memQueue) MarkUploaded(_ context.Context, uids ...string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.uploaded = append(q.uploaded, uids...)
-	q.pending = slices.DeleteFunc(q.pending, func(p store.Pending) bool { return slices.Contains(uids, p.UID) })
+	q.pending = slices.DeleteFunc(q.pending, func(p upload.Pending) bool { return slices.Contains(uids, p.UID) })
 	return nil
 }
 
@@ -44,7 +43,7 @@ func (q *memQueue) MarkUploadFailed(_ context.Context, uid string, permanent boo
 		return fmt.Errorf("unexpected temporary failure of %s: %s", uid, msg)
 	}
 	q.rejected[uid] = msg
-	q.pending = slices.DeleteFunc(q.pending, func(p store.Pending) bool { return p.UID == uid })
+	q.pending = slices.DeleteFunc(q.pending, func(p upload.Pending) bool { return p.UID == uid })
 	return nil
 }
 
@@ -59,7 +58,7 @@ func TestProbeUploadClientAgainstCollector(t *testing.T) {
 	for i := range 60 {
 		line := p.SignSpec(t, webSpec(fmt.Sprintf("https://site%d.example/", i), t0.Add(time.Duration(i)*time.Minute)))
 		s, _ := report.Verify(line)
-		q.pending = append(q.pending, store.Pending{UID: s.MeasurementUID, Line: line})
+		q.pending = append(q.pending, upload.Pending{UID: s.MeasurementUID, Line: line})
 		want = append(want, s.MeasurementUID)
 	}
 	// Already on the collector with other bytes: 409.
@@ -72,8 +71,8 @@ func TestProbeUploadClientAgainstCollector(t *testing.T) {
 	// A valid signature over a bad shape: 400.
 	badShape := p.SignSpec(t, spec("kz", "AS9198", "web_connectivity", "", "", "", t0))
 	bs, _ := report.Verify(badShape)
-	q.pending = slices.Insert(q.pending, 10, store.Pending{UID: prior.MeasurementUID, Line: p.Sign(t, &replay)})
-	q.pending = slices.Insert(q.pending, 40, store.Pending{UID: bs.MeasurementUID, Line: badShape})
+	q.pending = slices.Insert(q.pending, 10, upload.Pending{UID: prior.MeasurementUID, Line: p.Sign(t, &replay)})
+	q.pending = slices.Insert(q.pending, 40, upload.Pending{UID: bs.MeasurementUID, Line: badShape})
 
 	client := &upload.Client{Collector: c.URL, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
 	res, err := client.Drain(context.Background(), q)

@@ -5,13 +5,15 @@ package upload
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"sync"
 	"time"
 
-	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report/clock"
 )
 
@@ -56,20 +58,49 @@ var (
 	ErrProtocol = errors.New("collector refused the request")
 )
 
-// Queue is what Drain needs from the store: *store.Store implements it.
+// Pending is one signed measurement waiting for upload.
+type Pending struct {
+	UID      string
+	Line     []byte
+	Attempts int
+}
+
+// Queue is what Drain needs from the probe's store (probe/store implements it).
 type Queue interface {
-	PendingUploads(ctx context.Context, limit int) ([]store.Pending, error)
+	PendingUploads(ctx context.Context, limit int) ([]Pending, error)
 	MarkUploaded(ctx context.Context, uids ...string) error
 	MarkUploadFailed(ctx context.Context, uid string, permanent bool, msg string) error
 }
 
-var _ Queue = (*store.Store)(nil)
+// RouteMemory keeps the route that last answered, so that the next drain (the
+// next run) starts with it. A Queue that also implements it is used for it.
+type RouteMemory interface {
+	PreferredRoute(ctx context.Context) (string, error)
+	SetPreferredRoute(ctx context.Context, key string) error
+}
 
-// Client uploads to one collector. The zero value of every field but Collector
-// selects the default.
+// Client uploads to a collector over one or more routes. The zero value of every
+// field but Collector or Routes selects the default.
 type Client struct {
-	Collector string       // base URL, e.g. https://collector.example.org
-	HTTP      *http.Client // nil: a client with DefaultRequestTimeout
+	// Routes are tried in order, the one that answered last first (see
+	// RouteMemory); without Routes, Collector (a base URL such as
+	// https://collector.example.org) is the one route.
+	Routes    []Route
+	Collector string
+	// HTTP, when set, carries every route without a proxy (tests tee it); nil
+	// builds a transport per route with DefaultRequestTimeout.
+	HTTP *http.Client
+	// TLS is the TLS configuration of the built transports (RootCAs); nil uses
+	// the system roots. ServerName is set per request (the front or the host).
+	TLS *tls.Config
+	// DialContext makes TCP connections (to a collector, a front or a proxy);
+	// nil dials with DefaultConnectTimeout.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// OnRouteFailure, when set, is called with the first failure of each route
+	// in a drain that failed the way a blocked path fails: a transport error
+	// (resolve, connect, TLS handshake, request) or an answer that is not the
+	// collector's. The probe records these as measurements of their own.
+	OnRouteFailure func(ctx context.Context, f Failure)
 
 	BatchSize     int
 	MaxBatchBytes int
@@ -85,6 +116,9 @@ type Client struct {
 	Jitter func() float64
 	// Logf, when set, receives one line per retry and per rejected measurement.
 	Logf func(format string, args ...any)
+
+	mu      sync.Mutex
+	clients map[int]*http.Client // per route, built on first use
 }
 
 // Result counts what a drain did.
@@ -94,6 +128,11 @@ type Result struct {
 	Rejected   int // refused for good: marked rejected, never sent again
 	Deferred   int // failed this time (5xx), rescheduled by the queue
 	Rejections []Rejection
+	// Routes says, in the order of Client.Routes, what each route did.
+	Routes []RouteReport
+	// BytesRaw and BytesSent are the request bodies' sizes before and after
+	// compression, of every try that was sent.
+	BytesRaw, BytesSent int64
 }
 
 // Rejection names a measurement the collector refused and why.
@@ -107,7 +146,14 @@ type Rejection struct {
 // marked uploaded before the next is sent, so a crash repeats at most one batch,
 // and the measurement_uid makes that repeat harmless.
 func (c *Client) Drain(ctx context.Context, q Queue) (Result, error) {
-	var res Result
+	res := Result{Routes: make([]RouteReport, len(c.routes()))}
+	for i, r := range c.routes() {
+		if err := r.Validate(); err != nil {
+			return res, fmt.Errorf("upload: %w", err)
+		}
+		res.Routes[i].Route = r
+	}
+	d := c.newDrain(ctx, q, &res)
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -119,14 +165,14 @@ func (c *Client) Drain(ctx context.Context, q Queue) (Result, error) {
 		if len(pending) == 0 {
 			return res, nil
 		}
-		if err := c.sendBatch(ctx, q, c.fit(pending), &res); err != nil {
+		if err := d.sendBatch(ctx, c.fit(pending)); err != nil {
 			return res, err
 		}
 	}
 }
 
 // fit keeps the longest prefix of pending within MaxBatchBytes (at least one).
-func (c *Client) fit(pending []store.Pending) []store.Pending {
+func (c *Client) fit(pending []Pending) []Pending {
 	size := 0
 	for i, p := range pending {
 		size += len(p.Line) + 1

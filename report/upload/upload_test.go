@@ -307,7 +307,7 @@ func TestBadLinesAreIsolated(t *testing.T) {
 // memQueue is a queue that can hold lines the store would refuse.
 type memQueue struct {
 	mu       sync.Mutex
-	pending  []store.Pending
+	pending  []upload.Pending
 	uploaded []string
 	rejected map[string]string
 }
@@ -319,15 +319,15 @@ func queueOf(lines ...[]byte) *memQueue {
 		if s, err := report.ParseSigned(l); err == nil {
 			uid = s.MeasurementUID
 		}
-		q.pending = append(q.pending, store.Pending{UID: uid, Line: l})
+		q.pending = append(q.pending, upload.Pending{UID: uid, Line: l})
 	}
 	return q
 }
 
-func (q *memQueue) PendingUploads(_ context.Context, limit int) ([]store.Pending, error) {
+func (q *memQueue) PendingUploads(_ context.Context, limit int) ([]upload.Pending, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return append([]store.Pending(nil), q.pending[:min(limit, len(q.pending))]...), nil
+	return append([]upload.Pending(nil), q.pending[:min(limit, len(q.pending))]...), nil
 }
 
 func (q *memQueue) drop(uid string) {

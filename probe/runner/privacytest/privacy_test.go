@@ -2,6 +2,7 @@ package privacytest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -120,8 +121,19 @@ func (tt *teeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		r.Body.Close()
+		plain := b
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			// Upload bodies are compressed: look for addresses in what they carry.
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return nil, err
+			}
+			if plain, err = io.ReadAll(zr); err != nil {
+				return nil, err
+			}
+		}
 		tt.mu.Lock()
-		tt.bodies = append(tt.bodies, b)
+		tt.bodies = append(tt.bodies, plain)
 		tt.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
@@ -160,7 +172,7 @@ func TestGeolocatedAddressIsScrubbedFromOtherNettests(t *testing.T) {
 	ca := netxtest.MustCA(t, "privacy CA")
 	site := netxtest.NewHTTPSServer(t, netxtest.MustIssue(t, ca, siteName), echoHandler())
 	dns := dnstest.NewServer(t, map[string]dnstest.Rule{siteName: dnstest.Answer("127.0.0.1")})
-	m, err := httpnettest.New(&nettests.Env{Netx: &netx.Config{Resolver: dns.UDPURL(), Roots: ca.Pool(), Timeout: 3 * time.Second}})
+	m, err := httpnettest.New(&nettests.Env{Netx: &netx.Client{Resolver: dns.UDPURL(), Roots: ca.Pool(), Timeout: 3 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +315,7 @@ func newMeasurer(t *testing.T, ca *netxtest.CA, resolver, helper string) *webcon
 	// machine must not turn a slow answer into a failure (without the helper's
 	// answer there is no address to scrub, and the test would prove nothing).
 	step := 3 * time.Second
-	env := &nettests.Env{Netx: &netx.Config{Resolver: resolver, Roots: ca.Pool(), Timeout: step}}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: resolver, Roots: ca.Pool(), Timeout: step}}
 	m, err := webconnectivity.NewWithConfig(env, webconnectivity.Config{
 		Helpers:         []string{helper},
 		Retries:         1,

@@ -6,6 +6,7 @@ package uploadtest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +61,10 @@ func NewServer() *Server {
 	s.URL = s.srv.URL
 	return s
 }
+
+// Handler is the fake's HTTP handler, for tests that serve it themselves (over
+// TLS, behind a front).
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
@@ -205,7 +210,21 @@ func readLines(w http.ResponseWriter, r *http.Request, limit int64) ([][]byte, i
 	if err != nil || (ct != "application/x-ndjson" && ct != "application/json") {
 		return nil, http.StatusUnsupportedMediaType, ErrorResponse{Error: "want application/x-ndjson or application/json"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	in := io.Reader(r.Body)
+	switch enc := r.Header.Get("Content-Encoding"); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, http.StatusBadRequest, ErrorResponse{Error: "body is not gzip: " + err.Error()}
+		}
+		defer zr.Close()
+		in = zr
+	default:
+		return nil, http.StatusUnsupportedMediaType, ErrorResponse{Error: "unsupported Content-Encoding " + enc}
+	}
+	// The limit applies to the decompressed body, as at the real collector.
+	body, err := io.ReadAll(http.MaxBytesReader(w, io.NopCloser(in), limit))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, http.StatusRequestEntityTooLarge, ErrorResponse{Error: fmt.Sprintf("body over %d bytes", limit)}
