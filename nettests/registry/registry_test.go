@@ -130,7 +130,7 @@ func TestDNSConfig(t *testing.T) {
 func TestTargetsOverride(t *testing.T) {
 	c := config.Defaults()
 	c.Targets.Telegram = "/nonexistent/telegram.json"
-	_, err := MustLookup("telegram").New(c, &nettests.Env{Netx: &netx.Config{}})
+	_, err := MustLookup("telegram").New(c, &nettests.Env{Netx: &netx.Client{}})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/telegram.json") {
 		t.Errorf("New with a missing target file: %v", err)
 	}

@@ -42,8 +42,8 @@ func (b *Base) MeasureAll(ctx context.Context, targets []Target, measure func(co
 
 // StepConfig is the environment's netx configuration with the service step
 // timeout when the environment sets none.
-func StepConfig(env *nettests.Env) *netx.Config {
-	c := netx.Config{}
+func StepConfig(env *nettests.Env) *netx.Client {
+	c := netx.Client{}
 	if env != nil && env.Netx != nil {
 		c = *env.Netx
 	}
@@ -81,7 +81,7 @@ func NetworkReason(ctx context.Context, env *nettests.Env, eps []Endpoint) strin
 // configuration with the service step timeout, and the target list.
 type Base struct {
 	Env  *nettests.Env
-	Netx *netx.Config
+	Netx *netx.Client
 	List *List
 	// Parallelism is how many endpoints are measured at once.
 	Parallelism int

@@ -35,7 +35,7 @@ func observe(addrs []string, err error) Observation {
 }
 
 // addresses resolves t.Host unless t pins an address or Host is an IP literal.
-func addresses(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target) ([]string, error) {
+func addresses(ctx context.Context, nc *netx.Client, trace *netx.Trace, t Target) ([]string, error) {
 	if h := t.dialHost(); net.ParseIP(h) != nil {
 		return []string{h}, nil
 	}
@@ -54,7 +54,7 @@ func addresses(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target
 
 // Connect opens (and closes) a TCP connection to t, trying its addresses in turn
 // until one answers.
-func Connect(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target) Observation {
+func Connect(ctx context.Context, nc *netx.Client, trace *netx.Trace, t Target) Observation {
 	addrs, err := addresses(ctx, nc, trace, t)
 	if err != nil {
 		return observe(nil, err)
@@ -74,7 +74,7 @@ func Connect(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target) 
 // (the observation keeps every address resolved),
 // verifying the chain against roots (nil: the Config's roots). A chain that does
 // not verify is a tls_handshake failure (ssl_unknown_authority, ...).
-func Handshake(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target, roots *x509.CertPool, alpn []string) Observation {
+func Handshake(ctx context.Context, nc *netx.Client, trace *netx.Trace, t Target, roots *x509.CertPool, alpn []string) Observation {
 	addrs, err := addresses(ctx, nc, trace, t)
 	if err != nil {
 		return observe(nil, err)
@@ -97,7 +97,7 @@ func Handshake(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target
 
 // HandshakeUnverified is Handshake for servers whose chain is not meant to verify
 // (a Tor relay's self-signed link certificate): a completed handshake is success.
-func HandshakeUnverified(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target) Observation {
+func HandshakeUnverified(ctx context.Context, nc *netx.Client, trace *netx.Trace, t Target) Observation {
 	o := Handshake(ctx, nc, trace, t, nil, nil)
 	if o.Operation == "tls_handshake" && isVerifyFailure(*o.Failure) {
 		return Observation{Addrs: o.Addrs}
@@ -106,14 +106,14 @@ func HandshakeUnverified(ctx context.Context, nc *netx.Config, trace *netx.Trace
 }
 
 // Resolve only looks t up (or takes its pinned address).
-func Resolve(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target) Observation {
+func Resolve(ctx context.Context, nc *netx.Client, trace *netx.Trace, t Target) Observation {
 	return observe(addresses(ctx, nc, trace, t))
 }
 
 // Fetch GETs scheme://t.Host:t.Port/t.Path, through t.Addr when pinned, following
 // no redirect: any HTTP response is the endpoint answering. roots replace the
 // Config's when not nil.
-func Fetch(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target, scheme string, roots *x509.CertPool) Observation {
+func Fetch(ctx context.Context, nc *netx.Client, trace *netx.Trace, t Target, scheme string, roots *x509.CertPool) Observation {
 	u := url.URL{Scheme: scheme, Host: net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), Path: t.Path}
 	if u.Path == "" {
 		u.Path = "/"
@@ -136,7 +136,7 @@ func Fetch(ctx context.Context, nc *netx.Config, trace *netx.Trace, t Target, sc
 	return o
 }
 
-func withRoots(nc *netx.Config, roots *x509.CertPool) *netx.Config {
+func withRoots(nc *netx.Client, roots *x509.CertPool) *netx.Client {
 	if roots == nil {
 		return nc
 	}

@@ -76,7 +76,7 @@ func (n *Net) Dial(ctx context.Context, network, address string) (net.Conn, erro
 // Env is an environment whose netx trusts ca, dials through n and waits at most
 // a second per step.
 func (n *Net) Env(ca *netxtest.CA) *nettests.Env {
-	nc := &netx.Config{Timeout: time.Second, Dial: n.Dial, ClientHello: "go"}
+	nc := &netx.Client{Timeout: time.Second, Dial: n.Dial, ClientHello: "go"}
 	if ca != nil {
 		nc.Roots = ca.Pool()
 	}
