@@ -10,6 +10,7 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/nettests/connectivity"
+	"github.com/vantage-probe/vantage/nettests/dnscheck"
 	dnsnettest "github.com/vantage-probe/vantage/nettests/dns"
 	"github.com/vantage-probe/vantage/nettests/facebookmessenger"
 	httpnettest "github.com/vantage-probe/vantage/nettests/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/vantage-probe/vantage/nettests/tcpconnect"
 	"github.com/vantage-probe/vantage/nettests/telegram"
 	"github.com/vantage-probe/vantage/nettests/tlshandshake"
+	"github.com/vantage-probe/vantage/nettests/tor"
 	"github.com/vantage-probe/vantage/nettests/webconnectivity"
 	"github.com/vantage-probe/vantage/nettests/whatsapp"
 	"github.com/vantage-probe/vantage/probe/config"
@@ -84,6 +86,10 @@ var descriptors = []Descriptor{
 		Gated: true, Skipped: func(_, reason string) any { return signal.SkippedTestKeys(reason) }},
 	{Name: telegram.Name, Version: telegram.Version, New: newTelegram, Input: InputNone, Group: GroupIM,
 		Gated: true, Skipped: func(_, reason string) any { return telegram.SkippedTestKeys(reason) }},
+	{Name: tor.Name, Version: tor.Version, New: newTor, Input: InputNone, Group: GroupCircumvention,
+		Gated: true, Skipped: func(_, reason string) any { return tor.SkippedTestKeys(reason) }},
+	{Name: dnscheck.Name, Version: dnscheck.Version, New: newDNSCheck, Input: InputNone, Group: GroupCircumvention,
+		Gated: true, Skipped: func(_, reason string) any { return dnscheck.SkippedTestKeys(reason) }},
 	{Name: whatsapp.Name, Version: whatsapp.Version, New: newWhatsApp, Input: InputNone, Group: GroupIM,
 		Gated: true, Skipped: func(_, reason string) any { return whatsapp.SkippedTestKeys(reason) }},
 }

@@ -54,6 +54,8 @@ func TestDescriptors(t *testing.T) {
 		"signal":             {InputNone, true, GroupIM},
 		"telegram":           {InputNone, true, GroupIM},
 		"whatsapp":           {InputNone, true, GroupIM},
+		"tor":                {InputNone, true, GroupCircumvention},
+		"dnscheck":           {InputNone, true, GroupCircumvention},
 	}
 	if len(All()) != len(want) {
 		t.Fatalf("%d descriptors, want %d: %v", len(All()), len(want), Names())

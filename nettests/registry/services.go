@@ -2,9 +2,11 @@ package registry
 
 import (
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/nettests/dnscheck"
 	"github.com/vantage-probe/vantage/nettests/facebookmessenger"
 	"github.com/vantage-probe/vantage/nettests/signal"
 	"github.com/vantage-probe/vantage/nettests/telegram"
+	"github.com/vantage-probe/vantage/nettests/tor"
 	"github.com/vantage-probe/vantage/nettests/whatsapp"
 	"github.com/vantage-probe/vantage/probe/config"
 )
@@ -33,4 +35,12 @@ func newSignal(file *config.Config, env *nettests.Env) (nettests.Measurer, error
 
 func newFacebookMessenger(file *config.Config, env *nettests.Env) (nettests.Measurer, error) {
 	return measurer(facebookmessenger.New(env, facebookmessenger.Config{Targets: targets(file).FacebookMessenger}))
+}
+
+func newTor(file *config.Config, env *nettests.Env) (nettests.Measurer, error) {
+	return measurer(tor.New(env, tor.Config{Targets: targets(file).Tor}))
+}
+
+func newDNSCheck(file *config.Config, env *nettests.Env) (nettests.Measurer, error) {
+	return measurer(dnscheck.New(env, dnscheck.Config{Targets: targets(file).DNSCheck}))
 }
