@@ -10,8 +10,8 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/nettests/connectivity"
-	"github.com/vantage-probe/vantage/nettests/dnscheck"
 	dnsnettest "github.com/vantage-probe/vantage/nettests/dns"
+	"github.com/vantage-probe/vantage/nettests/dnscheck"
 	"github.com/vantage-probe/vantage/nettests/facebookmessenger"
 	httpnettest "github.com/vantage-probe/vantage/nettests/http"
 	"github.com/vantage-probe/vantage/nettests/http3"
