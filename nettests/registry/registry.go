@@ -136,3 +136,39 @@ func All() []Descriptor {
 func normalize(s string) string {
 	return strings.NewReplacer("_", "", "-", "").Replace(s)
 }
+
+// RunGroups are the groups `vantage run --group` accepts, in the order a run
+// measures them: the websites, then the messaging apps, then the escape routes.
+func RunGroups() []string { return []string{GroupWebsites, GroupIM, GroupCircumvention} }
+
+// groupOrder is the order of each group's nettests in a run and its summary.
+var groupOrder = map[string][]string{
+	GroupWebsites:      {webconnectivity.Name},
+	GroupIM:            {whatsapp.Name, telegram.Name, signal.Name, facebookmessenger.Name},
+	GroupCircumvention: {tor.Name, dnscheck.Name},
+}
+
+// Groups returns the descriptors of the named run groups, in run order (as
+// RunGroups lists them, whatever the order given), each nettest once.
+func Groups(names []string) ([]Descriptor, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if _, ok := groupOrder[n]; !ok {
+			return nil, fmt.Errorf("unknown group %q (known: %s)", n, strings.Join(RunGroups(), ", "))
+		}
+		want[n] = true
+	}
+	var out []Descriptor
+	for _, g := range RunGroups() {
+		if want[g] {
+			for _, name := range groupOrder[g] {
+				out = append(out, MustLookup(name))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no group given (known: %s)", strings.Join(RunGroups(), ", "))
+	}
+	return out, nil
+}

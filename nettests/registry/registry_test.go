@@ -137,3 +137,33 @@ func TestTargetsOverride(t *testing.T) {
 		t.Errorf("New with a missing target file: %v", err)
 	}
 }
+
+// TestGroups: run order whatever the order given, each group's members, and
+// every member's descriptor in that group; unknown names are errors.
+func TestGroups(t *testing.T) {
+	names := func(ds []Descriptor) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.Name)
+		}
+		return out
+	}
+	got, err := Groups([]string{"circumvention", "im", "websites"})
+	want := []string{"web_connectivity", "whatsapp", "telegram", "signal", "facebook_messenger", "tor", "dnscheck"}
+	if err != nil || strings.Join(names(got), ",") != strings.Join(want, ",") {
+		t.Errorf("Groups = %v, %v", names(got), err)
+	}
+	for _, g := range RunGroups() {
+		ds, _ := Groups([]string{g})
+		for _, d := range ds {
+			if d.Group != g || !d.Gated {
+				t.Errorf("%s in group %s: descriptor %+v", d.Name, g, d)
+			}
+		}
+	}
+	for _, bad := range [][]string{{"network"}, {"im", "nope"}, {}} {
+		if _, err := Groups(bad); err == nil {
+			t.Errorf("Groups(%v) accepted", bad)
+		}
+	}
+}
