@@ -309,7 +309,7 @@ func probeGateway(ctx context.Context, trace *netx.Trace, dial netx.ConnectFunc,
 }
 
 // checkResolverInto looks a name up once with the configured resolver.
-func checkResolverInto(ctx context.Context, lookup LookupFunc, trace *netx.Trace, name string, rc *ResolverCheck) {
+func checkResolverInto(ctx context.Context, lookup lookupFunc, trace *netx.Trace, name string, rc *ResolverCheck) {
 	_, err := lookup(ctx, trace, name)
 	rc.Answered = err == nil || dnsAnswered(err)
 	rc.Failure = netx.FailureOf(err)

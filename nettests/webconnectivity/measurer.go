@@ -250,7 +250,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 }
 
 // lossSampler is a NetworkStatus that can measure, now, the share of canary
-// connects that fail (connectivity.Status does).
+// connects that fail (netstate.Status does).
 type lossSampler interface {
 	CanaryLoss(ctx context.Context) (failed, attempts int)
 }

@@ -8,25 +8,25 @@ import (
 	"github.com/vantage-probe/vantage/probe/netx"
 )
 
-// LookupFunc resolves host with the configured resolver, recording queries on trace.
-type LookupFunc func(ctx context.Context, trace *netx.Trace, host string) ([]string, error)
+// lookupFunc resolves host with the configured resolver, recording queries on trace.
+type lookupFunc func(ctx context.Context, trace *netx.Trace, host string) ([]string, error)
 
-// HTTPFunc GETs rawURL with its first hop pinned to address (an IP:port), follows
+// httpFunc GETs rawURL with its first hop pinned to address (an IP:port), follows
 // no redirect, and returns the response's status code (netx.Client.Fetch).
-type HTTPFunc func(ctx context.Context, trace *netx.Trace, rawURL, address string) (int, error)
+type httpFunc func(ctx context.Context, trace *netx.Trace, rawURL, address string) (int, error)
 
-// Probes are the network primitives the test measures with. NetxProbes wires them to
+// primitives are the network primitives the test measures with. netxPrimitives wires them to
 // probe/netx; tests put fakes in.
-type Probes struct {
-	Lookup        LookupFunc
+type primitives struct {
+	Lookup        lookupFunc
 	DialTCP       netx.ConnectFunc
 	HandshakeTLS  netx.TLSHandshakeFunc // a completed handshake whose chain does not verify returns the event, no failure, and an ssl_* error
 	HandshakeQUIC netx.QUICHandshakeFunc
-	FetchHTTP     HTTPFunc
+	FetchHTTP     httpFunc
 }
 
-// NetxProbes returns the netx primitives for cfg, each step bounded by timeout.
-func NetxProbes(cfg *netx.Client, timeout time.Duration) Probes {
+// netxPrimitives returns the netx primitives for cfg, each step bounded by timeout.
+func netxPrimitives(cfg *netx.Client, timeout time.Duration) primitives {
 	c := netx.Client{}
 	if cfg != nil {
 		c = *cfg
@@ -36,7 +36,7 @@ func NetxProbes(cfg *netx.Client, timeout time.Duration) Probes {
 	if resolver == "" {
 		resolver = "system"
 	}
-	return Probes{
+	return primitives{
 		Lookup: func(ctx context.Context, trace *netx.Trace, host string) ([]string, error) {
 			res, err := c.Lookup(ctx, trace, resolver, host)
 			if err != nil {
@@ -61,9 +61,9 @@ func NetxProbes(cfg *netx.Client, timeout time.Duration) Probes {
 }
 
 // orNetx fills the primitives p lacks with netx's defaults, so that a partly
-// filled Probes never calls a nil func.
-func (p Probes) orNetx(timeout time.Duration) Probes {
-	d := NetxProbes(nil, timeout)
+// filled primitives never calls a nil func.
+func (p primitives) orNetx(timeout time.Duration) primitives {
+	d := netxPrimitives(nil, timeout)
 	if p.Lookup == nil {
 		p.Lookup = d.Lookup
 	}
@@ -91,7 +91,7 @@ var tlsALPN = []string{"h2", "http/1.1"}
 // both ways, which is all reachability asks (an IP literal without SNI never
 // verifies, and interception is web_connectivity's business). For the same reason
 // any HTTP status line counts.
-func (p Probes) attempt(ctx context.Context, trace *netx.Trace, proto, address string, c Canary) (bool, error) {
+func (p primitives) attempt(ctx context.Context, trace *netx.Trace, proto, address string, c Canary) (bool, error) {
 	sni := c.SNI
 	switch proto {
 	case ProtoHTTP:
