@@ -5,10 +5,14 @@ package lab
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/miekg/dns"
 
 	"github.com/vantage-probe/vantage/nettests"
 )
@@ -180,4 +184,44 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// maxDoHQuery caps a DoH request body: a DNS message is at most 65535 bytes.
+const maxDoHQuery = 65535
+
+// mountDoH makes every site with doh = true a DoH resolver answering as r does.
+func (l *Lab) mountDoH(r *resolver) {
+	for _, s := range l.World.Sites() {
+		if s.DoH {
+			l.World.mounts.Store(s.Name, dohHandler{r})
+		}
+	}
+}
+
+// dohHandler answers POSTed wire queries on /dns-query (RFC 8484, section 4.1).
+type dohHandler struct{ r *resolver }
+
+func (h dohHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.URL.Path != "/dns-query" || req.Method != http.MethodPost {
+		http.NotFound(w, req)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxDoHQuery))
+	q := new(dns.Msg)
+	if err != nil || q.Unpack(body) != nil || len(q.Question) != 1 {
+		http.Error(w, "bad DNS query", http.StatusBadRequest)
+		return
+	}
+	m, ok := h.r.answer(q)
+	if !ok {
+		http.Error(w, "no answer", http.StatusServiceUnavailable)
+		return
+	}
+	out, err := m.Pack()
+	if err != nil {
+		http.Error(w, "cannot pack", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/dns-message")
+	w.Write(out)
 }
