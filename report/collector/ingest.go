@@ -74,6 +74,9 @@ func (e *httpError) Error() string { return e.msg }
 
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	herr := s.ingest(w, r)
+	if herr != nil && herr.status < 500 && herr.status != http.StatusTooManyRequests {
+		s.limiter.chargeFailedUpload(r) // the client's fault, and no key proven
+	}
 	if herr != nil {
 		var line *int
 		if herr.line > 0 {
