@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -34,16 +36,26 @@ type ProbeConfig struct {
 		Roots string `toml:"roots"`
 	} `toml:"tls"`
 	Control struct {
-		Helpers []string `toml:"helpers"`
+		Helpers      []string     `toml:"helpers"`
+		HelperRoutes []RouteEntry `toml:"helper_routes,omitempty"`
 	} `toml:"control"`
 	Canaries CanarySets `toml:"canaries"`
 	Storage  struct {
 		Dir string `toml:"dir"`
 	} `toml:"storage"`
 	Upload struct {
-		Enabled bool `toml:"enabled"`
+		Enabled    bool         `toml:"enabled"`
+		Collector  string       `toml:"collector,omitempty"`
+		Collectors []RouteEntry `toml:"collectors,omitempty"`
 	} `toml:"upload"`
 	Run *RunSettings `toml:"run,omitempty"`
+}
+
+// RouteEntry is one route of [upload] collectors or [control] helper_routes.
+type RouteEntry struct {
+	URL   string `toml:"url"`
+	Front string `toml:"front,omitempty"`
+	Proxy string `toml:"proxy,omitempty"`
 }
 
 // probeConfig builds the configuration for a scenario run in this lab.
@@ -130,7 +142,7 @@ func (l *Lab) RunProbe(ctx context.Context, bin string, sc *Scenario, urls []str
 	if cmd.ProcessState != nil {
 		pr.ExitCode = cmd.ProcessState.ExitCode()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			pr.MaxRSSKiB = ru.Maxrss // kilobytes on Linux
+			pr.MaxRSSKiB = int64(ru.Maxrss) // kilobytes on Linux; int32 on 32-bit targets
 		}
 	}
 	perr := pr.parse(stdout.Bytes())
