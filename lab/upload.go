@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -104,4 +106,20 @@ func (l *Lab) RunCommand(ctx context.Context, bin string, cfg *ProbeConfig, args
 		return res, nil
 	}
 	return res, fmt.Errorf("lab: vantage %v: %w", args, err)
+}
+
+// mountServices mounts, on every site that serves a lab service, a proxy to it:
+// for "helper", to the control helper (which must be running).
+func (l *Lab) mountServices() error {
+	for _, s := range l.World.Sites() {
+		if s.Serves != "helper" {
+			continue
+		}
+		proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: HelperAddr.String()})
+		proxy.Transport = l.InternetTransport()
+		if err := l.Mount(s.Name, proxy); err != nil {
+			return err
+		}
+	}
+	return nil
 }
