@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -28,7 +30,10 @@ func flip(ctx context.Context, l *Lab, b Block) error {
 	if err := l.iptables(ctx, "-I", "FORWARD", "1", "-j", flipChain); err != nil {
 		return err
 	}
-	f := &flipper{lab: l, on: on, off: off, stop: make(chan struct{})}
+	f := &flipper{lab: l, on: on, off: off, firstOn: on, stop: make(chan struct{})}
+	if b.FirstOn > 0 {
+		f.firstOn = time.Duration(b.FirstOn * float64(time.Second))
+	}
 	f.wg.Add(1)
 	go f.loop()
 	l.onClose(f.Close)
@@ -39,6 +44,7 @@ func flip(ctx context.Context, l *Lab, b Block) error {
 type flipper struct {
 	lab     *Lab
 	on, off time.Duration
+	firstOn time.Duration
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	once    sync.Once
@@ -46,11 +52,14 @@ type flipper struct {
 
 func (f *flipper) loop() {
 	defer f.wg.Done()
-	down := false
+	down, first := false, true
 	for {
 		wait := f.on
 		if down {
 			wait = f.off
+		}
+		if first {
+			wait, first = f.firstOn, false
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -141,7 +143,7 @@ func (l *Lab) RunProbe(ctx context.Context, bin string, sc *Scenario, urls []str
 	if cmd.ProcessState != nil {
 		pr.ExitCode = cmd.ProcessState.ExitCode()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			pr.MaxRSSKiB = ru.Maxrss // kilobytes on Linux
+			pr.MaxRSSKiB = int64(ru.Maxrss) // kilobytes on Linux; int32 on 32-bit targets
 		}
 	}
 	perr := pr.parse(stdout.Bytes())

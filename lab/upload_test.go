@@ -16,7 +16,7 @@ import (
 	"github.com/vantage-probe/vantage/report/collector"
 	collectorfake "github.com/vantage-probe/vantage/report/collector/collectortest"
 	"github.com/vantage-probe/vantage/report/collector/storage"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // The upload scenarios' sites: the collector under two names (a primary and a
@@ -75,7 +75,7 @@ func (ul *uploadLab) seed(t *testing.T, n int) {
 	}
 	for i := range n {
 		uid := report.NewMeasurementUID(start, "KZ", "web_connectivity")
-		line := collectortest.Sign(t, id.Private, collectortest.Measurement(uid, fmt.Sprintf("https://site%d.world.vlab/", i), start, map[string]any{"i": i}))
+		line := uploadtest.Sign(t, id.Private, uploadtest.Measurement(uid, fmt.Sprintf("https://site%d.world.vlab/", i), start, map[string]any{"i": i}))
 		if err := st.SaveMeasurement(ctx, run, line, store.MeasurementMeta{UID: uid, TestName: "web_connectivity", StartTime: start}, true); err != nil {
 			t.Fatal(err)
 		}

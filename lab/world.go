@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -36,6 +38,8 @@ var (
 const (
 	blockpagePort   = 8080 // answers every request with BlockpageBody
 	alteredPort     = 8081 // answers with an unrelated page (no known fingerprint)
+	warningPort     = 8082 // answers 302 to the national warning host ("http.redirect")
+	deniedPort      = 8083 // answers a proxy's 403 "Access denied" page ("http.denied")
 	interceptorPort = 8443 // TLS with the national CA
 	eofPort         = 8444 // reads the ClientHello, then closes the connection
 )
@@ -51,6 +55,11 @@ type Site struct {
 	// Down makes the site fail for everybody, control included: "refused" (the
 	// host rejects connections) or "nxdomain" (the name no longer exists).
 	Down string `toml:"down"`
+	// Variant makes the site's own page differ without any censor: "audience"
+	// serves visitors from the probe's LAN another language edition (another
+	// title, half the length), "dynamic" changes the title and the length on
+	// every load (a news front page).
+	Variant string `toml:"variant"`
 	// Front makes the site a CDN edge: on its address it serves every site of
 	// the lab by the Host header, whatever name the TLS handshake carried (the
 	// fronting that upload and helper routes use).

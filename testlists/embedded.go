@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/vantage-probe/vantage/report/limits"
 )
 
 // data holds Citizen Lab's lists and legend, unmodified, under CC BY-NC-SA 4.0
@@ -129,15 +131,9 @@ func Filter(entries []Entry, codes []string) ([]Entry, error) {
 	if len(codes) == 0 {
 		return entries, nil
 	}
-	want := make(map[string]bool, len(codes))
-	for _, c := range codes {
-		for _, part := range strings.Split(c, ",") {
-			info, ok := Category(part)
-			if !ok {
-				return nil, fmt.Errorf("testlists: unknown category %q (known: %s)", strings.TrimSpace(part), knownCodes())
-			}
-			want[info.Code] = true
-		}
+	want, err := wantedCodes(codes)
+	if err != nil {
+		return nil, err
 	}
 	var out []Entry
 	for _, e := range entries {
@@ -146,6 +142,25 @@ func Filter(entries []Entry, codes []string) ([]Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// wantedCodes is the set of category codes named in codes (each may be a
+// comma-separated list); nil when codes is empty (every category).
+func wantedCodes(codes []string) (map[string]bool, error) {
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	want := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		for _, part := range strings.Split(c, ",") {
+			info, ok := Category(part)
+			if !ok {
+				return nil, fmt.Errorf("testlists: unknown category %s (known: %s)", limits.Quote(strings.TrimSpace(part)), knownCodes())
+			}
+			want[info.Code] = true
+		}
+	}
+	return want, nil
 }
 
 func knownCodes() string {

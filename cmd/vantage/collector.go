@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -45,15 +46,25 @@ func newCollectorServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8480", "address to listen on")
 	cmd.Flags().StringVar(&db, "db", "vantage-collector.db", "database: a sqlite file path, or postgres://...")
 	cmd.Flags().StringVar(&testListsDir, "testlists-dir", "", "directory of Citizen Lab CSV lists (cc.csv) served before the embedded ones")
-	cmd.Flags().Float64Var(&rl.IngestRate, "rate-limit", rl.IngestRate, "uploads per second per client address (/32, /64); 0 disables")
-	cmd.Flags().IntVar(&rl.IngestBurst, "burst", rl.IngestBurst, "uploads a client may send at once")
+	cmd.Flags().Float64Var(&rl.IngestRate, "rate-limit", rl.IngestRate, "uploads per second per probe key; 0 disables")
+	cmd.Flags().IntVar(&rl.IngestBurst, "burst", rl.IngestBurst, "uploads a probe key may send at once")
 	cmd.Flags().Float64Var(&rl.ReadRate, "read-rate-limit", rl.ReadRate, "other requests per second per client address; 0 disables")
 	cmd.Flags().IntVar(&rl.ReadBurst, "read-burst", rl.ReadBurst, "other requests a client may send at once")
 	cmd.Flags().BoolVar(&rl.TrustForwardedFor, "trust-forwarded-for", false, "take the client address from the last X-Forwarded-For entry (only behind a reverse proxy)")
 	return cmd
 }
 
+// collectorMemoryLimit is the Go runtime's soft memory limit for `collector
+// serve` unless GOMEMLIMIT says otherwise. The ingest byte budget bounds what is
+// held; the limit makes the garbage collector return it before the heap doubles,
+// which keeps the peak RSS under 300 MB with the budget full
+// (TestConcurrentBigUploadsStayWithinTheMemoryBound).
+const collectorMemoryLimit = 200 << 20
+
 func serveCollector(ctx context.Context, listen, dbURL, testListsDir string, rl collector.RateLimit) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(collectorMemoryLimit)
+	}
 	db, err := storage.Open(ctx, dbURL)
 	if err != nil {
 		return err

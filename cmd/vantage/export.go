@@ -17,6 +17,7 @@ import (
 
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report"
+	"github.com/vantage-probe/vantage/report/atomicfile"
 )
 
 func init() { register(newExportCmd) }
@@ -215,31 +216,17 @@ func exportBundle(ctx context.Context, dir string, since time.Time, out string, 
 	return writeFileAtomically(out, write)
 }
 
-// writeFileAtomically writes through fill into a temporary file beside path, syncs
-// it and renames it over path: a reader sees the old file or the whole new one.
+// writeFileAtomically writes through fill into a temporary file beside path and
+// renames it over path: a reader sees the old file or the whole new one.
 func writeFileAtomically(path string, fill func(w io.Writer) (int, error)) (int, error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	n := 0
+	err := atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		var err error
+		n, err = fill(w)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("export: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	n, err := fill(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("export: write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // make the rename durable; best effort, the data is synced already
-		d.Close()
 	}
 	return n, nil
 }

@@ -32,12 +32,23 @@ const (
 	ProtoTCP  = "tcp"
 	ProtoTLS  = "tls"
 	ProtoQUIC = "quic"
+	// ProtoHTTP is a plain-HTTP GET on an http:// canary's port: an answer with
+	// any status line counts.
+	ProtoHTTP = "http"
 )
 
 // transportProtos carry the reachability verdict. DNS is evidence only: a resolver in
 // the ISP answers from its cache while nothing is forwarded (the trap of a resolver
 // that answers during a full shutdown).
-var transportProtos = []string{ProtoTCP, ProtoTLS, ProtoQUIC}
+// An https canary (the default) is probed on TCP, TLS and QUIC; an http:// canary on
+// TCP and an HTTP fetch on its port, with no TLS and no QUIC: its service speaks
+// neither, and their failures would read as the network's.
+var transportProtos = []string{ProtoTCP, ProtoTLS, ProtoQUIC, ProtoHTTP}
+
+var (
+	httpsTransports = []string{ProtoTCP, ProtoTLS, ProtoQUIC}
+	httpTransports  = []string{ProtoTCP, ProtoHTTP}
+)
 
 // Canary is one target of the connectivity test.
 type Canary struct {
@@ -52,28 +63,61 @@ type Canary struct {
 	Port string `json:"port"`
 	// SNI is sent in TLS and QUIC handshakes; "" sends none (a configured IP literal).
 	SNI string `json:"sni,omitempty"`
-	// Path is the HTTP path the throughput probe fetches.
+	// Path is the HTTP path the throughput probe (or an http canary's fetch) gets.
 	Path string `json:"-"`
+	// Scheme is "http" for an http:// canary (TCP and HTTP, no TLS or QUIC); ""
+	// for every other form.
+	Scheme string `json:"scheme,omitempty"`
 }
 
 // IsLiteral reports whether the canary is reached without DNS.
 func (c Canary) IsLiteral() bool { return c.Host == "" }
 
+// IsHTTP reports whether the canary is a plain-HTTP one.
+func (c Canary) IsHTTP() bool { return c.Scheme == "http" }
+
+// Transports lists the transport protocols measured on the canary, in order.
+func (c Canary) Transports() []string {
+	if c.IsHTTP() {
+		return httpTransports
+	}
+	return httpsTransports
+}
+
 // Protocols lists what is measured on the canary, in order.
 func (c Canary) Protocols() []string {
 	if c.IsLiteral() {
-		return transportProtos
+		return c.Transports()
 	}
-	return append([]string{ProtoDNS}, transportProtos...)
+	return append([]string{ProtoDNS}, c.Transports()...)
+}
+
+// HTTPURL is the URL an http canary's fetch asks for: its host (the name, or the
+// IP literal), its port when not 80, and its path.
+func (c Canary) HTTPURL() string {
+	host := c.Host
+	if host == "" {
+		host, _, _ = net.SplitHostPort(c.Address)
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if c.Port != "80" {
+		host += ":" + c.Port
+	}
+	return "http://" + host + c.Path
 }
 
 // ErrBadCanary is returned for an entry that is neither a URL, a host name nor an
 // IP:port literal.
 var ErrBadCanary = errors.New("connectivity: bad canary entry")
 
-// ParseCanary reads one configuration entry: "https://host[:port]/path" (DNS, TCP,
-// TLS and QUIC with SNI host), "host" (the same on port 443), "IP:port" or "IP" (TCP,
-// TLS without SNI and QUIC on that address, no DNS).
+// ParseCanary reads one configuration entry, in every form DESIGN.md allows:
+// "https://host[:port]/path" (DNS, TCP, TLS and QUIC with SNI host), "host" (the
+// same on port 443), "https://IP[:port]/", "IP:port" or "IP" (TCP, TLS without SNI
+// and QUIC on that address, no DNS), "http://host[:port]/path" and
+// "http://IP[:port]/" (DNS for a name, then TCP and an HTTP GET on the port,
+// default 80: no TLS, no QUIC).
 func ParseCanary(entry, class string) (Canary, error) {
 	entry = strings.TrimSpace(entry)
 	if entry == "" {
@@ -103,8 +147,12 @@ func parseURLCanary(c Canary, entry string) (Canary, error) {
 	if err != nil || u.Hostname() == "" {
 		return Canary{}, fmt.Errorf("%w: %q is not a URL", ErrBadCanary, entry)
 	}
-	if u.Scheme != "https" {
-		return Canary{}, fmt.Errorf("%w: %q: only https:// URLs (TLS and QUIC need it)", ErrBadCanary, entry)
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		c.Scheme, c.Port = "http", "80"
+	default:
+		return Canary{}, fmt.Errorf("%w: %q: the scheme must be http:// or https://", ErrBadCanary, entry)
 	}
 	if p := u.Port(); p != "" {
 		c.Port = p
@@ -119,7 +167,10 @@ func parseURLCanary(c Canary, entry string) (Canary, error) {
 	if !validHostName(u.Hostname()) {
 		return Canary{}, fmt.Errorf("%w: %q: bad host name", ErrBadCanary, entry)
 	}
-	c.Host, c.SNI = strings.ToLower(u.Hostname()), strings.ToLower(u.Hostname())
+	c.Host = strings.ToLower(u.Hostname())
+	if !c.IsHTTP() {
+		c.SNI = c.Host
+	}
 	return c, nil
 }
 

@@ -24,6 +24,32 @@ func TestParseCanary(t *testing.T) {
 		{"192.0.2.7", "", "192.0.2.7:443", "443", "", "/", true},
 		{"  https://kolesa.kz  ", "kolesa.kz", "", "443", "kolesa.kz", "/", false},
 	}
+	httpTests := []struct {
+		entry, host, address, port, url string
+		literal                         bool
+	}{
+		{"http://kolesa.kz/", "kolesa.kz", "", "80", "http://kolesa.kz/", false},
+		{"HTTP://Canary.Test:8080/p", "canary.test", "", "8080", "http://canary.test:8080/p", false},
+		{"http://192.0.2.7/", "", "192.0.2.7:80", "80", "http://192.0.2.7/", true},
+		{"http://[2001:db8::1]:8080/", "", "[2001:db8::1]:8080", "8080", "http://[2001:db8::1]:8080/", true},
+	}
+	for _, tt := range httpTests {
+		c, err := ParseCanary(tt.entry, ClassDomestic)
+		if err != nil {
+			t.Errorf("%q: %v", tt.entry, err)
+			continue
+		}
+		if !c.IsHTTP() || c.Host != tt.host || c.Address != tt.address || c.Port != tt.port || c.SNI != "" || c.HTTPURL() != tt.url || c.IsLiteral() != tt.literal {
+			t.Errorf("%q: got %+v (url %s)", tt.entry, c, c.HTTPURL())
+		}
+		want := []string{ProtoTCP, ProtoHTTP}
+		if !tt.literal {
+			want = append([]string{ProtoDNS}, want...)
+		}
+		if got := c.Protocols(); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%q: protocols %v, want %v (no TLS, no QUIC)", tt.entry, got, want)
+		}
+	}
 	for _, tt := range tests {
 		c, err := ParseCanary(tt.entry, ClassForeign)
 		if err != nil {
@@ -44,7 +70,7 @@ func TestParseCanary(t *testing.T) {
 }
 
 func TestParseCanaryRejects(t *testing.T) {
-	for _, entry := range []string{"", "http://kolesa.kz/", "ftp://x.kz", "https:///path", "localhost", "kolesa kz", "-bad.kz", "a..kz", "https://bad_host.kz/", "10.0.0.1:99999"} {
+	for _, entry := range []string{"", "ftp://x.kz", "quic://kolesa.kz/", "https:///path", "localhost", "kolesa kz", "-bad.kz", "a..kz", "https://bad_host.kz/", "10.0.0.1:99999"} {
 		if c, err := ParseCanary(entry, ClassDomestic); !errors.Is(err, ErrBadCanary) {
 			t.Errorf("%q accepted: %+v (%v)", entry, c, err)
 		}

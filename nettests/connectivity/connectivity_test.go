@@ -3,6 +3,7 @@ package connectivity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -302,9 +303,8 @@ func TestRunRejectsInput(t *testing.T) {
 }
 
 func TestNewFromEnv(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.Probe.Country = "KZ"
-	m, err := New(&nettests.Env{Config: cfg, Netx: &netx.Config{}})
+	cfg := Config{Country: "KZ"}
+	m, err := New(&nettests.Env{Netx: &netx.Config{}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatalf("KZ defaults: %d domestic, %d foreign", dom, frn)
 	}
 	cfg.Canaries.Foreign = []string{"192.0.2.1:8443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatalf("config override: %+v", cs)
 	}
 	cfg.Canaries.Foreign = []string{"ftp://nope"}
-	if _, err := New(&nettests.Env{Config: cfg}); err == nil || !strings.Contains(err.Error(), "canar") {
+	if _, err := New(&nettests.Env{}, cfg); err == nil || !strings.Contains(err.Error(), "canar") {
 		t.Fatalf("bad entry accepted: %v", err)
 	}
 }
@@ -428,9 +428,8 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		}
 		return n
 	}
-	cfg := config.Defaults()
-	cfg.Probe.Country = "KZ"
-	m, err := New(&nettests.Env{Config: cfg})
+	cfg := Config{Country: "KZ"}
+	m, err := New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +438,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		t.Fatalf("KZ defaults by class %v", embedded)
 	}
 	cfg.Canaries.Allowlisted = []string{"192.0.2.20:443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +448,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 	}
 	cfg.Canaries.Allowlisted = nil
 	cfg.Canaries.Domestic, cfg.Canaries.Foreign = []string{"192.0.2.1:443"}, []string{"198.51.100.1:443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +456,46 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		t.Fatalf("configured sets: by class %v, notes %q", got, m.notes)
 	}
 	cfg.Canaries.Allowlisted = []string{"ftp://bank.kz"}
-	if _, err := New(&nettests.Env{Config: cfg}); err == nil || !strings.Contains(err.Error(), "canar") {
+	if _, err := New(&nettests.Env{}, cfg); err == nil || !strings.Contains(err.Error(), "canar") {
 		t.Fatalf("bad allowlisted entry accepted: %v", err)
+	}
+}
+
+// TestNewFromEnvEveryCanaryForm: a [canaries] configuration written in every form
+// DESIGN.md allows, in every class, builds a measurer (a refused valid entry made
+// `vantage run` exit 2 before anything was measured).
+func TestNewFromEnvEveryCanaryForm(t *testing.T) {
+	forms := []string{"http://news.example.kz/", "https://shop.example.kz/", "mail.example.kz", "198.51.100.20:8443", "http://198.51.100.21/", "https://198.51.100.22/"}
+	text := "[canaries]\n"
+	for _, class := range []string{"domestic", "allowlisted", "foreign"} {
+		var quoted []string
+		for _, f := range forms {
+			quoted = append(quoted, fmt.Sprintf("%q", strings.Replace(f, "example", class, 1)))
+		}
+		text += class + " = [" + strings.Join(quoted, ", ") + "]\n"
+	}
+	cfg, err := config.Parse([]byte(text), "forms.toml")
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	lists := CanaryLists{Domestic: cfg.Canaries.Domestic, Allowlisted: cfg.Canaries.Allowlisted, Foreign: cfg.Canaries.Foreign}
+	m, err := New(&nettests.Env{Netx: &netx.Config{}}, Config{Canaries: lists})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	cs := m.Canaries()
+	// The three host forms are distinct per class; the three IP forms repeat and
+	// are measured once, in the first class that lists them.
+	if len(cs) != 3*3+3 {
+		t.Errorf("%d canaries, want 12", len(cs))
+	}
+	https := 0
+	for _, c := range cs {
+		if !c.IsHTTP() {
+			https++
+		}
+	}
+	if https == 0 || https == len(cs) {
+		t.Errorf("%d of %d canaries are https: want both kinds", https, len(cs))
 	}
 }

@@ -2,6 +2,7 @@ package connectivity
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -137,15 +138,83 @@ func TestLoopbackQUIC(t *testing.T) {
 	h3 := netxtest.NewHTTP3Server(t, netxtest.MustIssue(t, ca, "canary.test"), http.HandlerFunc(bigPage))
 	p := NetxProbes(&netx.Config{Roots: ca.Pool()}, 2*time.Second)
 	trace := netx.NewTrace(time.Now(), nil)
-	if ok, err := p.attempt(context.Background(), trace, ProtoQUIC, h3.Addr, "canary.test"); !ok {
+	if ok, err := p.attempt(context.Background(), trace, ProtoQUIC, h3.Addr, Canary{SNI: "canary.test"}); !ok {
 		t.Fatalf("quic to an HTTP/3 server: %v", err)
 	}
 	// Without SNI the chain does not verify for the IP, but the handshake completed.
-	if ok, err := p.attempt(context.Background(), trace, ProtoQUIC, h3.Addr, ""); !ok {
+	if ok, err := p.attempt(context.Background(), trace, ProtoQUIC, h3.Addr, Canary{}); !ok {
 		t.Fatalf("quic without SNI: %v", err)
 	}
 	short := NetxProbes(&netx.Config{}, 300*time.Millisecond)
-	if ok, _ := short.attempt(context.Background(), trace, ProtoQUIC, netxtest.NewUDPBlackHole(t), ""); ok {
+	if ok, _ := short.attempt(context.Background(), trace, ProtoQUIC, netxtest.NewUDPBlackHole(t), Canary{}); ok {
 		t.Fatal("quic to a UDP black hole answered")
+	}
+}
+
+// TestLoopbackEveryCanaryForm measures one domestic canary of each form DESIGN.md
+// allows, on loopback. Ports 80 and 443 of 127.0.0.1 are mapped by the dialer to
+// the test's plain-HTTP and HTTPS servers, so the forms without a port are
+// measured as written; an http:// canary must answer on TCP and HTTP and never be
+// tried on TLS or QUIC, every other form on TCP and TLS.
+func TestLoopbackEveryCanaryForm(t *testing.T) {
+	lab := newLoopbackLab(t)
+	plain := netxtest.NewHTTPServer(t, http.HandlerFunc(bigPage))
+	ports := map[string]string{"127.0.0.1:443": lab.fast.Addr, "127.0.0.1:80": plain.Addr}
+	var d net.Dialer
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if to, ok := ports[addr]; ok {
+			addr = to
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	for _, tc := range []struct {
+		entry string
+		http  bool
+	}{
+		{"http://canary.test/", true},
+		{"https://canary.test/", false},
+		{"canary.test", false},
+		{lab.fast.Addr, false}, // IP:port
+		{"http://127.0.0.1/", true},
+		{"https://127.0.0.1/", false},
+		{"http://canary.test:" + plain.Port() + "/", true},
+	} {
+		t.Run(tc.entry, func(t *testing.T) {
+			foreign := lab.fast.Addr
+			if tc.entry == foreign { // the same entry in both classes would be measured once
+				foreign = "https://127.0.0.1:" + lab.fast.Port() + "/"
+			}
+			cs, err := ParseCanaries([]string{tc.entry}, []string{foreign})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := Config{RoundSpacing: -1, RetryDelay: -1, AttemptTimeout: 300 * time.Millisecond, NoThroughput: true}
+			nc := &netx.Config{Resolver: lab.resolver, Roots: lab.ca.Pool(), ClientHello: netx.ClientHelloGo, Dial: dial}
+			m := NewMeasurer(Options{
+				Config: cfg, Canaries: cs, Probes: NetxProbes(nc, cfg.AttemptTimeout), Resolver: lab.resolver,
+				System: fakeSystem(routeViaLoopback, "", eth0, lo),
+			})
+			keys, err := m.Run(context.Background(), "", netx.NewTrace(time.Now(), nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tk := keys.(*TestKeys)
+			if tk.Verdict != nettests.NetworkOnline {
+				t.Fatalf("verdict %s (%s); canaries %+v", tk.Verdict, tk.Reason, tk.Canaries)
+			}
+			got := tk.Ratios[ClassDomestic]
+			answered := ProtoTLS
+			if tc.http {
+				answered = ProtoHTTP
+				if got[ProtoTLS].Attempts+got[ProtoQUIC].Attempts != 0 {
+					t.Errorf("http canary tried on TLS or QUIC: %+v", got)
+				}
+			} else if got[ProtoHTTP].Attempts != 0 {
+				t.Errorf("https canary fetched over plain HTTP: %+v", got)
+			}
+			if got[ProtoTCP].OK != DefaultRounds || got[answered].OK != DefaultRounds {
+				t.Errorf("domestic tcp %+v, %s %+v; want %d successes each", got[ProtoTCP], answered, got[answered], DefaultRounds)
+			}
+		})
 	}
 }

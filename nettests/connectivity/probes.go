@@ -25,6 +25,10 @@ type TLSFunc func(ctx context.Context, trace *netx.Trace, conn net.Conn, sni str
 // QUICFunc runs a QUIC handshake with an IP:port (netx.Config.HandshakeQUIC).
 type QUICFunc func(ctx context.Context, trace *netx.Trace, address, sni string, alpn []string) (*quic.Conn, *netx.TLSHandshakeEvent, error)
 
+// HTTPFunc GETs rawURL with its first hop pinned to address (an IP:port), follows
+// no redirect, and returns the response's status code (netx.Config.Fetch).
+type HTTPFunc func(ctx context.Context, trace *netx.Trace, rawURL, address string) (int, error)
+
 // Probes are the network primitives the test measures with. NetxProbes wires them to
 // probe/netx; tests put fakes in.
 type Probes struct {
@@ -32,6 +36,7 @@ type Probes struct {
 	DialTCP       DialFunc
 	HandshakeTLS  TLSFunc
 	HandshakeQUIC QUICFunc
+	FetchHTTP     HTTPFunc
 }
 
 // NetxProbes returns the netx primitives for cfg, each step bounded by timeout.
@@ -56,6 +61,16 @@ func NetxProbes(cfg *netx.Config, timeout time.Duration) Probes {
 		DialTCP:       c.DialTCP,
 		HandshakeTLS:  c.HandshakeTLS,
 		HandshakeQUIC: c.HandshakeQUIC,
+		FetchHTTP: func(ctx context.Context, trace *netx.Trace, rawURL, address string) (int, error) {
+			res, err := c.Fetch(ctx, trace, rawURL, netx.FetchOptions{
+				Address: address, MaxRedirects: -1, MaxBodyBytes: 1,
+				ConnectTimeout: timeout, HeaderTimeout: timeout, TotalTimeout: timeout,
+			})
+			if res != nil && res.Final != nil && res.Final.Response.Code > 0 {
+				return int(res.Final.Response.Code), nil // the status line came: the rest is the site's
+			}
+			return 0, err
+		},
 	}
 }
 
@@ -75,19 +90,27 @@ func (p Probes) orNetx(timeout time.Duration) Probes {
 	if p.HandshakeQUIC == nil {
 		p.HandshakeQUIC = d.HandshakeQUIC
 	}
+	if p.FetchHTTP == nil {
+		p.FetchHTTP = d.FetchHTTP
+	}
 	return p
 }
 
 // tlsALPN is offered on TLS canary handshakes, as a browser would.
 var tlsALPN = []string{"h2", "http/1.1"}
 
-// attempt runs one probe of proto against address; it reports whether the canary
-// answered on that protocol. A completed handshake counts even when the chain does
-// not verify: packets flowed both ways, which is all reachability asks (an IP
-// literal without SNI never verifies, and interception is web_connectivity's
-// business).
-func (p Probes) attempt(ctx context.Context, trace *netx.Trace, proto, address, sni string) (bool, error) {
+// attempt runs one probe of proto against address for canary c (its SNI, or its
+// URL for HTTP); it reports whether the canary answered on that protocol. A
+// completed handshake counts even when the chain does not verify: packets flowed
+// both ways, which is all reachability asks (an IP literal without SNI never
+// verifies, and interception is web_connectivity's business). For the same reason
+// any HTTP status line counts.
+func (p Probes) attempt(ctx context.Context, trace *netx.Trace, proto, address string, c Canary) (bool, error) {
+	sni := c.SNI
 	switch proto {
+	case ProtoHTTP:
+		_, err := p.FetchHTTP(ctx, trace, c.HTTPURL(), address)
+		return err == nil, err
 	case ProtoTCP:
 		conn, err := p.DialTCP(ctx, trace, address)
 		if err != nil {

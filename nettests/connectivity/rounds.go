@@ -25,6 +25,9 @@ type canaryRun struct {
 	// skip them, so that a canary without QUIC does not cost every round a full
 	// timeout; the first round's failures stay in the tallies.
 	gaps map[string]bool
+	// learn, when set, is told each address the canary is probed on (the pulses
+	// follow it).
+	learn func(addr string)
 }
 
 func newCanaryRuns(cs []Canary) []*canaryRun {
@@ -85,16 +88,16 @@ func (m *Measurer) measureCanary(ctx context.Context, trace *netx.Trace, run *ca
 		durs  []float64
 		fail  string
 	}
-	results := make([]result, len(transportProtos))
+	results := make([]result, len(run.out.Transports()))
 	var wg sync.WaitGroup
-	for i, proto := range transportProtos {
+	for i, proto := range run.out.Transports() {
 		if run.gaps[proto] {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t, durs, fail := m.probeWithRetries(ctx, trace, proto, run.addr, run.out.SNI, attempts)
+			t, durs, fail := m.probeWithRetries(ctx, trace, proto, run.addr, run.out.Canary, attempts)
 			results[i] = result{proto, t, durs, fail}
 		}()
 	}
@@ -151,13 +154,16 @@ func (m *Measurer) resolve(ctx context.Context, trace *netx.Trace, run *canaryRu
 		run.out.Addrs = addrs
 	}
 	run.addr = joinHostPort(addr, run.out.Port)
+	if run.learn != nil {
+		run.learn(run.addr)
+	}
 	return Tally{OK: 1, Attempts: 1}
 }
 
 // probeWithRetries tries proto up to attempts times, RetryDelay apart, stopping at
 // the first success. Every try is counted: under random loss the share of
 // successful tries estimates the loss rate whatever the stopping rule.
-func (m *Measurer) probeWithRetries(ctx context.Context, trace *netx.Trace, proto, addr, sni string, attempts int) (Tally, []float64, string) {
+func (m *Measurer) probeWithRetries(ctx context.Context, trace *netx.Trace, proto, addr string, c Canary, attempts int) (Tally, []float64, string) {
 	var t Tally
 	var durs []float64
 	lastFailure := ""
@@ -167,7 +173,7 @@ func (m *Measurer) probeWithRetries(ctx context.Context, trace *netx.Trace, prot
 		}
 		actx, cancel := context.WithTimeout(ctx, m.cfg.AttemptTimeout)
 		start := m.now()
-		ok, err := m.probes.attempt(actx, trace, proto, addr, sni)
+		ok, err := m.probes.attempt(actx, trace, proto, addr, c)
 		cancel()
 		t.Attempts++
 		if ok {

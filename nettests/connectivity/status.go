@@ -7,6 +7,7 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/report/clock"
 )
 
 // Quick check of CanariesUp: a few TCP connects with a short timeout.
@@ -42,16 +43,16 @@ type Status struct {
 
 var _ nettests.NetworkStatus = (*Status)(nil)
 
-// NewStatus builds a status over the canaries and primitives New would use. A bad
-// [canaries] entry leaves the status without canaries (CanariesUp then reports
-// false): New reports the same error to whoever runs the test.
-func NewStatus(env *nettests.Env) *Status {
-	opts, err := optionsFromEnv(env)
+// NewStatus builds a status over the canaries New would use, with quick
+// primitives. A bad canary entry is an error, as it is for New: a status without
+// canaries would report every URL's window as silent.
+func NewStatus(env *nettests.Env, cfg Config) (*Status, error) {
+	opts, err := optionsFor(env, cfg)
 	if err != nil {
-		opts = Options{}
+		return nil, err
 	}
 	opts.Probes = NetxProbes(netxOf(env), QuickTimeout)
-	return NewStatusFrom(NewMeasurer(opts))
+	return NewStatusFrom(NewMeasurer(opts)), nil
 }
 
 func netxOf(env *nettests.Env) *netx.Config {
@@ -124,7 +125,7 @@ func (s *Status) CanariesUp(ctx context.Context) bool {
 func (s *Status) connectRetrying(ctx context.Context, trace *netx.Trace, addr string) bool {
 	for i := 0; i < QuickAttempts && ctx.Err() == nil; i++ {
 		cctx, cancel := context.WithTimeout(ctx, QuickTimeout)
-		ok, _ := s.probes.attempt(cctx, trace, ProtoTCP, addr, "")
+		ok, _ := s.probes.attempt(cctx, trace, ProtoTCP, addr, Canary{})
 		cancel()
 		if ok {
 			return true
@@ -149,4 +150,54 @@ func (s *Status) quickTargets() []string {
 		}
 	}
 	return out
+}
+
+// Sampling of CanaryLoss: the per-connect loss of the canaries, now, to weigh a
+// URL's timeouts against (docs/methodology.md, "Retries and intermittent").
+const (
+	// LossSamples is how many connects CanaryLoss makes per canary (QuickCanaries
+	// of them at once): 4 × 6 = 24 connects, enough that a clean path estimates
+	// its loss below 4 %, so that two timeouts in three tries of a URL stand out.
+	LossSamples = 6
+	// LossSpacing separates one canary's connects, so that they sample a second
+	// and a half of the window rather than one instant.
+	LossSpacing = 250 * time.Millisecond
+)
+
+// CanaryLoss connects over TCP LossSamples times to each of up to QuickCanaries
+// canaries (as CanariesUp chooses them), LossSpacing apart, each bounded by
+// QuickTimeout, and returns how many connects failed out of how many were made.
+// Every connect is counted, whatever the others did: the share estimates the
+// network's own loss in this window.
+func (s *Status) CanaryLoss(ctx context.Context) (failed, attempts int) {
+	targets := s.quickTargets()
+	if len(targets) == 0 {
+		return 0, 0
+	}
+	trace := netx.NewTrace(s.now(), s.now)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, addr := range targets {
+		wg.Go(func() {
+			for i := 0; i < LossSamples && ctx.Err() == nil; i++ {
+				if i > 0 && clock.Sleep(ctx, LossSpacing) != nil {
+					return
+				}
+				cctx, cancel := context.WithTimeout(ctx, QuickTimeout)
+				ok, _ := s.probes.attempt(cctx, trace, ProtoTCP, addr, Canary{})
+				cancel()
+				if ctx.Err() != nil {
+					return // the caller gave up: not the network's loss
+				}
+				mu.Lock()
+				attempts++
+				if !ok {
+					failed++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return failed, attempts
 }

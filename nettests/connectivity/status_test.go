@@ -3,6 +3,7 @@ package connectivity
 import (
 	"context"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 
@@ -94,5 +95,34 @@ func TestStatusCanariesUpUnderLoss(t *testing.T) {
 		if got := s.CanariesUp(context.Background()); got != want {
 			t.Errorf("%d refusals per canary: CanariesUp %v, want %v", refusals, got, want)
 		}
+	}
+}
+
+// TestStatusCanaryLoss: every connect is counted, failed or not.
+func TestStatusCanaryLoss(t *testing.T) {
+	for _, refusals := range []int{0, 2, LossSamples} {
+		d := &flakyDialer{refusals: refusals, tries: map[string]int{}}
+		p := healthyNet().probes()
+		p.DialTCP = d.dial
+		s := NewStatusFrom(NewMeasurer(Options{Canaries: labCanaries(t), Probes: p, System: fakeSystem(routeWithDefault, "", eth0)}))
+		failed, attempts := s.CanaryLoss(context.Background())
+		if attempts != QuickCanaries*LossSamples || failed != QuickCanaries*refusals {
+			t.Errorf("%d refusals per canary: %d of %d failed, want %d of %d", refusals, failed, attempts, QuickCanaries*refusals, QuickCanaries*LossSamples)
+		}
+	}
+	if f, a := (&Status{}).CanaryLoss(context.Background()); f != 0 || a != 0 {
+		t.Fatalf("a status without canaries sampled %d of %d", f, a)
+	}
+}
+
+// TestNewStatusRefusesBadCanaries: a bad canary entry fails loudly, as it does for
+// New, rather than leaving a status whose quick checks always report silence.
+func TestNewStatusRefusesBadCanaries(t *testing.T) {
+	if _, err := NewStatus(&nettests.Env{}, Config{Canaries: CanaryLists{Foreign: []string{"ftp://nope"}}}); err == nil || !strings.Contains(err.Error(), "canar") {
+		t.Fatalf("bad canary accepted: %v", err)
+	}
+	s, err := NewStatus(&nettests.Env{}, Config{Canaries: CanaryLists{Foreign: []string{"192.0.2.1:443"}}})
+	if err != nil || len(s.canaries) != 1 || s.canaries[0].Address != "192.0.2.1:443" {
+		t.Fatalf("good canary: %v, %+v", err, s)
 	}
 }

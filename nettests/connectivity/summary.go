@@ -30,7 +30,7 @@ func (tk *TestKeys) Summary() string {
 			continue
 		}
 		fmt.Fprintf(&b, " | %s", class)
-		for _, p := range []string{ProtoDNS, ProtoTCP, ProtoTLS, ProtoQUIC} {
+		for _, p := range []string{ProtoDNS, ProtoTCP, ProtoTLS, ProtoQUIC, ProtoHTTP} {
 			if t, ok := ratios[p]; ok && t.Attempts > 0 {
 				fmt.Fprintf(&b, " %s %d/%d", p, t.OK, t.Attempts)
 			}

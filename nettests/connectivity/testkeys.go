@@ -16,6 +16,8 @@ type TestKeys struct {
 	Throughput *Throughput     `json:"throughput"`
 	// RoundStarts are the seconds since the measurement start of each round.
 	RoundStarts []float64 `json:"round_starts"`
+	// Pulses are the reachability samples taken across the whole check.
+	Pulses []Pulse `json:"pulses"`
 	// Timings are the median seconds of successful attempts per class and protocol.
 	Timings map[string]map[string]float64 `json:"timings"`
 	Params  Params                        `json:"params"`
@@ -37,18 +39,19 @@ var _ nettests.NetworkResult = (*TestKeys)(nil)
 // NetworkVerdict implements nettests.NetworkResult.
 func (tk *TestKeys) NetworkVerdict() string { return tk.Verdict }
 
-func newTestKeys(trace *netx.Trace, local LocalChecks, runs []*canaryRun, starts []float64, tp *Throughput, cfg Config) *TestKeys {
+func newTestKeys(trace *netx.Trace, local LocalChecks, runs []*canaryRun, starts []float64, pulses []Pulse, tp *Throughput, cfg Config) *TestKeys {
 	outcomes := make([]CanaryOutcome, len(runs))
 	for i, r := range runs {
 		outcomes[i] = r.out
 	}
 	tk := &TestKeys{
 		Events:      trace.Events(),
-		Analysis:    Decide(Evidence{Local: local, Canaries: outcomes, Rounds: len(starts), Throughput: tp}),
+		Analysis:    Decide(Evidence{Local: local, Canaries: outcomes, Rounds: len(starts), Pulses: pulses, Throughput: tp}),
 		Local:       local,
 		Canaries:    outcomes,
 		Throughput:  tp,
 		RoundStarts: starts,
+		Pulses:      orEmpty(pulses),
 		Timings:     timings(runs),
 		Params: Params{
 			Rounds: cfg.Rounds, Attempts: cfg.Attempts,
@@ -79,4 +82,11 @@ func timings(runs []*canaryRun) map[string]map[string]float64 {
 		}
 	}
 	return out
+}
+
+func orEmpty(ps []Pulse) []Pulse {
+	if ps == nil {
+		return []Pulse{}
+	}
+	return ps
 }

@@ -107,9 +107,11 @@ func (o CanaryOutcome) total(proto string) Tally {
 
 // Evidence is everything the verdict is decided from.
 type Evidence struct {
-	Local      LocalChecks
-	Canaries   []CanaryOutcome
-	Rounds     int
+	Local    LocalChecks
+	Canaries []CanaryOutcome
+	Rounds   int
+	// Pulses are the samples taken across the whole check, in start order.
+	Pulses     []Pulse
 	Throughput *Throughput
 }
 
@@ -162,6 +164,12 @@ func classify(ev Evidence, rounds []map[string]Tally, skip map[string]Exclusion)
 	}
 	if onlyAllowlisted(rounds, classAnswering(ev.Canaries, skip, len(rounds), ClassAllowlisted)) {
 		return nettests.NetworkWhitelist, ReasonAllowlistedOnly
+	}
+	// The pulses sample the time between the rounds: a run of failures beside a
+	// run of successes is a flip even when every round fell in an on (or an
+	// off) window.
+	if v, r := pulseVerdict(ev.Pulses); v != "" {
+		return v, r
 	}
 	if allDown {
 		return allDownVerdict(ev.Local)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/vantage-probe/vantage/report/limits"
 	"github.com/vantage-probe/vantage/report/upload"
 )
 
@@ -290,10 +291,13 @@ func lineOf(data []byte, key toml.Key) int {
 // Validate checks values that TOML types cannot.
 func (c *Config) Validate() error {
 	if c.Probe.Country != "" && (len(c.Probe.Country) != 2 || strings.ToUpper(c.Probe.Country) != c.Probe.Country) {
-		return &Error{Key: "probe.country", Msg: fmt.Sprintf("%q is not a two-letter upper-case country code", c.Probe.Country)}
+		return &Error{Key: "probe.country", Msg: limits.Quote(c.Probe.Country) + " is not a two-letter upper-case country code"}
+	}
+	if err := limits.Check("network_name", c.Probe.NetworkName, limits.MaxNetworkNameBytes); err != nil {
+		return &Error{Key: "probe.network_name", Msg: err.Error()}
 	}
 	if c.Probe.ASN != "" && !validASN(c.Probe.ASN) {
-		return &Error{Key: "probe.asn", Msg: fmt.Sprintf("%q is not of the form AS1234", c.Probe.ASN)}
+		return &Error{Key: "probe.asn", Msg: limits.Quote(c.Probe.ASN) + " is not of the form AS1234"}
 	}
 	for _, r := range []struct{ key, val string }{{"network.resolver", c.Network.Resolver}, {"network.second_resolver", c.Network.SecondResolver}} {
 		if err := ValidateResolver(r.val); err != nil && !(r.val == "" && r.key == "network.second_resolver") {
@@ -301,11 +305,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	if h := c.TLS.ClientHello; h != "" && h != "chrome" && h != "go" {
-		return &Error{Key: "tls.client_hello", Msg: fmt.Sprintf("%q is not one of chrome, go", h)}
+		return &Error{Key: "tls.client_hello", Msg: limits.Quote(h) + " is not one of chrome, go"}
 	}
 	for _, h := range c.Control.Helpers {
 		if u, err := url.Parse(h); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return &Error{Key: "control.helpers", Msg: fmt.Sprintf("%q is not an http:// or https:// URL", h)}
+			return &Error{Key: "control.helpers", Msg: limits.Quote(h) + " is not an http:// or https:// URL"}
 		}
 	}
 	for _, r := range c.Control.HelperRoutes {
@@ -314,11 +318,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	if n := c.Control.BenignSNI; n != "" && (strings.ContainsAny(n, " /:[]") || !strings.Contains(n, ".") || func() bool { _, err := netip.ParseAddr(n); return err == nil }()) {
-		return &Error{Key: "control.benign_sni", Msg: fmt.Sprintf("%q is not a host name", n)}
+		return &Error{Key: "control.benign_sni", Msg: limits.Quote(n) + " is not a host name"}
 	}
 	for _, e := range c.Canaries.Allowlisted {
 		if t := strings.TrimSpace(e); t == "" || strings.ContainsAny(t, " \t") {
-			return &Error{Key: "canaries.allowlisted", Msg: fmt.Sprintf("%q is not a URL, host name or IP:port", e)}
+			return &Error{Key: "canaries.allowlisted", Msg: limits.Quote(e) + " is not a URL, host name or IP:port"}
 		}
 	}
 	if c.Upload.Enabled && len(c.Upload.Routes()) == 0 {
@@ -331,7 +335,7 @@ func (c *Config) Validate() error {
 	}
 	if c.Upload.Collector != "" {
 		if u, err := url.Parse(c.Upload.Collector); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return &Error{Key: "upload.collector", Msg: fmt.Sprintf("%q is not an http:// or https:// URL", c.Upload.Collector)}
+			return &Error{Key: "upload.collector", Msg: limits.Quote(c.Upload.Collector) + " is not an http:// or https:// URL"}
 		}
 	}
 	if c.Run.Parallelism < 0 || c.Run.Parallelism > 1000 {
@@ -347,7 +351,8 @@ func (c *Config) Validate() error {
 }
 
 func validASN(s string) bool {
-	if !strings.HasPrefix(s, "AS") || len(s) < 3 {
+	// At most ten digits: the collector's bound (an ASN is a 32-bit number).
+	if !strings.HasPrefix(s, "AS") || len(s) < 3 || len(s) > 12 {
 		return false
 	}
 	for _, r := range s[2:] {
@@ -366,19 +371,19 @@ func ValidateResolver(s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a resolver URL: %v", s, err)
+		return fmt.Errorf("%s is not a resolver URL", limits.Quote(s))
 	}
 	switch u.Scheme {
 	case "udp", "tcp", "tls":
 		if _, err := netip.ParseAddrPort(u.Host); err != nil {
-			return fmt.Errorf("%q: want %s://IP:PORT", s, u.Scheme)
+			return fmt.Errorf("%s: want %s://IP:PORT", limits.Quote(s), u.Scheme)
 		}
 	case "https":
 		if u.Host == "" {
-			return fmt.Errorf("%q: DNS over HTTPS needs a host", s)
+			return fmt.Errorf("%s: DNS over HTTPS needs a host", limits.Quote(s))
 		}
 	default:
-		return fmt.Errorf("%q: want system, udp://IP:PORT, tcp://IP:PORT, tls://IP:PORT or https://HOST/PATH", s)
+		return fmt.Errorf("%s: want system, udp://IP:PORT, tcp://IP:PORT, tls://IP:PORT or https://HOST/PATH", limits.Quote(s))
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vantage-probe/vantage/report/limits"
 )
 
 func TestParseFullFile(t *testing.T) {
@@ -159,6 +161,78 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error of type %T: %v", err, err)
 		}
 	})
+}
+
+// TestEveryListFormAccepted: each form the contract allows for helpers, resolver
+// and second_resolver parses and validates.
+func TestEveryListFormAccepted(t *testing.T) {
+	for _, tc := range []struct{ name, text string }{
+		{"http helper", "[control]\nhelpers = [\"http://198.51.100.80:8080\"]\n"},
+		{"https helper", "[control]\nhelpers = [\"https://th.example.org/\"]\n"},
+		{"both helpers", "[control]\nhelpers = [\"https://th.example.org/\", \"http://198.51.100.80:8080/\"]\n"},
+		{"system resolver", "[network]\nresolver = \"system\"\n"},
+		{"udp resolver", "[network]\nresolver = \"udp://198.51.100.53:53\"\n"},
+		{"udp resolver ipv6", "[network]\nresolver = \"udp://[2001:db8::53]:53\"\n"},
+		{"tcp resolver", "[network]\nresolver = \"tcp://198.51.100.53:53\"\n"},
+		{"dot resolver", "[network]\nresolver = \"tls://198.51.100.53:853\"\n"},
+		{"doh resolver", "[network]\nresolver = \"https://dns.example.org/dns-query\"\n"},
+		{"udp second resolver", "[network]\nsecond_resolver = \"udp://198.51.100.54:53\"\n"},
+		{"doh second resolver", "[network]\nsecond_resolver = \"https://dns.example.org/dns-query\"\n"},
+		{"no second resolver", "[network]\nsecond_resolver = \"\"\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Parse([]byte(tc.text), "forms.toml"); err != nil {
+				t.Errorf("refused: %v", err)
+			}
+		})
+	}
+}
+
+func TestLimitsSharedWithTheCollector(t *testing.T) {
+	c := Defaults()
+	c.Probe.NetworkName = strings.Repeat("n", limits.MaxNetworkNameBytes)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a network_name at the bound is refused: %v", err)
+	}
+	c.Probe.NetworkName = strings.Repeat("n", 50<<20)
+	err := c.Validate()
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "probe.network_name" ||
+		!strings.Contains(err.Error(), "longer than the limit of 256 shared with the collector") || len(err.Error()) > 300 {
+		t.Fatalf("50 MB network_name: %.300v", err)
+	}
+	c = Defaults()
+	c.Probe.Country = strings.Repeat("K", 1<<20)
+	if err := c.Validate(); err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), "(1048576 bytes)") {
+		t.Fatalf("1 MB country: the error must quote a short prefix: %.300v", err)
+	}
+	c = Defaults()
+	c.Probe.ASN = "AS" + strings.Repeat("1", 11)
+	if err := c.Validate(); err == nil {
+		t.Fatal("an ASN of 11 digits (the collector refuses more than 10) is accepted")
+	}
+	c.Probe.ASN = "AS" + strings.Repeat("1", 10)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("an ASN of 10 digits is refused: %v", err)
+	}
+}
+
+func TestCheckDataDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := CheckDataDir(filepath.Join(dir, "new", "data")); err != nil {
+		t.Fatalf("a creatable directory is refused: %v", err)
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{file, filepath.Join(file, "below"), "/proc/vantage-not-here"} {
+		err := CheckDataDir(bad)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != "storage.dir" {
+			t.Errorf("CheckDataDir(%s) = %v, want an error naming storage.dir", bad, err)
+		}
+	}
 }
 
 func TestUploadRoutes(t *testing.T) {

@@ -58,6 +58,10 @@ type DNSOptions struct {
 	// MaxUDPReplies caps the datagrams read for one UDP query, valid or not; zero
 	// means DefaultMaxUDPReplies.
 	MaxUDPReplies int
+	// Retransmit is how long a UDP query waits for a valid reply before it is sent
+	// again (at most DefaultMaxRetransmits times, within the step timeout); zero
+	// means DefaultRetransmit, negative means never resend.
+	Retransmit time.Duration
 }
 
 // Lookup resolves host (A and AAAA, concurrently) with the resolver named by

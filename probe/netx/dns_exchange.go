@@ -29,6 +29,7 @@ type timedReply struct {
 	raw   []byte
 	at    time.Time
 	reply *dnsReply
+	id    uint16 // the id of the copy it answers (UDP resends each carry their own)
 }
 
 // wireEngine runs queries over a wire transport (UDP, TCP, DoT, DoH) and turns
@@ -70,10 +71,15 @@ func (e *wireEngine) query(ctx context.Context, trace *Trace, host string, qtype
 		return out
 	}
 	first := replies[0].reply
-	firstPrint := first.fingerprint()
+	// Injection is two replies to the same copy of the query saying different
+	// things; replies to different copies (UDP resends) are not compared.
+	firstPrint := map[uint16]string{}
 	for i, r := range replies {
 		out.events = append(out.events, replyEvent(base, r, trace, i > 0))
-		if r.reply.fingerprint() != firstPrint {
+		fp := r.reply.fingerprint()
+		if p, seen := firstPrint[r.id]; !seen {
+			firstPrint[r.id] = fp
+		} else if p != fp {
 			out.injected = true
 		}
 	}

@@ -2,6 +2,7 @@ package netx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -18,6 +19,22 @@ import (
 // Duan, Weaver et al. (2012) waits in the same way, for about the expected RTT.
 const DefaultDuplicateWindow = 500 * time.Millisecond
 
+// DefaultRetransmit is how long a UDP query waits for a valid reply before the
+// query is sent again, within the same step. A lost datagram is ordinary on a radio
+// link; without a resend one lost query (or reply) costs the whole step timeout and
+// reads as a DNS timeout. Stub resolvers resend after about a second: glibc after
+// its 'timeout' option (RES_TIMEOUT), systemd-resolved from a one-second initial
+// timeout; a reply on a terrestrial path is back well within it, so a resend
+// before then would only double the load. Each resend carries a fresh id, so a
+// late reply to an earlier copy is never compared with a reply to a later one
+// (two honest answers of a round-robin resolver must not look like injection).
+const DefaultRetransmit = time.Second
+
+// DefaultMaxRetransmits bounds the resends of one query: three resends a second
+// apart cover the step timeout's floor (2 s) and more, and with a few percent of
+// loss per packet four copies all lost is rarer than one in a million.
+const DefaultMaxRetransmits = 3
+
 // DefaultMaxUDPReplies caps the datagrams read for one query. A resolver sends one,
 // an injector one or a few more; a flood past this cap is not read.
 const DefaultMaxUDPReplies = 16
@@ -30,9 +47,11 @@ const maxUDPReplySize = 4096
 
 // udpTransport sends one query in one datagram and listens for every reply.
 type udpTransport struct {
-	address    string
-	window     time.Duration // <= 0: return after the first valid reply
-	maxReplies int
+	address        string
+	window         time.Duration // <= 0: return after the first valid reply
+	maxReplies     int
+	retransmit     time.Duration // <= 0: never resend
+	maxRetransmits int
 }
 
 var _ dnsTransport = (*udpTransport)(nil)
@@ -45,6 +64,13 @@ func newUDPTransport(address string, opts DNSOptions) *udpTransport {
 	if t.maxReplies <= 0 {
 		t.maxReplies = DefaultMaxUDPReplies
 	}
+	switch {
+	case opts.Retransmit == 0:
+		t.retransmit = DefaultRetransmit
+	case opts.Retransmit > 0:
+		t.retransmit = opts.Retransmit
+	}
+	t.maxRetransmits = DefaultMaxRetransmits
 	return t
 }
 
@@ -58,27 +84,84 @@ func (t *udpTransport) exchange(ctx context.Context, q *dns.Msg, now func() time
 	// Wake a blocked read when the step times out or the caller gives up.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
-	packed, err := q.Pack()
+	s := &udpSession{t: t, conn: conn, q: q, ids: map[uint16]bool{}}
+	if err := s.send(ctx); err != nil {
+		return nil, 0, err
+	}
+	return s.readReplies(ctx, now)
+}
+
+// udpSession is one query on one socket: the copies sent so far (each with its own
+// id) and the resend schedule.
+type udpSession struct {
+	t          *udpTransport
+	conn       net.Conn
+	q          *dns.Msg
+	ids        map[uint16]bool // ids of every copy sent
+	sent       int
+	nextResend time.Time // zero: no more resends
+}
+
+// send writes a copy of the query, with a fresh id after the first, and arms the
+// read deadline for the next resend.
+func (s *udpSession) send(ctx context.Context) error {
+	if s.sent > 0 {
+		s.q.Id = freshID(s.ids)
+	}
+	packed, err := s.q.Pack()
 	if err != nil {
-		return nil, 0, fmt.Errorf("dns: pack query: %w", err)
+		return fmt.Errorf("dns: pack query: %w", err)
 	}
-	if _, err := conn.Write(packed); err != nil {
-		return nil, 0, contextError(ctx, err)
+	if _, err := s.conn.Write(packed); err != nil {
+		return contextError(ctx, err)
 	}
-	return t.readReplies(ctx, conn, q, now)
+	s.ids[s.q.Id] = true
+	s.sent++
+	s.nextResend = time.Time{}
+	if s.t.retransmit > 0 && s.sent <= s.t.maxRetransmits {
+		s.nextResend = time.Now().Add(s.t.retransmit)
+		_ = s.conn.SetReadDeadline(s.nextResend)
+	}
+	if ctx.Err() != nil { // the wake-up may have fired before the deadline above
+		_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+	}
+	return nil
+}
+
+// freshID returns a random id none of the earlier copies used.
+func freshID(used map[uint16]bool) uint16 {
+	for {
+		if id := dns.Id(); !used[id] {
+			return id
+		}
+	}
+}
+
+// resendDue reports whether a read error is the resend deadline passing (not the
+// step ending) with no valid reply yet.
+func (s *udpSession) resendDue(ctx context.Context, err error, replies int) bool {
+	var ne net.Error
+	return replies == 0 && ctx.Err() == nil && !s.nextResend.IsZero() &&
+		errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(s.nextResend)
 }
 
 // readReplies reads datagrams until the window after the first valid reply closes,
-// the step ends, or the cap is reached. Unusable datagrams (malformed, wrong id or
-// question) are counted and skipped: one of them must not end the wait for the
-// real reply.
-func (t *udpTransport) readReplies(ctx context.Context, conn net.Conn, q *dns.Msg, now func() time.Time) ([]timedReply, int, error) {
-	qname, qtype := q.Question[0].Name, q.Question[0].Qtype
+// the step ends, or the cap is reached, resending the query while no valid reply
+// has come. Unusable datagrams (malformed, wrong id or question) are counted and
+// skipped: one of them must not end the wait for the real reply.
+func (s *udpSession) readReplies(ctx context.Context, now func() time.Time) ([]timedReply, int, error) {
+	qname, qtype := s.q.Question[0].Name, s.q.Question[0].Qtype
 	buf := make([]byte, maxUDPReplySize)
 	var replies []timedReply
 	ignored := 0
-	for range t.maxReplies {
-		n, err := conn.Read(buf)
+	for range s.t.maxReplies {
+		n, err := s.conn.Read(buf)
+		for err != nil && s.resendDue(ctx, err, len(replies)) {
+			if err := s.send(ctx); err != nil {
+				return nil, ignored, err
+			}
+			n, err = s.conn.Read(buf)
+		}
 		if err != nil {
 			if len(replies) > 0 {
 				return replies, ignored, nil // the window closed, or the step ended in it
@@ -87,16 +170,16 @@ func (t *udpTransport) readReplies(ctx context.Context, conn net.Conn, q *dns.Ms
 		}
 		raw := append([]byte(nil), buf[:n]...)
 		reply, msg, err := decodeDNSReply(raw, qname, qtype)
-		if err != nil || msg.Id != q.Id {
+		if err != nil || !s.ids[msg.Id] {
 			ignored++
 			continue
 		}
-		replies = append(replies, timedReply{raw: raw, at: now(), reply: reply})
+		replies = append(replies, timedReply{raw: raw, at: now(), reply: reply, id: msg.Id})
 		if len(replies) == 1 {
-			if t.window <= 0 || ctx.Err() != nil {
+			if s.t.window <= 0 || ctx.Err() != nil {
 				return replies, ignored, nil
 			}
-			_ = conn.SetReadDeadline(time.Now().Add(t.window))
+			_ = s.conn.SetReadDeadline(time.Now().Add(s.t.window))
 			if ctx.Err() != nil { // the wake-up may have fired just before the line above
 				return replies, ignored, nil
 			}

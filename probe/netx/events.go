@@ -145,6 +145,15 @@ type HTTPResponse struct {
 	XBodyLength     int64                  `json:"x_body_length"` // bytes read, before any cap
 	XBodySHA256     string                 `json:"x_body_sha256,omitempty"`
 	XTitle          string                 `json:"x_title,omitempty"`
+	// XBodyBytes and XBodySeconds are the bytes that arrived for the body (before
+	// decoding) and how long reading it took, from the end of the headers: the
+	// transfer's rate, which a partial body keeps.
+	XBodyBytes   int64   `json:"x_body_bytes,omitempty"`
+	XBodySeconds float64 `json:"x_body_seconds,omitempty"`
+	// XBodyStopped says why the read stopped before the body's end: "time_budget"
+	// (still progressing when the budget ran out: the partial body is the result)
+	// or "stalled" (below the minimum rate: a read failure); "" otherwise.
+	XBodyStopped string `json:"x_body_stopped,omitempty"`
 }
 
 // RequestEvent is one HTTP round trip (df-001). A measurement's list is in reverse

@@ -25,9 +25,13 @@ const (
 	// the end of the response headers: a server that accepted the connection and
 	// the handshake answers in far less, a middlebox that swallows the request never.
 	DefaultResponseHeaderTimeout = 10 * time.Second
-	// DefaultBodyTimeout bounds reading the body: one MiB at 1 Mbit/s (a throttled
-	// link) takes about eight seconds, so fifteen leaves room without waiting forever.
-	DefaultBodyTimeout = 15 * time.Second
+	// DefaultBodyTimeout is the time budget for reading one body while it
+	// progresses (a stall ends it sooner, see DefaultMinBodyRate): one MiB at
+	// 1 Mbit/s takes about eight seconds, and at a throttled 40 kbit/s twenty
+	// seconds still bring 100 KB, enough to measure the rate. A transfer still
+	// moving when the budget ends is kept, partial, as the result; twenty seconds
+	// leave a URL's 60 s room for its DNS, connects and handshakes.
+	DefaultBodyTimeout = 20 * time.Second
 	// DefaultMaxHeaderBytes caps a response's header section (HTTP/1.1 bytes, the
 	// HTTP/2 and HTTP/3 header list): real sites, cookies included, stay far below
 	// it, while a server that never ends its headers cannot grow memory until the
@@ -64,8 +68,16 @@ type FetchOptions struct {
 	// HeaderTimeout bounds waiting for the response headers; zero means
 	// DefaultResponseHeaderTimeout.
 	HeaderTimeout time.Duration
-	// BodyTimeout bounds reading the body; zero means DefaultBodyTimeout.
+	// BodyTimeout is the time budget for reading the body; zero means
+	// DefaultBodyTimeout. A body still arriving at MinBodyRate or faster when it
+	// ends is returned as it is, flagged (XBodyStopped "time_budget"), with no error.
 	BodyTimeout time.Duration
+	// MinBodyRate (bytes per second) and BodyRateWindow: a window that brings
+	// fewer than MinBodyRate × BodyRateWindow body bytes ends the read with
+	// generic_timeout_error, the partial body kept. Zero means DefaultMinBodyRate
+	// and DefaultBodyRateWindow; a negative MinBodyRate turns the check off.
+	MinBodyRate    int64
+	BodyRateWindow time.Duration
 	// TotalTimeout bounds the whole Fetch; zero means DefaultFetchTimeout.
 	TotalTimeout time.Duration
 	// Resolve turns a host name into addresses for hops that are not pinned; nil
@@ -82,7 +94,8 @@ type FetchResult struct {
 	Final *RequestEvent
 	// Body is the final response body, decoded and capped.
 	Body []byte
-	// BodyTruncated says Body stopped at the cap.
+	// BodyTruncated says Body is not the whole body: it stopped at the cap, or at
+	// the time budget while still arriving (Final.Response.XBodyStopped).
 	BodyTruncated bool
 	// TLS is the handshake of the final hop; nil for plain http.
 	TLS *TLSHandshakeEvent
@@ -167,6 +180,12 @@ func (o FetchOptions) withDefaults(c *Config) FetchOptions {
 	}
 	if o.BodyTimeout <= 0 {
 		o.BodyTimeout = DefaultBodyTimeout
+	}
+	if o.MinBodyRate == 0 {
+		o.MinBodyRate = DefaultMinBodyRate
+	}
+	if o.BodyRateWindow <= 0 {
+		o.BodyRateWindow = DefaultBodyRateWindow
 	}
 	if o.TotalTimeout <= 0 {
 		o.TotalTimeout = DefaultFetchTimeout

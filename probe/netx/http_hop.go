@@ -108,11 +108,15 @@ func (c *Config) exchange(ctx context.Context, cancel context.CancelFunc, req *h
 	out.status = resp.StatusCode
 	out.location = resp.Header.Get("Location")
 
-	guard.start(opts.BodyTimeout)
+	pace := startBodyPace(cancel, hc.raw, opts)
+	resp.Body = pace.wrap(resp.Body)
 	body, truncated, err := readBody(resp, opts.MaxBodyBytes)
-	guard.stop()
-	out.body, out.truncated = body, truncated
-	out.event.Response = responseRecord(resp, body, truncated)
+	stopped, err := pace.finish(err)
+	out.body, out.truncated = body, truncated || stopped == BodyStoppedBudget
+	out.event.Response = responseRecord(resp, body, out.truncated)
+	out.event.Response.XBodyStopped = stopped
+	out.event.Response.XBodyBytes = pace.bytes.Load()
+	out.event.Response.XBodySeconds = pace.elapsed.Seconds()
 	if err != nil {
 		out.err = guard.classify("read", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,14 +134,23 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	if s.badQuery(w, err) {
 		return
 	}
+	select {
+	case s.exportSlots <- struct{}{}:
+		defer func() { <-s.exportSlots }()
+	default:
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		writeError(w, http.StatusTooManyRequests, "too many exports in progress, retry later", nil)
+		return
+	}
+	dw := &deadlineWriter{w: w, rc: http.NewResponseController(w), timeout: s.exportWrite}
 	w.Header().Set("Trailer", ExportTrailer)
 	w.Header().Set("Content-Type", ContentTypeNDJSON)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	var out io.Writer = w
+	var out io.Writer = dw
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Header().Add("Vary", "Accept-Encoding")
-		zw := gzip.NewWriter(w)
+		zw := gzip.NewWriter(dw)
 		defer zw.Close()
 		out = zw
 	}
@@ -156,6 +166,20 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set(ExportTrailer, fmt.Sprintf("complete; count=%d", count))
+}
+
+// deadlineWriter gives every write to the client its own deadline, so that a
+// client that stops reading is cut off instead of holding its export for ever.
+type deadlineWriter struct {
+	w       io.Writer
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	// An error means the writer has no deadlines (a test recorder): write anyway.
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.w.Write(p)
 }
 
 func exportLines(ctx context.Context, st Store, f storage.Filter, w io.Writer) (int, error) {

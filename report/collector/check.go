@@ -12,6 +12,7 @@ import (
 
 	"github.com/vantage-probe/vantage/report"
 	"github.com/vantage-probe/vantage/report/collector/storage"
+	"github.com/vantage-probe/vantage/report/limits"
 )
 
 // MaxJSONDepth bounds the nesting of an uploaded line. OONI's deepest test keys
@@ -19,12 +20,13 @@ import (
 // bound rejects a hostile "[[[[..." before any decoder recurses into it.
 const MaxJSONDepth = 64
 
-// Shape limits of the indexed fields.
+// Shape limits of the indexed fields: the bounds the probe checks too
+// (report/limits), so that it never measures what would be refused here.
 const (
-	maxUIDLen      = 128
-	maxTestNameLen = 64
-	maxInputLen    = 8 << 10
-	maxKeyLen      = 64 // verdict and method
+	maxUIDLen      = limits.MaxUIDBytes
+	maxTestNameLen = limits.MaxTestNameBytes
+	maxInputLen    = limits.MaxInputBytes
+	maxKeyLen      = limits.MaxVerdictBytes
 )
 
 // earliestStart is the oldest measurement_start_time accepted (OONI began in 2012,
@@ -56,6 +58,7 @@ func checkLine(line []byte, now time.Time, rec *storage.Record) error {
 		ProbeASN             string          `json:"probe_asn"`
 		MeasurementStartTime string          `json:"measurement_start_time"`
 		Input                json.RawMessage `json:"input"`
+		ProbeNetworkName     json.RawMessage `json:"probe_network_name"`
 		TestKeys             json.RawMessage `json:"test_keys"`
 	}
 	if err := json.Unmarshal(signed.Measurement, &m); err != nil {
@@ -67,6 +70,9 @@ func checkLine(line []byte, now time.Time, rec *storage.Record) error {
 	}
 	input, err := stringOrNull("input", m.Input, maxInputLen)
 	if err != nil {
+		return err
+	}
+	if _, err := stringOrNull("probe_network_name", m.ProbeNetworkName, limits.MaxNetworkNameBytes); err != nil {
 		return err
 	}
 	verdict, method, err := verdictOf(m.TestKeys)
@@ -101,7 +107,7 @@ func checkShape(uid, testName, cc, asn, startTime string, now time.Time) (time.T
 		return bad("measurement_start_time", "must be \"YYYY-MM-DD hh:mm:ss\" UTC")
 	}
 	if start.Before(earliestStart) || start.After(now.Add(maxClockSkew)) {
-		return bad("measurement_start_time", "is out of range ("+startTime+")")
+		return bad("measurement_start_time", "is out of range ("+limits.Quote(startTime)+")")
 	}
 	return start, nil
 }
@@ -133,8 +139,8 @@ func stringOrNull(field string, raw json.RawMessage, maxLen int) (string, error)
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", fmt.Errorf("%w: %s must be a string or null", ErrBadShape, field)
 	}
-	if len(s) > maxLen {
-		return "", fmt.Errorf("%w: %s longer than %d bytes", ErrBadShape, field, maxLen)
+	if err := limits.Check(field, s, maxLen); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadShape, err)
 	}
 	return s, nil
 }

@@ -1,8 +1,10 @@
 package collector
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,9 +13,11 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vantage-probe/vantage/report/collector/storage"
+	"github.com/vantage-probe/vantage/report/limits"
 )
 
 // Ingest limits. The probe caps each HTTP body it records at 1 MiB
@@ -40,10 +44,6 @@ const (
 // retryAfterSeconds is what a busy collector's 429 tells the probe.
 const retryAfterSeconds = 10
 
-// parallelVerifyMin is the batch size from which signatures are checked on every
-// core: below it the goroutines cost more than they save.
-const parallelVerifyMin = 32
-
 // ingestResult is the body of a successful upload.
 type ingestResult struct {
 	Stored     int          `json:"stored"`
@@ -64,32 +64,82 @@ type numberedLine struct {
 
 // httpError is an error answer with its status and, for ingest, the line at fault.
 type httpError struct {
-	status int
-	msg    string
-	line   int // 0: no line
+	status     int
+	msg        string
+	line       int // 0: no line
+	retryAfter int // seconds, for a 429
 }
 
 func (e *httpError) Error() string { return e.msg }
 
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
-	lines, herr := readUpload(r)
-	if herr == nil {
-		var recs []storage.Record
-		recs, herr = verifyLines(lines, s.now())
-		if herr == nil {
-			herr = s.storeBatch(w, r, lines, recs)
-		}
-	}
+	herr := s.ingest(w, r)
 	if herr != nil {
 		var line *int
 		if herr.line > 0 {
 			line = &herr.line
 		}
 		if herr.status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+			w.Header().Set("Retry-After", strconv.Itoa(max(herr.retryAfter, 1)))
 		}
 		writeError(w, herr.status, herr.msg, line)
 	}
+}
+
+// ingest reserves the upload's bytes in the budget before reading anything, reads
+// and verifies it line by line, applies the per-key rate limit, and stores it.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) *httpError {
+	mt, herr := checkUploadHeaders(r)
+	if herr != nil {
+		return herr
+	}
+	reserve := int64(MaxRequestBytes) // chunked or gzip: the most it may hold
+	if r.ContentLength >= 0 && isIdentity(r.Header.Get("Content-Encoding")) {
+		reserve = r.ContentLength
+	}
+	release, herr := s.reserveBytes(r, reserve)
+	if herr != nil {
+		return herr
+	}
+	defer release()
+	lines, recs, herr := readAndVerify(r, s.now())
+	if herr != nil {
+		return herr
+	}
+	if mt == ContentTypeJSON && len(lines) != 1 {
+		return &httpError{status: http.StatusBadRequest,
+			msg: ContentTypeJSON + " carries exactly one measurement; use " + ContentTypeNDJSON + " for several"}
+	}
+	if ok, wait := s.limiter.allowProbes(probeIDs(recs)); !ok {
+		return &httpError{status: http.StatusTooManyRequests, retryAfter: wait, msg: "rate limited (this probe key), retry later"}
+	}
+	return s.storeBatch(w, r, lines, recs)
+}
+
+// reserveBytes takes n bytes of the ingest budget, waiting up to ingestWait.
+func (s *Server) reserveBytes(r *http.Request, n int64) (release func(), herr *httpError) {
+	n = max(n, 1)
+	ctx, cancel := context.WithTimeout(r.Context(), s.ingestWait)
+	defer cancel()
+	if err := s.ingestBudget.Acquire(ctx, n); err != nil {
+		if r.Context().Err() != nil {
+			return nil, &httpError{status: http.StatusServiceUnavailable, msg: "request cancelled"}
+		}
+		return nil, &httpError{status: http.StatusTooManyRequests, retryAfter: retryAfterSeconds, msg: "collector busy, retry later"}
+	}
+	return func() { s.ingestBudget.Release(n) }, nil
+}
+
+func probeIDs(recs []storage.Record) []string {
+	var ids []string
+	seen := make(map[string]bool)
+	for _, r := range recs {
+		if !seen[r.ProbeID] {
+			seen[r.ProbeID] = true
+			ids = append(ids, r.ProbeID)
+		}
+	}
+	return ids
 }
 
 // storeBatch writes the verified batch and answers 200, or returns the error answer.
@@ -98,7 +148,7 @@ func (s *Server) storeBatch(w http.ResponseWriter, r *http.Request, lines []numb
 	case s.ingestSlots <- struct{}{}:
 		defer func() { <-s.ingestSlots }()
 	case <-time.After(s.ingestWait):
-		return &httpError{status: http.StatusTooManyRequests, msg: "collector busy, retry later"}
+		return &httpError{status: http.StatusTooManyRequests, retryAfter: retryAfterSeconds, msg: "collector busy, retry later"}
 	case <-r.Context().Done():
 		return &httpError{status: http.StatusServiceUnavailable, msg: "request cancelled"}
 	}
@@ -130,46 +180,24 @@ func (s *Server) storeBatch(w http.ResponseWriter, r *http.Request, lines []numb
 	return nil
 }
 
-// readUpload checks the media type and size of an upload and splits it into lines.
-func readUpload(r *http.Request) ([]numberedLine, *httpError) {
+// checkUploadHeaders checks the media type, encoding and declared size of an
+// upload and returns the media type.
+func checkUploadHeaders(r *http.Request) (string, *httpError) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != ContentTypeJSON && mt != ContentTypeNDJSON) {
-		return nil, &httpError{status: http.StatusUnsupportedMediaType,
+		return "", &httpError{status: http.StatusUnsupportedMediaType,
 			msg: fmt.Sprintf("Content-Type must be %s (one measurement) or %s (one per line)", ContentTypeJSON, ContentTypeNDJSON)}
 	}
 	if r.ContentLength > MaxRequestBytes {
-		return nil, tooLarge(0)
+		return "", tooLarge(0)
 	}
-	body := io.Reader(r.Body)
-	switch enc := r.Header.Get("Content-Encoding"); enc {
-	case "", "identity":
-	case "gzip":
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			return nil, &httpError{status: http.StatusBadRequest, msg: "body is not gzip: " + err.Error()}
-		}
-		defer zr.Close()
-		body = zr
-	default:
-		return nil, &httpError{status: http.StatusUnsupportedMediaType, msg: "unsupported Content-Encoding " + strconv.Quote(enc)}
+	if enc := r.Header.Get("Content-Encoding"); !isIdentity(enc) && enc != "gzip" {
+		return "", &httpError{status: http.StatusUnsupportedMediaType, msg: "unsupported Content-Encoding " + limits.Quote(enc)}
 	}
-	data, err := io.ReadAll(io.LimitReader(body, MaxRequestBytes+1))
-	if err != nil {
-		return nil, &httpError{status: http.StatusBadRequest, msg: "reading body: " + err.Error()}
-	}
-	if len(data) > MaxRequestBytes {
-		return nil, tooLarge(0)
-	}
-	lines, herr := splitLines(data)
-	if herr != nil {
-		return nil, herr
-	}
-	if mt == ContentTypeJSON && len(lines) != 1 {
-		return nil, &httpError{status: http.StatusBadRequest,
-			msg: ContentTypeJSON + " carries exactly one measurement; use " + ContentTypeNDJSON + " for several"}
-	}
-	return lines, nil
+	return mt, nil
 }
+
+func isIdentity(enc string) bool { return enc == "" || enc == "identity" }
 
 func tooLarge(line int) *httpError {
 	if line > 0 {
@@ -180,58 +208,134 @@ func tooLarge(line int) *httpError {
 		msg: fmt.Sprintf("body larger than %d bytes or %d lines", MaxRequestBytes, MaxBatchLines)}
 }
 
-// splitLines cuts data at newlines, dropping blank lines (a bundle ends with one)
-// but keeping the physical line numbers for error messages.
-func splitLines(data []byte) ([]numberedLine, *httpError) {
-	var out []numberedLine
-	for no := 1; len(data) > 0; no++ {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		line = bytes.TrimRight(line, "\r")
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		if len(line) > MaxLineBytes {
-			return nil, tooLarge(no)
-		}
-		if len(out) == MaxBatchLines {
-			return nil, tooLarge(0)
-		}
-		out = append(out, numberedLine{no: no, data: line})
-	}
-	if len(out) == 0 {
-		return nil, &httpError{status: http.StatusBadRequest, msg: "empty body: no measurement"}
-	}
-	return out, nil
+// verifyJob is one line on its way through the verifiers; a worker fills rec or
+// err, and the reader looks at them only once every worker is done.
+type verifyJob struct {
+	line numberedLine
+	rec  storage.Record
+	err  error
 }
 
-// verifyLines checks every line (on every core for a large batch) and returns the
-// records, or the error of the first bad line.
-func verifyLines(lines []numberedLine, now time.Time) ([]storage.Record, *httpError) {
-	recs := make([]storage.Record, len(lines))
-	errs := make([]error, len(lines))
-	workers := 1
-	if len(lines) >= parallelVerifyMin {
-		workers = runtime.GOMAXPROCS(0)
+// readAndVerify reads the body line by line and hands each line to the
+// verifiers as soon as it is complete (on every core for a large batch), so that
+// only the lines themselves are held, and reading stops at the first bad line or
+// at a limit. It returns the lines and their records, or the error of the first
+// bad line (the lowest number).
+func readAndVerify(r *http.Request, now time.Time) ([]numberedLine, []storage.Record, *httpError) {
+	body := io.Reader(r.Body)
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, nil, &httpError{status: http.StatusBadRequest, msg: "body is not gzip: " + err.Error()}
+		}
+		defer zr.Close()
+		body = zr
 	}
+	counted := &countingReader{r: io.LimitReader(body, MaxRequestBytes+1)}
+	br := bufio.NewReaderSize(counted, 64<<10)
+	jobs := make(chan *verifyJob, 64)
+	var failed atomic.Bool
 	var wg sync.WaitGroup
-	for w := range workers {
+	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			for i := w; i < len(lines); i += workers {
-				errs[i] = checkLine(lines[i].data, now, &recs[i])
+			for j := range jobs {
+				if j.err = checkLine(j.line.data, now, &j.rec); j.err != nil {
+					failed.Store(true)
+				}
 			}
 		})
 	}
+	all, herr := readLines(br, jobs, &failed)
+	close(jobs)
+	if herr == nil && counted.n > MaxRequestBytes {
+		herr = tooLarge(0)
+	}
 	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return nil, &httpError{status: http.StatusBadRequest, line: lines[i].no,
-				msg: fmt.Sprintf("line %d: %v", lines[i].no, err)}
+	for _, j := range all {
+		if j.err != nil {
+			return nil, nil, &httpError{status: http.StatusBadRequest, line: j.line.no,
+				msg: fmt.Sprintf("line %d: %v", j.line.no, j.err)}
 		}
 	}
-	return recs, nil
+	if herr != nil {
+		return nil, nil, herr
+	}
+	lines := make([]numberedLine, len(all))
+	recs := make([]storage.Record, len(all))
+	for i, j := range all {
+		lines[i], recs[i] = j.line, j.rec
+	}
+	return lines, recs, nil
+}
+
+// readLines cuts the body at newlines, dropping blank lines (a bundle ends with
+// one) but keeping the physical line numbers for error messages, and sends each
+// line to the verifiers. It stops early once a verifier has failed.
+func readLines(br *bufio.Reader, jobs chan<- *verifyJob, failed *atomic.Bool) ([]*verifyJob, *httpError) {
+	var all []*verifyJob
+	for no := 1; !failed.Load(); no++ {
+		line, err := readLine(br)
+		if errors.Is(err, errLineTooLong) {
+			return all, tooLarge(no)
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return all, &httpError{status: http.StatusBadRequest, msg: "reading body: " + err.Error()}
+		}
+		if t := bytes.TrimRight(line, "\r"); len(bytes.TrimSpace(t)) > 0 {
+			if len(all) == MaxBatchLines {
+				return all, tooLarge(0)
+			}
+			j := &verifyJob{line: numberedLine{no: no, data: t}}
+			all = append(all, j)
+			jobs <- j
+		}
+		if err != nil { // io.EOF
+			break
+		}
+	}
+	if len(all) == 0 && !failed.Load() {
+		return nil, &httpError{status: http.StatusBadRequest, msg: "empty body: no measurement"}
+	}
+	return all, nil
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine returns the next line without its newline, in a slice of its own; at
+// most MaxLineBytes are gathered before errLineTooLong.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > MaxLineBytes+1 {
+			return nil, errLineTooLong
+		}
+		switch {
+		case err == nil:
+			chunk = chunk[:len(chunk)-1]
+			if line == nil {
+				return bytes.Clone(chunk), nil
+			}
+			return append(line, chunk...), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			line = append(line, chunk...)
+		default:
+			if line == nil {
+				return bytes.Clone(chunk), err
+			}
+			return append(line, chunk...), err
+		}
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -190,7 +190,8 @@ func rejections() []rejection {
 			var buf bytes.Buffer
 			zw := gzip.NewWriter(&buf)
 			zw.Write(ndjson(good(t, p)))
-			zw.Write(make([]byte, collector.MaxRequestBytes))
+			// Blank lines: no single line is too long, only the whole body.
+			zw.Write(bytes.Repeat([]byte{'\n'}, collector.MaxRequestBytes))
 			zw.Close()
 			return buf.Bytes()
 		},

@@ -11,15 +11,16 @@ import (
 	"time"
 )
 
-// Per-client rate limits of the `vantage collector serve` binary (a Server built
-// with a nil Config.RateLimit has none). A client is an address prefix: /32 for
+// Rate limits of the `vantage collector serve` binary (a Server built with a nil
+// Config.RateLimit has none). Uploads are limited per probe key (the probe_id of
+// their verified signatures); other requests per client address prefix: /32 for
 // IPv4, /64 for IPv6 (one IPv6 subscriber usually holds a whole /64, so a smaller
 // prefix would give one host millions of buckets).
 const (
-	// DefaultIngestRate and DefaultIngestBurst: a probe drains its queue in
-	// batches of up to 50 measurements (upload.DefaultBatchSize), so a run of 1,000
-	// URLs is 20 requests, which the burst takes at once; the steady 10 per second
-	// leaves room for a few dozen probes behind one carrier-grade NAT address.
+	// DefaultIngestRate and DefaultIngestBurst, per probe key: a probe drains its
+	// queue in batches of up to 50 measurements (upload.DefaultBatchSize), so a run
+	// of 1,000 URLs is 20 requests, which the burst takes at once; a steady 10 per
+	// second is far more than one probe measures.
 	DefaultIngestRate  = 10
 	DefaultIngestBurst = 60
 	// DefaultReadRate and DefaultReadBurst: a researcher paging through the list
@@ -39,8 +40,8 @@ const (
 // RateLimit configures per-client token buckets: one for uploads, one for every
 // other request. A rate of 0 disables that bucket.
 type RateLimit struct {
-	IngestRate  float64 // uploads per second per client
-	IngestBurst int     // uploads a client may send at once; < 1 means 1
+	IngestRate  float64 // uploads per second per probe key
+	IngestBurst int     // uploads a probe key may send at once; < 1 means 1
 	ReadRate    float64 // other requests per second per client
 	ReadBurst   int
 	// MaxClients caps the clients tracked per bucket kind; when full, the client
@@ -63,23 +64,23 @@ func DefaultRateLimit() RateLimit {
 
 // limiter is one kind of token bucket for every client, in least-recently-seen
 // order so that the cap evicts in O(1).
-type limiter struct {
+type limiter[K comparable] struct {
 	rate    float64
 	burst   float64
 	max     int
 	idle    time.Duration
 	mu      sync.Mutex
-	clients map[netip.Prefix]*list.Element // of *bucket
-	order   list.List                      // front: most recently seen
+	clients map[K]*list.Element // of *bucket[K]
+	order   list.List           // front: most recently seen
 }
 
-type bucket struct {
-	client netip.Prefix
+type bucket[K comparable] struct {
+	client K
 	tokens float64
 	last   time.Time
 }
 
-func newLimiter(rate float64, burst, maxClients int, idle time.Duration) *limiter {
+func newLimiter[K comparable](rate float64, burst, maxClients int, idle time.Duration) *limiter[K] {
 	if burst < 1 {
 		burst = 1
 	}
@@ -89,19 +90,19 @@ func newLimiter(rate float64, burst, maxClients int, idle time.Duration) *limite
 	if idle <= 0 {
 		idle = DefaultClientIdle
 	}
-	return &limiter{rate: rate, burst: float64(burst), max: maxClients, idle: idle,
-		clients: make(map[netip.Prefix]*list.Element)}
+	return &limiter[K]{rate: rate, burst: float64(burst), max: maxClients, idle: idle,
+		clients: make(map[K]*list.Element)}
 }
 
 // allow takes a token from client's bucket. When there is none it returns false
 // and how long until there will be one.
-func (l *limiter) allow(client netip.Prefix, now time.Time) (bool, time.Duration) {
+func (l *limiter[K]) allow(client K, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.evictIdle(now)
-	var b *bucket
+	var b *bucket[K]
 	if e, ok := l.clients[client]; ok {
-		b = e.Value.(*bucket)
+		b = e.Value.(*bucket[K])
 		l.order.MoveToFront(e)
 		if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
 			b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
@@ -110,7 +111,7 @@ func (l *limiter) allow(client netip.Prefix, now time.Time) (bool, time.Duration
 		for len(l.clients) >= l.max {
 			l.remove(l.order.Back())
 		}
-		b = &bucket{client: client, tokens: l.burst}
+		b = &bucket[K]{client: client, tokens: l.burst}
 		l.clients[client] = l.order.PushFront(b)
 	}
 	b.last = now
@@ -123,66 +124,97 @@ func (l *limiter) allow(client netip.Prefix, now time.Time) (bool, time.Duration
 }
 
 // evictIdle forgets the clients not seen for l.idle (they are at the back).
-func (l *limiter) evictIdle(now time.Time) {
+func (l *limiter[K]) evictIdle(now time.Time) {
 	for e := l.order.Back(); e != nil; e = l.order.Back() {
-		if now.Sub(e.Value.(*bucket).last) < l.idle {
+		if now.Sub(e.Value.(*bucket[K]).last) < l.idle {
 			return
 		}
 		l.remove(e)
 	}
 }
 
-func (l *limiter) remove(e *list.Element) {
-	delete(l.clients, e.Value.(*bucket).client)
+func (l *limiter[K]) remove(e *list.Element) {
+	delete(l.clients, e.Value.(*bucket[K]).client)
 	l.order.Remove(e)
 }
 
 // tracked is the number of clients the limiter holds (for tests).
-func (l *limiter) tracked() int {
+func (l *limiter[K]) tracked() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.clients)
 }
 
-// rateLimiter applies a RateLimit in front of a handler.
+// rateLimiter applies a RateLimit: reads per client address, in front of the
+// handler; uploads per probe key, once the upload's signatures are verified
+// (allowProbes). Many volunteers share one carrier-grade NAT address: a limit per
+// address would throttle all of them together, while a key that floods is limited
+// alone. A key costs nothing to make, so a flood of fresh keys is held by the
+// ingest byte budget and slots, not by this limiter.
 type rateLimiter struct {
-	ingest, read *limiter // nil: not limited
-	trustXFF     bool
-	now          func() time.Time
+	ingest   *limiter[string]       // per probe id; nil: not limited
+	read     *limiter[netip.Prefix] // per address prefix; nil: not limited
+	trustXFF bool
+	now      func() time.Time
 }
 
 func newRateLimiter(rl RateLimit, now func() time.Time) *rateLimiter {
 	r := &rateLimiter{trustXFF: rl.TrustForwardedFor, now: now}
 	if rl.IngestRate > 0 {
-		r.ingest = newLimiter(rl.IngestRate, rl.IngestBurst, rl.MaxClients, rl.Idle)
+		r.ingest = newLimiter[string](rl.IngestRate, rl.IngestBurst, rl.MaxClients, rl.Idle)
 	}
 	if rl.ReadRate > 0 {
-		r.read = newLimiter(rl.ReadRate, rl.ReadBurst, rl.MaxClients, rl.Idle)
+		r.read = newLimiter[netip.Prefix](rl.ReadRate, rl.ReadBurst, rl.MaxClients, rl.Idle)
 	}
 	return r
 }
 
-// wrap answers 429 with Retry-After (whole seconds, at least 1) to a client whose
-// bucket is empty, before anything of the request is read or stored.
+// isUpload tells the requests limited per probe key rather than per address.
+func isUpload(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/api/v1/measurements"
+}
+
+// wrap answers 429 with Retry-After (whole seconds, at least 1) to a reading
+// client whose bucket is empty, before anything of the request is read.
 func (rl *rateLimiter) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l := rl.read
-		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/measurements" {
-			l = rl.ingest
-		}
-		client, ok := clientPrefix(r, rl.trustXFF)
-		if l == nil || !ok {
+		if rl.read == nil || isUpload(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if allowed, wait := l.allow(client, rl.now()); !allowed {
-			secs := int(math.Ceil(wait.Seconds()))
-			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		client, ok := clientPrefix(r, rl.trustXFF)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if allowed, wait := rl.read.allow(client, rl.now()); !allowed {
+			w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(wait)))
 			writeError(w, http.StatusTooManyRequests, "rate limited, retry later", nil)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// allowProbes takes one token from the bucket of each probe id of a verified
+// upload; when one is empty it returns false and the whole seconds to wait.
+// Tokens taken from the others stay taken: the upload is refused as a whole, and
+// retried later.
+func (rl *rateLimiter) allowProbes(ids []string) (bool, int) {
+	if rl == nil || rl.ingest == nil {
+		return true, 0
+	}
+	now := rl.now()
+	for _, id := range ids {
+		if allowed, wait := rl.ingest.allow(id, now); !allowed {
+			return false, retrySeconds(wait)
+		}
+	}
+	return true, 0
+}
+
+func retrySeconds(wait time.Duration) int {
+	return max(int(math.Ceil(wait.Seconds())), 1)
 }
 
 // clientPrefix is the client's address prefix: the connection's peer, or the last

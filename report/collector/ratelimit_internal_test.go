@@ -10,7 +10,7 @@ import (
 
 func TestLimiterCapsTrackedClients(t *testing.T) {
 	const maxClients = 4
-	l := newLimiter(1, 1, maxClients, time.Hour)
+	l := newLimiter[netip.Prefix](1, 1, maxClients, time.Hour)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	first := netip.MustParsePrefix("10.0.0.0/32")
 	if ok, _ := l.allow(first, now); !ok {
@@ -83,7 +83,7 @@ func TestClientPrefix(t *testing.T) {
 // client, for the figures in docs/collector.md.
 func BenchmarkLimiterNewClients(b *testing.B) {
 	const maxClients = 1 << 16
-	l := newLimiter(DefaultIngestRate, DefaultIngestBurst, maxClients, time.Hour)
+	l := newLimiter[netip.Prefix](DefaultIngestRate, DefaultIngestBurst, maxClients, time.Hour)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var before, after runtime.MemStats
 	runtime.GC()

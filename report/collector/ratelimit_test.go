@@ -108,10 +108,15 @@ func TestPerClientRateLimit(t *testing.T) {
 		t.Errorf("store holds %v, acknowledged %v", got, acked)
 	}
 
-	// Another client is still served, for uploads and reads; the flooder's reads
-	// have their own bucket.
-	if status, _ := send(t, other, http.MethodPost, ingest, line(100)); status != http.StatusOK {
-		t.Errorf("other client's upload: %d", status)
+	// Uploads are limited per probe key: another probe behind the flooder's very
+	// address (a carrier-grade NAT) is still served, and so is one elsewhere. The
+	// flooder's reads have their own bucket, per address.
+	neighbour := collectortest.NewProbe(t)
+	if status, _ := send(t, flooder, http.MethodPost, ingest, neighbour.SignSpec(t, webSpec("https://n.example/", t0))); status != http.StatusOK {
+		t.Errorf("upload of another probe behind the flooder's address: %d", status)
+	}
+	if status, _ := send(t, other, http.MethodPost, ingest, line(100)); status != http.StatusTooManyRequests {
+		t.Errorf("the flooding key from another address: %d, want 429 (the key is limited, wherever it comes from)", status)
 	}
 	for i := range 3 {
 		status, retry := send(t, flooder, http.MethodGet, c.URL+"/api/v1/measurements", nil)
@@ -136,7 +141,7 @@ func TestPerClientRateLimit(t *testing.T) {
 		t.Errorf("second upload after a one-token refill: %d, want 429", status)
 	}
 	if n := len(stored(t, c)); n != len(acked)+2 {
-		t.Errorf("store holds %d, want %d", n, len(acked)+2)
+		t.Errorf("store holds %d, want %d (the burst, the neighbour's, the refill's)", n, len(acked)+2)
 	}
 }
 

@@ -4,6 +4,7 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/vantage-probe/vantage/report/collector/storage"
 	"github.com/vantage-probe/vantage/report/collector/web"
@@ -42,14 +45,43 @@ type Config struct {
 	// IngestWait is how long an upload waits for a free slot before the answer is
 	// 429; 0 means DefaultIngestWait.
 	IngestWait time.Duration
-	// RateLimit, when not nil, limits requests per client (ratelimit.go).
+	// IngestBudget bounds the bytes of upload bodies held at once (taken before a
+	// body is read); 0 means DefaultIngestBudget.
+	IngestBudget int64
+	// MaxConcurrentExports bounds the exports served at once (each holds up to one
+	// page of lines); 0 means DefaultMaxConcurrentExports.
+	MaxConcurrentExports int
+	// ExportWriteTimeout bounds each write of an export to the client; 0 means
+	// DefaultExportWriteTimeout.
+	ExportWriteTimeout time.Duration
+	// RateLimit, when not nil, limits reads per client address and uploads per
+	// probe key (ratelimit.go).
 	RateLimit *RateLimit
 }
 
-// DefaultMaxConcurrentIngests bounds memory: each ingest may hold up to
-// MaxRequestBytes of body plus its decoded records, and sqlite serialises the
-// writes anyway, so more would only queue inside the database.
+// DefaultMaxConcurrentIngests bounds the uploads writing to the database at once:
+// sqlite serialises the writes anyway, so more would only queue inside the
+// database. Memory is bounded by the byte budget below, not by this count.
 const DefaultMaxConcurrentIngests = 4
+
+// DefaultIngestBudget bounds the upload bodies held in memory at once, whatever
+// the number of clients: one upload of the largest size (MaxRequestBytes), or
+// eight of the upload client's 8 MiB batches. An upload reserves its
+// Content-Length (MaxRequestBytes when it is unknown or gzip) before its body is
+// read, and waits up to IngestWait for room. With the verifiers' transient copies
+// and the garbage collector's headroom the collector's peak RSS stays under
+// 300 MB (TestConcurrentBigUploadsStayWithinTheMemoryBound).
+const DefaultIngestBudget = MaxRequestBytes
+
+// DefaultMaxConcurrentExports bounds the exports in flight: each holds at most a
+// page (storage's 4 MiB plus one line), and clients that stall are cut off by the
+// write timeout below; a researcher needs one export at a time.
+const DefaultMaxConcurrentExports = 8
+
+// DefaultExportWriteTimeout bounds each write of an export: a client that stops
+// reading for this long is disconnected, freeing its export slot. A slow but
+// steady reader is never cut (the deadline moves with every write).
+const DefaultExportWriteTimeout = 30 * time.Second
 
 // DefaultIngestWait is how long an upload queues for a slot: a few batches' worth
 // of commits, after which telling the probe to come back later is kinder than
@@ -58,13 +90,16 @@ const DefaultIngestWait = 5 * time.Second
 
 // Server serves the collector's HTTP API and web page.
 type Server struct {
-	store       Store
-	testLists   TestLists
-	now         func() time.Time
-	log         *slog.Logger
-	ingestSlots chan struct{}
-	ingestWait  time.Duration
-	limiter     *rateLimiter // nil: no per-client limit
+	store        Store
+	testLists    TestLists
+	now          func() time.Time
+	log          *slog.Logger
+	ingestSlots  chan struct{}
+	ingestWait   time.Duration
+	ingestBudget *semaphore.Weighted
+	exportSlots  chan struct{}
+	exportWrite  time.Duration
+	limiter      *rateLimiter // nil: no rate limit
 }
 
 // NewServer returns a Server for cfg.
@@ -85,6 +120,9 @@ func NewServer(cfg Config) *Server {
 	if s.ingestWait <= 0 {
 		s.ingestWait = DefaultIngestWait
 	}
+	s.ingestBudget = semaphore.NewWeighted(cmp.Or(cfg.IngestBudget, DefaultIngestBudget))
+	s.exportSlots = make(chan struct{}, cmp.Or(max(cfg.MaxConcurrentExports, 0), DefaultMaxConcurrentExports))
+	s.exportWrite = cmp.Or(cfg.ExportWriteTimeout, DefaultExportWriteTimeout)
 	if cfg.RateLimit != nil {
 		s.limiter = newRateLimiter(*cfg.RateLimit, s.now)
 	}
@@ -112,8 +150,8 @@ func (s *Server) Handler() http.Handler {
 }
 
 // Server timeouts. Uploads of MaxRequestBytes from a slow mobile link need minutes;
-// the export streams for as long as the client reads, so it has no write timeout
-// beyond the idle one of each write.
+// the export streams for as long as the client reads, so it has no overall write
+// timeout, only the one of each write (ExportWriteTimeout).
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 5 * time.Minute

@@ -67,7 +67,7 @@ func (s *DB) Aggregate(ctx context.Context, f Filter, by []Axis, orderByCount bo
 	where, args := f.where()
 	query := `SELECT ` + group + `, COUNT(*) FROM measurements` + where +
 		` GROUP BY ` + group + ` ORDER BY ` + order + ` LIMIT ?`
-	rows, err := s.sql.QueryContext(ctx, s.dialect.q(query), append(args, limit)...)
+	rows, err := s.read.QueryContext(ctx, s.dialect.q(query), append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: aggregate: %w", err)
 	}

@@ -92,7 +92,7 @@ func (s *DB) List(ctx context.Context, f Filter, after *Cursor, order Order, lim
 	query := `SELECT ` + summaryColumns + ` FROM measurements` + where +
 		` ORDER BY start_time ` + dir + `, id ` + dir + ` LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.sql.QueryContext(ctx, s.dialect.q(query), args...)
+	rows, err := s.read.QueryContext(ctx, s.dialect.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list: %w", err)
 	}
@@ -117,7 +117,7 @@ func (s *DB) List(ctx context.Context, f Filter, after *Cursor, order Order, lim
 // Line returns the signed line of one measurement exactly as it was received.
 func (s *DB) Line(ctx context.Context, uid string) ([]byte, error) {
 	var line []byte
-	err := s.sql.QueryRowContext(ctx, s.dialect.q(
+	err := s.read.QueryRowContext(ctx, s.dialect.q(
 		`SELECT l.line FROM measurements m JOIN lines l ON l.id = m.id WHERE m.uid = ?`), uid).Scan(&line)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -128,12 +128,19 @@ func (s *DB) Line(ctx context.Context, uid string) ([]byte, error) {
 	return line, nil
 }
 
-// exportPage is how many lines Export reads per query: each page is a short read,
-// so an export of millions of lines never holds one long transaction open.
-const exportPage = 500
+// Export pages. Each page is one short query whose rows are copied into memory
+// and released before any line is handed to fn, so a client that reads slowly (or
+// not at all) never holds a database connection: it holds at most one page. A page
+// ends at exportPage rows or once it holds exportPageBytes of lines, whichever
+// comes first (so at most exportPageBytes plus one line, itself at most the
+// collector's 16 MiB line limit).
+const (
+	exportPage      = 500
+	exportPageBytes = 4 << 20
+)
 
 // Export calls fn with every signed line matching f, oldest first, until fn returns
-// an error.
+// an error. No connection is held while fn runs.
 func (s *DB) Export(ctx context.Context, f Filter, fn func(line []byte) error) error {
 	where, args := f.where()
 	kw := " WHERE "
@@ -145,44 +152,51 @@ func (s *DB) Export(ctx context.Context, f Filter, fn func(line []byte) error) e
 	// Columns of the filter are unambiguous: only measurements has them.
 	after := Cursor{StartTime: -1 << 62, ID: 0}
 	for {
-		n, err := s.exportPage(ctx, query, append(args[:len(args):len(args)], after.StartTime, after.ID, exportPage), &after, fn)
+		page, more, err := s.exportPage(ctx, query, append(args[:len(args):len(args)], after.StartTime, after.ID, exportPage), &after)
 		if err != nil {
 			return err
 		}
-		if n < exportPage {
+		for _, line := range page {
+			if err := fn(line); err != nil {
+				return err
+			}
+		}
+		if !more {
 			return nil
 		}
 	}
 }
 
-func (s *DB) exportPage(ctx context.Context, query string, args []any, after *Cursor, fn func([]byte) error) (int, error) {
-	rows, err := s.sql.QueryContext(ctx, query, args...)
+// exportPage reads one page into memory and reports whether there may be more.
+func (s *DB) exportPage(ctx context.Context, query string, args []any, after *Cursor) ([][]byte, bool, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
-		return 0, fmt.Errorf("storage: export: %w", err)
+		return nil, false, fmt.Errorf("storage: export: %w", err)
 	}
 	defer rows.Close()
-	n := 0
+	var page [][]byte
+	size := 0
 	for rows.Next() {
 		var line []byte
 		if err := rows.Scan(&after.ID, &after.StartTime, &line); err != nil {
-			return n, fmt.Errorf("storage: export: %w", err)
+			return nil, false, fmt.Errorf("storage: export: %w", err)
 		}
-		n++
-		if err := fn(line); err != nil {
-			return n, err
+		page = append(page, line)
+		if size += len(line); size >= exportPageBytes {
+			return page, true, nil // cut by size: the cursor is after the last kept row
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return n, fmt.Errorf("storage: export: %w", err)
+		return nil, false, fmt.Errorf("storage: export: %w", err)
 	}
-	return n, nil
+	return page, len(page) == exportPage, nil
 }
 
 // ProbeKey returns the public key pinned to a probe id.
 func (s *DB) ProbeKey(ctx context.Context, probeID string) (*Probe, error) {
 	p := Probe{ProbeID: probeID}
 	var first int64
-	err := s.sql.QueryRowContext(ctx, s.dialect.q(`SELECT public_key, first_seen FROM probes WHERE probe_id = ?`),
+	err := s.read.QueryRowContext(ctx, s.dialect.q(`SELECT public_key, first_seen FROM probes WHERE probe_id = ?`),
 		probeID).Scan(&p.PublicKey, &first)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

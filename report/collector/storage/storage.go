@@ -14,7 +14,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" database/sql driver
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 )
 
 // Errors returned by DB methods. Callers compare with errors.Is.
@@ -98,18 +98,27 @@ type Probe struct {
 }
 
 // DB is the collector's store. It is safe for concurrent use.
+//
+// Writes (ingest, migrations) and reads (every query of the API) use two separate
+// connection pools, so that no number of readers, however slow, can take the
+// connections ingest needs.
 type DB struct {
-	sql     *sql.DB
+	sql     *sql.DB // writes
+	read    *sql.DB // reads
 	dialect *dialect
 }
 
-// Default pool sizes. sqlite serialises writers anyway, and a few readers keep the
-// API responsive during an ingest; PostgreSQL gets more so that concurrent uploads
-// proceed in parallel without exhausting its default max_connections (100) when
-// several collectors share it.
+// Pool sizes, per pool (writes and reads each). sqlite serialises writers anyway,
+// so two write connections let one transaction begin while another commits; four
+// read connections keep the API responsive (WAL readers never wait for the
+// writer). PostgreSQL gets more so that concurrent uploads proceed in parallel,
+// 16 connections in all, without exhausting its default max_connections (100)
+// when several collectors share it.
 const (
-	sqliteMaxConns   = 4
-	postgresMaxConns = 16
+	sqliteWriteConns   = 2
+	sqliteReadConns    = 4
+	postgresWriteConns = 8
+	postgresReadConns  = 8
 )
 
 // sqliteBusyTimeout is how long a sqlite writer waits for another writer's lock
@@ -126,66 +135,82 @@ const sqliteCacheKiB = 64 << 10
 // accepts); "sqlite:PATH", "file:PATH" or a bare PATH is a sqlite file, created if
 // missing, in WAL mode with full fsync so that a committed batch survives a crash.
 func Open(ctx context.Context, dbURL string) (*DB, error) {
-	var (
-		db  *sql.DB
-		d   *dialect
-		err error
-	)
+	s := &DB{}
+	var err error
 	switch {
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
-		d = postgresDialect
-		db, err = sql.Open("pgx", dbURL)
+		s.dialect = postgresDialect
+		s.sql, err = openPool("pgx", dbURL, postgresWriteConns)
 		if err == nil {
-			db.SetMaxOpenConns(postgresMaxConns)
+			s.read, err = openPool("pgx", dbURL, postgresReadConns)
 		}
 	default:
-		d = sqliteDialect
-		db, err = openSQLite(dbURL)
+		s.dialect = sqliteDialect
+		var dsn string
+		if dsn, err = sqliteDSN(dbURL); err == nil {
+			s.sql, err = openPool(sqlitedb.DriverName, dsn, sqliteWriteConns)
+		}
+		if err == nil {
+			s.read, err = openPool(sqlitedb.DriverName, dsn, sqliteReadConns)
+		}
 	}
 	if err != nil {
+		s.Close()
 		return nil, fmt.Errorf("storage: open: %w", err)
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+	if err := s.sql.PingContext(ctx); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("storage: connect: %w", err)
 	}
-	s := &DB{sql: db, dialect: d}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	// 0x10002: consider every table, not only those this connection has used.
 	if err := s.optimize(ctx, "PRAGMA optimize=0x10002"); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func openSQLite(dbURL string) (*sql.DB, error) {
+func openPool(driver, dsn string, conns int) (*sql.DB, error) {
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	return db, nil
+}
+
+func sqliteDSN(dbURL string) (string, error) {
 	path := strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite:"), "file:")
 	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("sqlite path %q: want a plain file path", path)
+		return "", fmt.Errorf("sqlite path %q: want a plain file path", path)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	// _txlock=immediate takes the write lock at BEGIN, so two writers queue on
 	// busy_timeout instead of failing when both try to upgrade a read lock.
-	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_txlock=immediate&_foreign_keys=1&_cache_size=-%d&_stmt_cache_size=32",
-		path, sqliteBusyTimeout.Milliseconds(), sqliteCacheKiB)
-	db, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(sqliteMaxConns)
-	return db, nil
+	return sqlitedb.DSN(path, sqlitedb.Options{
+		JournalWAL: true, Synchronous: "FULL", BusyTimeout: sqliteBusyTimeout,
+		TxImmediate: true, ForeignKeys: true, CacheKiB: sqliteCacheKiB,
+	}), nil
 }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.sql.Close() }
+func (s *DB) Close() error {
+	var err error
+	for _, db := range []*sql.DB{s.read, s.sql} {
+		if db != nil {
+			err = errors.Join(err, db.Close())
+		}
+	}
+	return err
+}
 
 // Dialect names the backend: "sqlite" or "postgres".
 func (s *DB) Dialect() string { return s.dialect.name }
