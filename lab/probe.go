@@ -70,6 +70,7 @@ func (l *Lab) probeConfig(sc *Scenario) *ProbeConfig {
 	c.Network.Resolver = fmt.Sprintf("udp://%s:53", resolver)
 	c.TLS.Roots = l.CAFile()
 	c.Control.Helpers = []string{"http://" + HelperAddr.String()}
+	c.Control.HelperRoutes = sc.HelperRoutes
 	c.Canaries.Domestic, c.Canaries.Foreign = canaryConfig()
 	if sc.Canaries != nil {
 		c.Canaries = *sc.Canaries

@@ -46,6 +46,9 @@ type Scenario struct {
 	// Canaries, when set, replace the probe's [canaries] (canaryConfig), e.g. to
 	// give it allowlisted canaries beside ordinary domestic ones.
 	Canaries *CanarySets `toml:"canaries"`
+	// HelperRoutes are further control helpers for the probe ([control]
+	// helper_routes): fronted or proxied routes to a site that serves the helper.
+	HelperRoutes []RouteEntry `toml:"helper_route"`
 	// Pending, when set, says why the probe is known to get this scenario wrong
 	// (an issue number, a missing feature). The suite then reports the diff
 	// without failing, and fails once the scenario passes, so that the marker

@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -6,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -104,4 +108,20 @@ func (l *Lab) RunCommand(ctx context.Context, bin string, cfg *ProbeConfig, args
 		return res, nil
 	}
 	return res, fmt.Errorf("lab: vantage %v: %w", args, err)
+}
+
+// mountServices mounts, on every site that serves a lab service, a proxy to it:
+// for "helper", to the control helper (which must be running).
+func (l *Lab) mountServices() error {
+	for _, s := range l.World.Sites() {
+		if s.Serves != "helper" {
+			continue
+		}
+		proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: HelperAddr.String()})
+		proxy.Transport = l.InternetTransport()
+		if err := l.Mount(s.Name, proxy); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -205,10 +207,18 @@ func str(p *string) string {
 // TestUploadScenarios runs the real binary's upload through censored paths to
 // the real collector.
 func TestUploadScenarios(t *testing.T) {
-	t.Run("primary-blackholed", testUploadPrimaryBlackholed)
-	t.Run("socks5-only", testUploadSOCKS5Only)
-	t.Run("fronted", testUploadFronted)
-	t.Run("every-route-dead", testUploadEveryRouteDead)
+	vantageBinary(t) // built once, before the labs run side by side
+	for name, fn := range map[string]func(*testing.T){
+		"primary-blackholed": testUploadPrimaryBlackholed,
+		"socks5-only":        testUploadSOCKS5Only,
+		"fronted":            testUploadFronted,
+		"every-route-dead":   testUploadEveryRouteDead,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each lab has its own namespaces; they mostly wait on timeouts
+			fn(t)
+		})
+	}
 }
 
 // The primary collector is black-holed (SYNs dropped); the second name works.

@@ -67,6 +67,9 @@ type Site struct {
 	// DoH makes the site a DNS-over-HTTPS resolver (POST /dns-query, RFC 8484)
 	// answering as the honest resolver does, for dnscheck.
 	DoH bool `toml:"doh"`
+	// Serves makes the site another address of a lab service instead of a web
+	// site: "helper" forwards its requests to the control helper.
+	Serves string `toml:"serves"`
 }
 
 // canaryBodyBytes makes canary pages big enough for the connectivity test's
@@ -118,6 +121,9 @@ func newWorld(sites []Site) (*World, error) {
 		}
 		if !Domestic.Contains(s.Addr) && !Foreign.Contains(s.Addr) {
 			return nil, fmt.Errorf("lab: site %s: address %v is outside %v and %v", s.Name, s.Addr, Domestic, Foreign)
+		}
+		if s.Serves != "" && s.Serves != "helper" {
+			return nil, fmt.Errorf("lab: site %s: serves = %q, want helper", s.Name, s.Serves)
 		}
 		if s.Down != "" && s.Down != "refused" && s.Down != "nxdomain" {
 			return nil, fmt.Errorf("lab: site %s: down = %q, want refused or nxdomain", s.Name, s.Down)

@@ -12,6 +12,7 @@ import (
 	"github.com/vantage-probe/vantage/nettests/tlshandshake"
 	"github.com/vantage-probe/vantage/nettests/webconnectivity"
 	"github.com/vantage-probe/vantage/probe/config"
+	"github.com/vantage-probe/vantage/report/upload"
 )
 
 // This file maps the configuration file into each nettest's own Config: the one
@@ -34,7 +35,7 @@ func ConnectivityConfig(file *config.Config) connectivity.Config {
 }
 
 // WebConnectivityConfig is web_connectivity's configuration from the file
-// ([control] helpers and benign_sni, [network] second_resolver, [run] timeout and
+// ([control] helpers, helper_routes and benign_sni, [network] second_resolver, [run] timeout and
 // retries); the nettest fills the defaults.
 func WebConnectivityConfig(file *config.Config) webconnectivity.Config {
 	cfg := webconnectivity.Config{QUIC: true}
@@ -42,6 +43,12 @@ func WebConnectivityConfig(file *config.Config) webconnectivity.Config {
 		return cfg
 	}
 	cfg.Helpers = append(cfg.Helpers, file.Control.Helpers...)
+	for _, r := range file.Control.HelperRoutes {
+		// A fronted or proxied helper is addressed by its route's base URL; the
+		// control client's RouteTransport carries it.
+		cfg.ControlRoutes = append(cfg.ControlRoutes, r.Upload())
+		cfg.Helpers = append(cfg.Helpers, upload.RouteBase(r.Upload()))
+	}
 	cfg.SecondResolver = file.Network.SecondResolver
 	cfg.BenignSNI = file.Control.BenignSNI
 	cfg.Retries = file.Run.Retries

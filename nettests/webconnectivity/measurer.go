@@ -19,6 +19,7 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/report/upload"
 )
 
 // Name is the test_name.
@@ -77,6 +78,10 @@ type Config struct {
 	LabAllowPrivate bool
 	// ControlClient talks to the helpers; nil builds one trusting Netx.Roots.
 	ControlClient *http.Client
+	// ControlRoutes are helpers reached through a front or a proxy (the routes
+	// of report/upload); the built ControlClient carries them, and each one's
+	// upload.RouteBase is in Helpers.
+	ControlRoutes []upload.Route
 	// Lookup resolves names; nil means netx.Client.Lookup.
 	Lookup LookupFunc
 	// Fingerprints are the blockpage and interceptor fingerprints; nil: embedded.
@@ -131,20 +136,35 @@ func (c *Config) fillDefaults(env *nettests.Env) {
 	if c.Fingerprints == nil {
 		c.Fingerprints = DefaultFingerprints()
 	}
-	if c.ControlClient == nil {
-		var roots = env.Netx.Roots
-		c.ControlClient = &http.Client{
-			Transport: &http.Transport{
-				TLSClientConfig:     &tls.Config{RootCAs: roots},
-				TLSHandshakeTimeout: perHelperBudget,
-				MaxIdleConnsPerHost: c.MaxControlInFlight, // one reusable connection per request slot
-				ForceAttemptHTTP2:   true,
-			},
-			// A helper answers where it is asked; a redirect is a failure, not a
-			// pointer to follow somewhere else.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+}
+
+// buildControlClient is the default ControlClient: it trusts Netx.Roots and
+// carries the ControlRoutes.
+func (c *Config) buildControlClient(env *nettests.Env) error {
+	if c.ControlClient != nil {
+		return nil
 	}
+	base := &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: env.Netx.Roots},
+		TLSHandshakeTimeout: perHelperBudget,
+		MaxIdleConnsPerHost: c.MaxControlInFlight, // one reusable connection per request slot
+		ForceAttemptHTTP2:   true,
+	}
+	var rt http.RoundTripper = base
+	if len(c.ControlRoutes) > 0 {
+		routes, err := upload.NewRouteTransport(c.ControlRoutes, base)
+		if err != nil {
+			return fmt.Errorf("webconnectivity: helper routes: %w", err)
+		}
+		rt = routes
+	}
+	c.ControlClient = &http.Client{
+		Transport: rt,
+		// A helper answers where it is asked; a redirect is a failure, not a
+		// pointer to follow somewhere else.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return nil
 }
 
 // Measurer measures URLs. One Measurer serves a whole run and Run is called
@@ -177,6 +197,9 @@ func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
 		env.Netx = &netx.Client{}
 	}
 	cfg.fillDefaults(env)
+	if err := cfg.buildControlClient(env); err != nil {
+		return nil, err
+	}
 	return &Measurer{
 		env:  env,
 		cfg:  cfg,

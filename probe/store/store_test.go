@@ -430,3 +430,22 @@ func TestOddDirectoryNames(t *testing.T) {
 		t.Errorf("Runs = %v, %v", runs, err)
 	}
 }
+
+func TestPreferredRouteSurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	if got, err := s.PreferredRoute(ctx); err != nil || got != "" {
+		t.Fatalf("fresh store: %q, %v; want no route", got, err)
+	}
+	for _, key := range []string{"https://a.example", "https://a.example front cdn.example"} {
+		if err := s.SetPreferredRoute(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = openStore(t, dir)
+	if got, err := s.PreferredRoute(ctx); err != nil || got != "https://a.example front cdn.example" {
+		t.Errorf("after reopen: %q, %v; want the last route set", got, err)
+	}
+}

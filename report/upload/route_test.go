@@ -352,3 +352,53 @@ func TestRouteValidation(t *testing.T) {
 		t.Errorf("String() shows the proxy password: %s", s)
 	}
 }
+
+func TestRouteTransportFrontsAndProxiesByAddress(t *testing.T) {
+	col := uploadtest.NewServer()
+	defer col.Close()
+	addr, roots, seen := tlsCollector(t, col)
+	_, port, _ := net.SplitHostPort(addr)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	px := proxytest.ServeSOCKS5(ln, func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	})
+	defer px.Close()
+	base := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+		switch {
+		case strings.HasPrefix(a, "127.0.0.1:"): // the proxy
+			return (&net.Dialer{}).DialContext(ctx, network, a)
+		case strings.HasPrefix(a, "cdn.example.com:"): // the front
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}
+		return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+	}}
+	fronted := upload.Route{URL: "https://helper.example.net:" + port, Front: "cdn.example.com:" + port}
+	proxied := upload.Route{URL: "https://proxied.example.com:" + port, Proxy: "socks5h://" + px.Addr()}
+	rt, err := upload.NewRouteTransport([]upload.Route{fronted, proxied}, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: rt}
+	for _, r := range []upload.Route{fronted, proxied} {
+		resp, err := hc.Get(upload.RouteBase(r) + "/api/v1/measurements")
+		if err != nil {
+			t.Fatalf("%s: %v", r, err)
+		}
+		resp.Body.Close()
+	}
+	got := seen()
+	want := [][2]string{{"cdn.example.com", "helper.example.net:" + port}, {"proxied.example.com", "proxied.example.com:" + port}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("(SNI, Host) seen %v, want %v", got, want)
+	}
+	if len(px.Targets()) != 1 || px.Targets()[0] != "proxied.example.com:"+port {
+		t.Errorf("proxy targets %v", px.Targets())
+	}
+	// A URL that is no route's goes out on the base transport.
+	if _, err := hc.Get("https://other.example.net:" + port + "/"); err == nil {
+		t.Error("a request to no route reached a server past the refusing dialer")
+	}
+	if _, err := upload.NewRouteTransport([]upload.Route{{URL: "https://a.example"}, {URL: "https://a.example", Proxy: "socks5h://127.0.0.1:1"}}, base); !errors.Is(err, upload.ErrBadRoute) {
+		t.Errorf("two routes addressed alike: err = %v", err)
+	}
+}
