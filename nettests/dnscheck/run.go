@@ -168,5 +168,5 @@ func lookupsByResolver(queries []netx.DNSQueryEvent, targets []service.Target) m
 // SkippedTestKeys are the keys of a measurement not made because the network was
 // down: inconclusive with the network's reason.
 func SkippedTestKeys(reason string) *TestKeys {
-	return &TestKeys{Keys: service.Skipped(reason), Lookups: map[string][]netx.DNSQueryEvent{}, Resolvers: map[string]Resolver{}}
+	return &TestKeys{Events: service.EmptyEvents(), Keys: service.Skipped(reason), Lookups: map[string][]netx.DNSQueryEvent{}, Resolvers: map[string]Resolver{}}
 }

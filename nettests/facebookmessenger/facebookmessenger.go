@@ -201,5 +201,5 @@ func (tk *TestKeys) slots(id string) (dns, reach **bool) {
 // SkippedTestKeys are the keys of a measurement not made because the network was
 // down: inconclusive with the network's reason, OONI's keys at their zero values.
 func SkippedTestKeys(reason string) *TestKeys {
-	return &TestKeys{Keys: service.Skipped(reason)}
+	return &TestKeys{Events: service.EmptyEvents(), Keys: service.Skipped(reason)}
 }

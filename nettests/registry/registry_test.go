@@ -70,6 +70,15 @@ func TestDescriptors(t *testing.T) {
 			t.Errorf("%s: New = %v, %v", d.Name, m, err)
 		}
 	}
+	for _, d := range All() {
+		if !d.Gated || d.Group == GroupWebsites {
+			continue
+		}
+		sr, ok := d.Skipped("", nettests.ReasonLocalFailure).(nettests.ServiceResult)
+		if v, _ := sr.ServiceVerdict(); !ok || v != nettests.VerdictInconclusive {
+			t.Errorf("%s: skipped keys %v", d.Name, sr)
+		}
+	}
 	keys := MustLookup(webconnectivity.Name).Skipped("https://example.org/", nettests.ReasonFullShutdown)
 	if v, _ := keys.(nettests.URLResult).URLVerdict(); v != nettests.VerdictInconclusive {
 		t.Errorf("skipped keys verdict %q", v)

@@ -171,5 +171,5 @@ func (tk *TestKeys) count(t service.Target, e service.Endpoint) {
 // SkippedTestKeys are the keys of a measurement not made because the network was
 // down: inconclusive with the network's reason, OONI's counts at zero.
 func SkippedTestKeys(reason string) *TestKeys {
-	return &TestKeys{Keys: service.Skipped(reason), Targets: map[string]Target{}, XOBFS4Step: OBFS4Step}
+	return &TestKeys{Events: service.EmptyEvents(), Keys: service.Skipped(reason), Targets: map[string]Target{}, XOBFS4Step: OBFS4Step}
 }

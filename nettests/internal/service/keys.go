@@ -1,6 +1,9 @@
 package service
 
-import "github.com/vantage-probe/vantage/nettests"
+import (
+	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/probe/netx"
+)
 
 // Keys are the vantage keys every service nettest carries beside OONI's: the
 // service verdict, what is blocked, and every endpoint with its verdict.
@@ -11,6 +14,9 @@ type Keys struct {
 	Blocked *string `json:"blocked_endpoints"`
 	// Methods are the methods of the blocked endpoints, sorted.
 	Methods []string `json:"methods"`
+	// Method is the first of Methods (null when none): the one key the
+	// collector's method filter reads, as for web_connectivity.
+	Method *string `json:"method"`
 	// Reason says why the verdict is inconclusive; null otherwise.
 	Reason    *string    `json:"reason"`
 	Endpoints []Endpoint `json:"endpoints"`
@@ -20,9 +26,13 @@ var _ nettests.ServiceResult = (*Keys)(nil)
 
 // Set stores a decided verdict.
 func (k *Keys) Set(v Verdict) {
-	k.Verdict, k.Blocked, k.Reason, k.Methods = v.Verdict, nil, nil, v.Methods
+	k.Verdict, k.Blocked, k.Reason, k.Methods, k.Method = v.Verdict, nil, nil, v.Methods, nil
 	if k.Methods == nil {
 		k.Methods = []string{}
+	}
+	if len(k.Methods) > 0 {
+		m := k.Methods[0]
+		k.Method = &m
 	}
 	if v.Blocked != "" {
 		b := v.Blocked
@@ -61,6 +71,13 @@ func (k *Keys) MarkInconclusive(reason string) {
 		return
 	}
 	k.Set(Verdict{Verdict: VerdictInconclusive, Reason: reason})
+}
+
+// EmptyEvents are the event lists of a measurement that sent nothing: empty
+// lists rather than nulls, as OONI's readers expect.
+func EmptyEvents() netx.Events {
+	return netx.Events{Queries: []netx.DNSQueryEvent{}, TCPConnect: []netx.TCPConnectEvent{}, TLSHandshakes: []netx.TLSHandshakeEvent{},
+		QUICHandshakes: []netx.TLSHandshakeEvent{}, Requests: []netx.RequestEvent{}, NetworkEvents: []netx.NetworkEvent{}}
 }
 
 // Skipped is the keys of a service not measured because the network was down.

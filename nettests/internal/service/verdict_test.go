@@ -221,3 +221,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestKeysMethodAndSkipped(t *testing.T) {
+	k := &Keys{}
+	k.Set(Verdict{Verdict: VerdictBlocked, Blocked: "x: tcp.reset, tcp.timeout", Methods: []string{"tcp.reset", "tcp.timeout"}})
+	if k.Method == nil || *k.Method != "tcp.reset" {
+		t.Errorf("method %v, want the first of the methods", k.Method)
+	}
+	k.Set(Verdict{Verdict: VerdictOK})
+	if k.Method != nil || len(k.Methods) != 0 || k.Blocked != nil {
+		t.Errorf("ok keys %+v", k)
+	}
+	s := Skipped(nettests.ReasonFullShutdown)
+	if s.Verdict != VerdictInconclusive || *s.Reason != nettests.ReasonFullShutdown || s.Endpoints == nil || s.Method != nil {
+		t.Errorf("skipped %+v", s)
+	}
+	if e := EmptyEvents(); e.Queries == nil || e.TCPConnect == nil || e.Requests == nil || e.NetworkEvents == nil {
+		t.Errorf("empty events %+v", e)
+	}
+}
