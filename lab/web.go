@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -51,6 +53,10 @@ func (h *siteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such site in the lab", http.StatusNotFound)
 		return
 	}
+	if mounted, ok := h.world.mounted(site.Name); ok {
+		mounted.ServeHTTP(w, r)
+		return
+	}
 	if h.altSvc && site.H3 && r.TLS != nil && r.ProtoMajor < 3 {
 		w.Header().Set("Alt-Svc", `h3=":443"; ma=3600`)
 	}
@@ -84,7 +90,14 @@ func (h *siteHandler) siteFor(r *http.Request) *Site {
 	if !ok && hasLocal {
 		site, ok = h.world.SiteAt(local)
 	}
-	if !ok || (h.strict && hasLocal && site.Addr != local) {
+	if ok && h.strict && hasLocal && site.Addr != local {
+		// A CDN edge serves every site by Host: domain fronting.
+		if edge, isSite := h.world.SiteAt(local); isSite && edge.Front {
+			return site
+		}
+		return nil
+	}
+	if !ok {
 		return nil
 	}
 	return site

@@ -1,10 +1,14 @@
+//go:build linux
+
 package lab
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // The address plan. Every range is ordinary public unicast space, not a bogon:
@@ -56,6 +60,13 @@ type Site struct {
 	// title, half the length), "dynamic" changes the title and the length on
 	// every load (a news front page).
 	Variant string `toml:"variant"`
+	// Front makes the site a CDN edge: on its address it serves every site of
+	// the lab by the Host header, whatever name the TLS handshake carried (the
+	// fronting that upload and helper routes use).
+	Front bool `toml:"front"`
+	// Serves makes the site another address of a lab service instead of a web
+	// site: "helper" forwards its requests to the control helper.
+	Serves string `toml:"serves"`
 }
 
 // canaryBodyBytes makes canary pages big enough for the connectivity test's
@@ -81,6 +92,18 @@ func canaryConfig() (domestic, foreign []string) {
 type World struct {
 	byName map[string]*Site
 	byAddr map[netip.Addr]*Site
+	// mounts are handlers serving a site instead of its page (a collector, a
+	// proxy to the helper), by site name; set with Lab.Mount.
+	mounts sync.Map
+}
+
+// mounted returns the handler mounted on the site, if any.
+func (w *World) mounted(name string) (http.Handler, bool) {
+	h, ok := w.mounts.Load(name)
+	if !ok {
+		return nil, false
+	}
+	return h.(http.Handler), true
 }
 
 // newWorld checks and indexes the canaries plus the scenario's sites.
@@ -95,6 +118,9 @@ func newWorld(sites []Site) (*World, error) {
 		}
 		if !Domestic.Contains(s.Addr) && !Foreign.Contains(s.Addr) {
 			return nil, fmt.Errorf("lab: site %s: address %v is outside %v and %v", s.Name, s.Addr, Domestic, Foreign)
+		}
+		if s.Serves != "" && s.Serves != "helper" {
+			return nil, fmt.Errorf("lab: site %s: serves = %q, want helper", s.Name, s.Serves)
 		}
 		if s.Down != "" && s.Down != "refused" && s.Down != "nxdomain" {
 			return nil, fmt.Errorf("lab: site %s: down = %q, want refused or nxdomain", s.Name, s.Down)

@@ -156,11 +156,11 @@ func (d *decider) noControl(ev Evidence) *Decision {
 // partial_shutdown a URL is blocked only when canaries answered in the window of its
 // retries (DESIGN.md); under full_shutdown or local_failure nothing is blocked.
 func applyNetwork(o *Observations, d Decision) Decision {
+	if reason := nettests.GateURL(d.Verdict, nettests.NetworkDownReason(o.NetworkVerdict)); reason != "" {
+		d.Verdict, d.Method, d.Reason = nettests.VerdictInconclusive, "", reason
+		return d
+	}
 	switch o.NetworkVerdict {
-	case nettests.NetworkFullShutdown, nettests.NetworkLocalFailure:
-		if d.Verdict != nettests.VerdictOK {
-			d.Verdict, d.Method, d.Reason = nettests.VerdictInconclusive, "", o.NetworkVerdict
-		}
 	case nettests.NetworkPartialShutdown:
 		if d.Verdict != nettests.VerdictBlocked && d.Verdict != nettests.VerdictIntermittent {
 			return d
