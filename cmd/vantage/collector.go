@@ -28,7 +28,7 @@ func newCollectorCmd() *cobra.Command {
 }
 
 func newCollectorServeCmd() *cobra.Command {
-	var listen, db, testListsDir string
+	var listen, db, testListsDir, targetsDir string
 	rl := collector.DefaultRateLimit()
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -40,11 +40,12 @@ func newCollectorServeCmd() *cobra.Command {
 			if rl.IngestRate < 0 || rl.ReadRate < 0 || rl.IngestBurst < 0 || rl.ReadBurst < 0 {
 				return withCode(exitUsage, fmt.Errorf("collector: rate limits and bursts must not be negative"))
 			}
-			return serveCollector(ctx, listen, db, testListsDir, rl)
+			return serveCollector(ctx, listen, db, testListsDir, targetsDir, rl)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8480", "address to listen on")
 	cmd.Flags().StringVar(&db, "db", "vantage-collector.db", "database: a sqlite file path, or postgres://...")
+	cmd.Flags().StringVar(&targetsDir, "targets-dir", "", "directory of nettest target lists (whatsapp.json, ...) served before the embedded ones")
 	cmd.Flags().StringVar(&testListsDir, "testlists-dir", "", "directory of Citizen Lab CSV lists (cc.csv) served before the embedded ones")
 	cmd.Flags().Float64Var(&rl.IngestRate, "rate-limit", rl.IngestRate, "uploads per second per probe key; 0 disables")
 	cmd.Flags().IntVar(&rl.IngestBurst, "burst", rl.IngestBurst, "uploads a probe key may send at once")
@@ -61,7 +62,7 @@ func newCollectorServeCmd() *cobra.Command {
 // (TestConcurrentBigUploadsStayWithinTheMemoryBound).
 const collectorMemoryLimit = 200 << 20
 
-func serveCollector(ctx context.Context, listen, dbURL, testListsDir string, rl collector.RateLimit) error {
+func serveCollector(ctx context.Context, listen, dbURL, testListsDir, targetsDir string, rl collector.RateLimit) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(collectorMemoryLimit)
 	}
@@ -74,6 +75,10 @@ func serveCollector(ctx context.Context, listen, dbURL, testListsDir string, rl 
 	if testListsDir != "" {
 		lists = collector.DirTestLists(testListsDir, lists)
 	}
+	targets := collector.Targets(collectorTargets)
+	if targetsDir != "" {
+		targets = collector.DirTargets(targetsDir, targets)
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("collector: listen: %w", err))
@@ -81,6 +86,6 @@ func serveCollector(ctx context.Context, listen, dbURL, testListsDir string, rl 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	log.Info("collector serving", "url", "http://"+ln.Addr().String()+"/", "db", db.Dialect(),
 		"rate_limit", rl.IngestRate, "burst", rl.IngestBurst, "read_rate_limit", rl.ReadRate, "read_burst", rl.ReadBurst)
-	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Logger: log, RateLimit: &rl})
+	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Targets: targets, Logger: log, RateLimit: &rl})
 	return srv.Serve(ctx, ln)
 }

@@ -285,7 +285,11 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, descs []
 		if err != nil {
 			return withCode(exitUsage, fmt.Errorf("run %s: %w", d.Name, err))
 		}
-		r.Extras = append(r.Extras, runner.Extra{Measurer: m, Skipped: d.Skipped})
+		x := runner.Extra{Measurer: m, Skipped: d.Skipped}
+		if uploading && cfg.Upload.Collector != "" {
+			x.Refresh = targetsRefresh(d, &cfg, env, cfg.Upload.Collector)
+		}
+		r.Extras = append(r.Extras, x)
 	}
 	if inputs == nil {
 		if inputs, err = defaultInputs(loc.CC, f.categories); err != nil {

@@ -5,6 +5,7 @@
 package dnscheck
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -26,11 +27,17 @@ const Version = "0.1.0"
 //go:embed data/targets.json
 var defaultTargets []byte
 
+// DefaultTargets is the embedded target list (JSON), as the collector serves it.
+func DefaultTargets() []byte { return bytes.Clone(defaultTargets) }
+
 // Config tunes the measurer.
 type Config struct {
 	// Targets is a target file replacing the embedded list ("" keeps it): one
 	// target per resolver (a path makes it DoH, none DoT), its names the test names.
 	Targets string
+	// Fetched is a target list fetched from the collector, used in place of the
+	// embedded one when Targets is \"\"; one that does not parse fails New.
+	Fetched []byte
 	// Parallelism is how many resolvers are measured at once; 0 is the default.
 	Parallelism int
 }
@@ -85,7 +92,7 @@ var _ nettests.Measurer = (*Measurer)(nil)
 
 // New builds a measurer; it fails only on a bad target file.
 func New(env *nettests.Env, cfg Config) (*Measurer, error) {
-	b, err := service.NewBase(Name, env, defaultTargets, cfg.Targets, cfg.Parallelism)
+	b, err := service.NewBase(Name, env, defaultTargets, cfg.Fetched, cfg.Targets, cfg.Parallelism)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@
 package facebookmessenger
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"net/netip"
@@ -23,6 +24,9 @@ const Version = "0.1.0"
 //go:embed data/targets.json
 var defaultTargets []byte
 
+// DefaultTargets is the embedded target list (JSON), as the collector serves it.
+func DefaultTargets() []byte { return bytes.Clone(defaultTargets) }
+
 // Roles: the app's API and MQTT edge carry messages; the CDNs carry media; the
 // STUN host (calls, over UDP) is only resolved, as OONI does.
 var Roles = []service.Role{
@@ -36,6 +40,9 @@ type Config struct {
 	// Targets is a target file replacing the embedded list ("" keeps it); its
 	// prefixes are the service's addresses.
 	Targets string
+	// Fetched is a target list fetched from the collector, used in place of the
+	// embedded one when Targets is \"\"; one that does not parse fails New.
+	Fetched []byte
 	// Parallelism is how many endpoints are measured at once; 0 is the default.
 	Parallelism int
 }
@@ -78,7 +85,7 @@ var _ nettests.Measurer = (*Measurer)(nil)
 
 // New builds a measurer; it fails only on a bad target file.
 func New(env *nettests.Env, cfg Config) (*Measurer, error) {
-	b, err := service.NewBase(Name, env, defaultTargets, cfg.Targets, cfg.Parallelism)
+	b, err := service.NewBase(Name, env, defaultTargets, cfg.Fetched, cfg.Targets, cfg.Parallelism)
 	if err != nil {
 		return nil, err
 	}

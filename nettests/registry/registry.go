@@ -68,6 +68,11 @@ type Descriptor struct {
 	// Skipped builds the test keys of an input not measured because the network
 	// was down; set when Gated.
 	Skipped func(input, reason string) any
+	// Targets, for a nettest that measures its own target list, returns that
+	// list as embedded (JSON); WithTargets builds it on a fetched one. Both nil
+	// for the others.
+	Targets     func() []byte
+	WithTargets TargetsConstructor
 }
 
 // descriptors lists every nettest. Add one entry per nettest package.
@@ -80,17 +85,23 @@ var descriptors = []Descriptor{
 	{Name: tlshandshake.Name, Version: tlshandshake.Version, New: newTLSHandshake, Input: InputEndpoints, Group: GroupNetwork},
 	{Name: webconnectivity.Name, Version: webconnectivity.Version, New: newWebConnectivity, Input: InputURLs, Group: GroupWebsites,
 		Gated: true, Skipped: func(input, reason string) any { return webconnectivity.SkippedTestKeys(input, reason) }},
-	{Name: facebookmessenger.Name, Version: facebookmessenger.Version, New: newFacebookMessenger, Input: InputNone, Group: GroupIM,
+	{Name: facebookmessenger.Name, Version: facebookmessenger.Version, New: plain(newFacebookMessenger), Targets: facebookmessenger.DefaultTargets, WithTargets: newFacebookMessenger,
+		Input: InputNone, Group: GroupIM,
 		Gated: true, Skipped: func(_, reason string) any { return facebookmessenger.SkippedTestKeys(reason) }},
-	{Name: signal.Name, Version: signal.Version, New: newSignal, Input: InputNone, Group: GroupIM,
+	{Name: signal.Name, Version: signal.Version, New: plain(newSignal), Targets: signal.DefaultTargets, WithTargets: newSignal,
+		Input: InputNone, Group: GroupIM,
 		Gated: true, Skipped: func(_, reason string) any { return signal.SkippedTestKeys(reason) }},
-	{Name: telegram.Name, Version: telegram.Version, New: newTelegram, Input: InputNone, Group: GroupIM,
+	{Name: telegram.Name, Version: telegram.Version, New: plain(newTelegram), Targets: telegram.DefaultTargets, WithTargets: newTelegram,
+		Input: InputNone, Group: GroupIM,
 		Gated: true, Skipped: func(_, reason string) any { return telegram.SkippedTestKeys(reason) }},
-	{Name: tor.Name, Version: tor.Version, New: newTor, Input: InputNone, Group: GroupCircumvention,
+	{Name: tor.Name, Version: tor.Version, New: plain(newTor), Targets: tor.DefaultTargets, WithTargets: newTor,
+		Input: InputNone, Group: GroupCircumvention,
 		Gated: true, Skipped: func(_, reason string) any { return tor.SkippedTestKeys(reason) }},
-	{Name: dnscheck.Name, Version: dnscheck.Version, New: newDNSCheck, Input: InputNone, Group: GroupCircumvention,
+	{Name: dnscheck.Name, Version: dnscheck.Version, New: plain(newDNSCheck), Targets: dnscheck.DefaultTargets, WithTargets: newDNSCheck,
+		Input: InputNone, Group: GroupCircumvention,
 		Gated: true, Skipped: func(_, reason string) any { return dnscheck.SkippedTestKeys(reason) }},
-	{Name: whatsapp.Name, Version: whatsapp.Version, New: newWhatsApp, Input: InputNone, Group: GroupIM,
+	{Name: whatsapp.Name, Version: whatsapp.Version, New: plain(newWhatsApp), Targets: whatsapp.DefaultTargets, WithTargets: newWhatsApp,
+		Input: InputNone, Group: GroupIM,
 		Gated: true, Skipped: func(_, reason string) any { return whatsapp.SkippedTestKeys(reason) }},
 }
 

@@ -4,6 +4,7 @@
 package signal
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	_ "embed"
@@ -24,6 +25,9 @@ const Version = "0.1.0"
 //go:embed data/targets.json
 var defaultTargets []byte
 
+// DefaultTargets is the embedded target list (JSON), as the collector serves it.
+func DefaultTargets() []byte { return bytes.Clone(defaultTargets) }
+
 // Roles: the backend carries messages and accounts; the CDNs carry attachments.
 var Roles = []service.Role{
 	{Name: "backend", Label: "service hosts", Essential: true},
@@ -38,6 +42,9 @@ type Config struct {
 	// Targets is a target file replacing the embedded list ("" keeps it); its
 	// ca_pem replaces Signal's CA (the lab gives its own).
 	Targets string
+	// Fetched is a target list fetched from the collector, used in place of the
+	// embedded one when Targets is \"\"; one that does not parse fails New.
+	Fetched []byte
 	// Parallelism is how many endpoints are measured at once; 0 is the default.
 	Parallelism int
 }
@@ -67,7 +74,7 @@ var _ nettests.Measurer = (*Measurer)(nil)
 
 // New builds a measurer; it fails on a bad target file or pinned CA.
 func New(env *nettests.Env, cfg Config) (*Measurer, error) {
-	b, err := service.NewBase(Name, env, defaultTargets, cfg.Targets, cfg.Parallelism)
+	b, err := service.NewBase(Name, env, defaultTargets, cfg.Fetched, cfg.Targets, cfg.Parallelism)
 	if err != nil {
 		return nil, err
 	}

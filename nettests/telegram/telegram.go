@@ -4,6 +4,7 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 
@@ -21,6 +22,9 @@ const Version = "0.1.0"
 //go:embed data/targets.json
 var defaultTargets []byte
 
+// DefaultTargets is the embedded target list (JSON), as the collector serves it.
+func DefaultTargets() []byte { return bytes.Clone(defaultTargets) }
+
 // Roles: the app talks to its data centres; the web client is one way in among
 // others, so the app works without it.
 var Roles = []service.Role{
@@ -32,6 +36,9 @@ var Roles = []service.Role{
 type Config struct {
 	// Targets is a target file replacing the embedded list ("" keeps it).
 	Targets string
+	// Fetched is a target list fetched from the collector, used in place of the
+	// embedded one when Targets is \"\"; one that does not parse fails New.
+	Fetched []byte
 	// Parallelism is how many endpoints are measured at once; 0 is the default.
 	Parallelism int
 }
@@ -57,7 +64,7 @@ var _ nettests.Measurer = (*Measurer)(nil)
 
 // New builds a measurer; it fails only on a bad target file.
 func New(env *nettests.Env, cfg Config) (*Measurer, error) {
-	b, err := service.NewBase(Name, env, defaultTargets, cfg.Targets, cfg.Parallelism)
+	b, err := service.NewBase(Name, env, defaultTargets, cfg.Fetched, cfg.Targets, cfg.Parallelism)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@
 package tor
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -23,6 +24,9 @@ const Version = "0.1.0"
 
 //go:embed data/targets.json
 var defaultTargets []byte
+
+// DefaultTargets is the embedded target list (JSON), as the collector serves it.
+func DefaultTargets() []byte { return bytes.Clone(defaultTargets) }
 
 // Target protocols (roles), as OONI's target_protocol.
 const (
@@ -50,6 +54,9 @@ type Config struct {
 	// Targets is a target file replacing the embedded list ("" keeps it): the
 	// place for bridges.
 	Targets string
+	// Fetched is a target list fetched from the collector, used in place of the
+	// embedded one when Targets is \"\"; one that does not parse fails New.
+	Fetched []byte
 	// Parallelism is how many endpoints are measured at once; 0 is the default.
 	Parallelism int
 }
@@ -94,7 +101,7 @@ var _ nettests.Measurer = (*Measurer)(nil)
 
 // New builds a measurer; it fails only on a bad target file.
 func New(env *nettests.Env, cfg Config) (*Measurer, error) {
-	b, err := service.NewBase(Name, env, defaultTargets, cfg.Targets, cfg.Parallelism)
+	b, err := service.NewBase(Name, env, defaultTargets, cfg.Fetched, cfg.Targets, cfg.Parallelism)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@
 package whatsapp
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 
@@ -21,6 +22,9 @@ const Version = "0.1.0"
 //go:embed data/targets.json
 var defaultTargets []byte
 
+// DefaultTargets is the embedded target list (JSON), as the collector serves it.
+func DefaultTargets() []byte { return bytes.Clone(defaultTargets) }
+
 // Roles: messages go through the chat endpoints; registering a new number and
 // the web client are needed by some users only.
 var Roles = []service.Role{
@@ -33,6 +37,9 @@ var Roles = []service.Role{
 type Config struct {
 	// Targets is a target file replacing the embedded list ("" keeps it).
 	Targets string
+	// Fetched is a target list fetched from the collector, used in place of the
+	// embedded one when Targets is \"\"; one that does not parse fails New.
+	Fetched []byte
 	// Parallelism is how many endpoints are measured at once; 0 is the default.
 	Parallelism int
 }
@@ -63,7 +70,7 @@ var _ nettests.Measurer = (*Measurer)(nil)
 
 // New builds a measurer; it fails only on a bad target file.
 func New(env *nettests.Env, cfg Config) (*Measurer, error) {
-	b, err := service.NewBase(Name, env, defaultTargets, cfg.Targets, cfg.Parallelism)
+	b, err := service.NewBase(Name, env, defaultTargets, cfg.Fetched, cfg.Targets, cfg.Parallelism)
 	if err != nil {
 		return nil, err
 	}

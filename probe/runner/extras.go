@@ -16,6 +16,26 @@ type Extra struct {
 	// Skipped builds the keys of the nettest when the network is down before
 	// it; nil measures it anyway.
 	Skipped func(input, reason string) any
+	// Refresh, when set, builds the nettest again on a fresher target list (the
+	// collector's); it is asked when the network is up before, like the runner's
+	// Refresh. On an error (unreachable, or a list that does not parse) the
+	// Measurer built on the embedded list stays, and the log says why.
+	Refresh func(ctx context.Context) (nettests.Measurer, error)
+}
+
+// refreshExtras swaps in the extra nettests built on fresher target lists.
+func (s *state) refreshExtras(ctx context.Context) {
+	for i, x := range s.r.Extras {
+		if x.Refresh == nil || ctx.Err() != nil {
+			continue
+		}
+		m, err := x.Refresh(ctx)
+		if err != nil {
+			s.r.Logger.Info("keeping the embedded target list", "nettest", x.Measurer.Name(), "err", err)
+			continue
+		}
+		s.r.Extras[i].Measurer = m
+	}
 }
 
 // measureExtras runs every extra nettest in turn (each bounds and parallelises

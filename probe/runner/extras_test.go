@@ -1,8 +1,12 @@
 package runner
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/vantage-probe/vantage/nettests"
@@ -107,4 +111,52 @@ func phases(events []string) []string {
 		}
 	}
 	return out
+}
+
+func TestExtrasRefreshedWhenOnline(t *testing.T) {
+	cases := []struct {
+		name, before string
+		refreshErr   error
+		wantFresh    bool
+		wantAsked    bool
+	}{
+		{"online, fresh list", nettests.NetworkOnline, nil, true, true},
+		{"online, bad fresh list", nettests.NetworkOnline, errors.New("tor: fetched targets: bad target list: no targets"), false, true},
+		{"allowlist: the collector abroad is not asked", nettests.NetworkWhitelist, nil, false, false},
+		{"shutdown before: not asked", nettests.NetworkFullShutdown, nil, false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, _, _, _ := newTestRunner(t, &fakeURLs{}, c.before, c.before)
+			var logs bytes.Buffer
+			r.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			embedded := &fakeService{name: "tor", verdict: "ok"}
+			fresh := &fakeService{name: "tor", verdict: "ok"}
+			asked := false
+			refresh := func(context.Context) (nettests.Measurer, error) {
+				asked = true
+				if c.refreshErr != nil {
+					return nil, c.refreshErr
+				}
+				return fresh, nil
+			}
+			r.Extras = []Extra{{Measurer: embedded, Skipped: serviceSkipped, Refresh: refresh}}
+			if _, err := r.Run(context.Background(), []string{"https://ok.example/"}); err != nil {
+				t.Fatal(err)
+			}
+			if asked != c.wantAsked {
+				t.Errorf("refresh asked %v, want %v", asked, c.wantAsked)
+			}
+			measured := c.before == nettests.NetworkOnline || c.before == nettests.NetworkWhitelist
+			if c.wantFresh && (fresh.calls != 1 || embedded.calls != 0) {
+				t.Errorf("fresh measured %d times, embedded %d: want the fresh one", fresh.calls, embedded.calls)
+			}
+			if !c.wantFresh && measured && (embedded.calls != 1 || fresh.calls != 0) {
+				t.Errorf("embedded measured %d times, fresh %d: want the embedded one", embedded.calls, fresh.calls)
+			}
+			if c.refreshErr != nil && (!strings.Contains(logs.String(), "keeping the embedded target list") || !strings.Contains(logs.String(), "no targets")) {
+				t.Errorf("the fallback is not logged with its reason: %s", logs.String())
+			}
+		})
+	}
 }

@@ -174,6 +174,9 @@ func (s *state) run(ctx context.Context, inputs []string) error {
 			inputs = fresh
 		}
 	}
+	if reason == "" && before != nettests.NetworkWhitelist {
+		s.refreshExtras(ctx)
+	}
 	s.r.Observer.Planned(len(inputs) + len(s.r.Extras))
 	if reason != "" && s.r.Skipped != nil {
 		s.r.Logger.Info("network down before the inputs: not measuring them", "verdict", before, "inputs", len(inputs))

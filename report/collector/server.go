@@ -37,6 +37,7 @@ var _ Store = (*storage.DB)(nil)
 type Config struct {
 	Store     Store
 	TestLists TestLists        // nil: no test lists are served
+	Targets   Targets          // nil: no target lists are served
 	Now       func() time.Time // nil: time.Now
 	Logger    *slog.Logger     // nil: slog.Default()
 	// MaxConcurrentIngests bounds the uploads processed at once (each holds its
@@ -92,6 +93,7 @@ const DefaultIngestWait = 5 * time.Second
 type Server struct {
 	store        Store
 	testLists    TestLists
+	targets      Targets
 	now          func() time.Time
 	log          *slog.Logger
 	ingestSlots  chan struct{}
@@ -104,7 +106,7 @@ type Server struct {
 
 // NewServer returns a Server for cfg.
 func NewServer(cfg Config) *Server {
-	s := &Server{store: cfg.Store, testLists: cfg.TestLists, now: cfg.Now, log: cfg.Logger}
+	s := &Server{store: cfg.Store, testLists: cfg.TestLists, targets: cfg.Targets, now: cfg.Now, log: cfg.Logger}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -139,6 +141,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/aggregate", s.handleAggregate)
 	mux.HandleFunc("GET /api/v1/probes/{id}", s.handleProbe)
 	mux.HandleFunc("GET /api/v1/testlists/{cc}", s.handleTestList)
+	mux.HandleFunc("GET /api/v1/targets/{nettest}", s.handleTargets)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint", nil)
 	})

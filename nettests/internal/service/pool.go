@@ -90,8 +90,8 @@ type Base struct {
 // NewBase loads the target list (the override file when path is set) and
 // prepares the network configuration.
 // parallelism 0 means DefaultParallelism (1 makes the events' order repeatable).
-func NewBase(name string, env *nettests.Env, embedded []byte, path string, parallelism int) (*Base, error) {
-	l, err := Load(name, embedded, path)
+func NewBase(name string, env *nettests.Env, embedded, fetched []byte, path string, parallelism int) (*Base, error) {
+	l, err := Load(name, embedded, fetched, path)
 	if err != nil {
 		return nil, err
 	}

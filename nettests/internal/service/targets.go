@@ -52,11 +52,17 @@ type List struct {
 // ErrBadTargets is wrapped by every error about a target file.
 var ErrBadTargets = errors.New("bad target list")
 
-// Load returns the override file when path is set, else the embedded defaults.
-// A file that cannot be read or checked is an error naming it: a volunteer's list
-// silently replaced by the defaults would measure something else than asked.
-func Load(nettest string, embedded []byte, path string) (*List, error) {
+// Load returns the override file when path is set, else the fetched list (the
+// collector's, GET /api/v1/targets/{nettest}) when there is one, else the
+// embedded defaults. A file or fetched list that cannot be read or checked is an
+// error naming it: a volunteer's list silently replaced by the defaults would
+// measure something else than asked, and the caller of a bad fetched list falls
+// back to the embedded one saying why (runner.Extra.Refresh).
+func Load(nettest string, embedded, fetched []byte, path string) (*List, error) {
 	raw, where := embedded, "embedded targets"
+	if fetched != nil {
+		raw, where = fetched, "fetched targets"
+	}
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {

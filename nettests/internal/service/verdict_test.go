@@ -1,6 +1,9 @@
 package service
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -202,11 +205,11 @@ func TestParse(t *testing.T) {
 }
 
 func TestLoadNamesTheFile(t *testing.T) {
-	_, err := Load("whatsapp", nil, "/nonexistent/targets.json")
+	_, err := Load("whatsapp", nil, nil, "/nonexistent/targets.json")
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/targets.json") || !strings.Contains(err.Error(), "whatsapp") {
 		t.Errorf("Load: %v", err)
 	}
-	l, err := Load("whatsapp", []byte(`{"targets":[{"id":"a","role":"r","host":"h","port":1}]}`), "")
+	l, err := Load("whatsapp", []byte(`{"targets":[{"id":"a","role":"r","host":"h","port":1}]}`), nil, "")
 	if err != nil || l.Targets[0].ID != "a" {
 		t.Errorf("embedded: %v %v", l, err)
 	}
@@ -238,5 +241,27 @@ func TestKeysMethodAndSkipped(t *testing.T) {
 	}
 	if e := EmptyEvents(); e.Queries == nil || e.TCPConnect == nil || e.Requests == nil || e.NetworkEvents == nil {
 		t.Errorf("empty events %+v", e)
+	}
+}
+
+func TestLoadFetched(t *testing.T) {
+	embedded := []byte(`{"targets":[{"id":"embedded","role":"r","host":"h","port":1}]}`)
+	fetched := []byte(`{"targets":[{"id":"fetched","role":"r","host":"h","port":1}]}`)
+	l, err := Load("tor", embedded, fetched, "")
+	if err != nil || l.Targets[0].ID != "fetched" {
+		t.Errorf("fetched list not used: %v %v", l, err)
+	}
+	// A bad fetched list is an error saying so, never the embedded list in its place.
+	_, err = Load("tor", embedded, []byte(`{"targets":[]}`), "")
+	if err == nil || !strings.Contains(err.Error(), "fetched targets") || !errors.Is(err, ErrBadTargets) {
+		t.Errorf("bad fetched list: %v", err)
+	}
+	// The volunteer's file wins over the collector's list.
+	file := filepath.Join(t.TempDir(), "t.json")
+	if err := os.WriteFile(file, []byte(`{"targets":[{"id":"file","role":"r","host":"h","port":1}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = Load("tor", embedded, fetched, file); err != nil || l.Targets[0].ID != "file" {
+		t.Errorf("file not preferred: %v %v", l, err)
 	}
 }
