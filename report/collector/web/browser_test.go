@@ -7,6 +7,8 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +26,10 @@ var day0 = time.Date(2022, 1, 3, 12, 0, 0, 0, time.UTC)
 
 // story uploads Kazakhstan, January 2022 in miniature: AS9198 and AS48503 go from
 // online to full shutdown, partial shutdown, allowlist and back; AS21299 stays
-// partly up for five days; a few URLs are blocked; one Russian measurement.
+// partly up for five days; a few URLs are blocked; one Russian measurement. The
+// services: on AS9198 WhatsApp is ok, then blocked, inconclusive while the network
+// is shut down, degraded after, and Tor blocked throughout; Telegram is ok on
+// AS48503; encrypted DNS degraded on AS21299.
 func story(t *testing.T, c *collectortest.Collector) {
 	t.Helper()
 	days := []string{"online", "online", "full_shutdown", "full_shutdown", "partial_shutdown", "whitelist", "whitelist", "online"}
@@ -50,6 +55,19 @@ func story(t *testing.T, c *collectortest.Collector) {
 		add(collectortest.Spec{CC: "KZ", ASN: "AS48503", TestName: "web_connectivity", Input: "https://twitter.com/",
 			Start: at.Add(6 * time.Hour), Verdict: "blocked", Method: "dns.nxdomain"})
 	}
+	whatsapp := []string{"ok", "blocked", "inconclusive", "inconclusive", "degraded", "degraded", "degraded", "ok"}
+	for d := range days {
+		at := day0.Add(time.Duration(d)*24*time.Hour + 3*time.Hour)
+		svc := func(asn, name, verdict string) {
+			add(collectortest.Spec{CC: "KZ", ASN: asn, TestName: name, Start: at, Verdict: verdict})
+		}
+		svc("AS9198", "whatsapp", whatsapp[d])
+		svc("AS9198", "tor", "blocked")
+		svc("AS48503", "telegram", "ok")
+		if d < 5 {
+			svc("AS21299", "dnscheck", "degraded")
+		}
+	}
 	add(conn("RU", "AS12389", "online", day0))
 	req, _ := http.NewRequest(http.MethodPost, c.URL+"/api/v1/measurements", bytes.NewReader(bytes.Join(lines, []byte("\n"))))
 	req.Header.Set("Content-Type", "application/x-ndjson")
@@ -61,6 +79,14 @@ func story(t *testing.T, c *collectortest.Collector) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("upload: %s", resp.Status)
 	}
+}
+
+type serviceBand struct {
+	Network  string            `json:"network"`
+	Service  string            `json:"service"`
+	Series   int               `json:"series"`
+	Buckets  int               `json:"buckets"`
+	Verdicts map[string]string `json:"verdicts"` // bucket start (unix seconds) -> dominant verdict
 }
 
 type timeline struct {
@@ -100,6 +126,9 @@ func TestPageChartsTimelinesAndFollowsFilters(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), pageLoadTimeout)
 	defer cancel()
 
+	if err := b.enablePageErrors(); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.call("Page.navigate", map[string]any{"url": c.URL + "/"}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +151,7 @@ func TestPageChartsTimelinesAndFollowsFilters(t *testing.T) {
 		}
 	}
 	var canvases, blockedRows int
-	b.eval(`document.querySelectorAll("#timelines canvas").length`, &canvases)
+	b.eval(`document.querySelectorAll("#timelines .timeline:not(.service) canvas").length`, &canvases)
 	b.eval(`document.querySelectorAll("#blocked tbody tr").length`, &blockedRows)
 	if canvases != 4 || blockedRows != 2 {
 		t.Errorf("%d canvases (want 4), %d blocked-domain rows (want 2)", canvases, blockedRows)
@@ -130,6 +159,7 @@ func TestPageChartsTimelinesAndFollowsFilters(t *testing.T) {
 	if n := pixels(t, b, fullShutdownRGB); n == 0 {
 		t.Errorf("the country band shows no full_shutdown colour")
 	}
+	checkServiceBands(t, b)
 	if err := b.screenshot(filepath.FromSlash(screenshotPath)); err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +186,77 @@ func TestPageChartsTimelinesAndFollowsFilters(t *testing.T) {
 	b.eval(`document.querySelectorAll("#blocked tbody tr").length`, &blockedRows)
 	if blockedRows != 0 {
 		t.Errorf("AS21299 blocked nothing, yet %d blocked-domain rows", blockedRows)
+	}
+	var svc []serviceBand
+	b.eval(`window.vantage.services`, &svc)
+	if len(svc) != 2 || svc[0].Service != "dnscheck" || svc[1].Network != "AS21299" || svc[1].Service != "dnscheck" {
+		t.Errorf("after filtering on AS21299, service bands %+v: want dnscheck for the country and AS21299", svc)
+	}
+	var settled bool
+	b.eval(`true`, &settled) // reads the events still queued
+	if len(b.pageErrors) != 0 {
+		t.Errorf("the page logged errors: %q", b.pageErrors)
+	}
+}
+
+// checkServiceBands: under each network, one band per service measured there, in
+// the page's service order, with the four service verdicts and the dominant
+// verdict of each day.
+func checkServiceBands(t *testing.T, b *browser) {
+	t.Helper()
+	var got []serviceBand
+	if err := b.eval(`window.vantage.services`, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"KZ (all networks)/whatsapp", "KZ (all networks)/telegram", "KZ (all networks)/tor",
+		"KZ (all networks)/dnscheck", "AS21299/dnscheck", "AS48503/telegram", "AS9198/whatsapp", "AS9198/tor"}
+	var names []string
+	bands := map[string]serviceBand{}
+	for _, s := range got {
+		names = append(names, s.Network+"/"+s.Service)
+		bands[s.Network+"/"+s.Service] = s
+		if s.Series != 4 {
+			t.Errorf("%s/%s: %d series, want 4 (ok, degraded, blocked, inconclusive)", s.Network, s.Service, s.Series)
+		}
+	}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("service bands %v, want %v", names, want)
+	}
+	day := func(d int) string {
+		return strconv.FormatInt(day0.Truncate(24*time.Hour).Add(time.Duration(d)*24*time.Hour).Unix(), 10)
+	}
+	wa := bands["AS9198/whatsapp"]
+	for d, v := range map[int]string{0: "ok", 1: "blocked", 2: "inconclusive", 4: "degraded", 7: "ok"} {
+		if wa.Verdicts[day(d)] != v {
+			t.Errorf("AS9198 whatsapp on day %d: %q, want %q (%v)", d, wa.Verdicts[day(d)], v, wa.Verdicts)
+		}
+	}
+	if tor := bands["AS9198/tor"]; tor.Buckets != 8 || tor.Verdicts[day(3)] != "blocked" {
+		t.Errorf("AS9198 tor: %+v, want blocked on 8 days", tor)
+	}
+	if dns := bands["AS21299/dnscheck"]; dns.Buckets != 5 {
+		t.Errorf("AS21299 dnscheck: %d buckets, want 5", dns.Buckets)
+	}
+	// In the page: each service row comes right after its network's rows, with a
+	// canvas, and the service legend names the four verdicts.
+	var layout struct {
+		Canvases   int      `json:"canvases"`
+		AfterAS    []string `json:"after"`
+		LegendRows int      `json:"legend"`
+	}
+	err := b.eval(`(() => {
+		const rows = [...document.querySelectorAll("#timelines .timeline")];
+		const i = rows.findIndex((r) => !r.classList.contains("service") && r.dataset.label === "AS9198");
+		return {
+			canvases: document.querySelectorAll("#timelines .timeline.service canvas").length,
+			after: rows.slice(i + 1, i + 3).map((r) => r.dataset.label + "/" + r.dataset.service),
+			legend: document.querySelectorAll("#service-legend li").length,
+		};
+	})()`, &layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if layout.Canvases != len(want) || strings.Join(layout.AfterAS, " ") != "AS9198/whatsapp AS9198/tor" || layout.LegendRows != 4 {
+		t.Errorf("page layout %+v: want %d service canvases, AS9198's two services after it, 4 legend items", layout, len(want))
 	}
 }

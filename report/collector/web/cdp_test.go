@@ -35,6 +35,56 @@ type browser struct {
 	profile string
 	page    *websocket.Conn
 	next    int
+	// pageErrors collects, from the events read while waiting for answers, the
+	// page's uncaught exceptions and console errors (after enablePageErrors).
+	pageErrors []string
+}
+
+// enablePageErrors asks the page to report exceptions and console messages.
+func (b *browser) enablePageErrors() error {
+	if err := b.call("Runtime.enable", map[string]any{}, nil); err != nil {
+		return err
+	}
+	return b.call("Log.enable", map[string]any{}, nil)
+}
+
+// pageEvent is the part of a DevTools event that says the page failed.
+type pageEvent struct {
+	Method string `json:"method"`
+	Params struct {
+		Type string `json:"type"` // Runtime.consoleAPICalled
+		Args []struct {
+			Value       any    `json:"value"`
+			Description string `json:"description"`
+		} `json:"args"`
+		ExceptionDetails struct { // Runtime.exceptionThrown
+			Text      string `json:"text"`
+			Exception struct {
+				Description string `json:"description"`
+			} `json:"exception"`
+		} `json:"exceptionDetails"`
+		Entry struct { // Log.entryAdded
+			Level string `json:"level"`
+			Text  string `json:"text"`
+			URL   string `json:"url"`
+		} `json:"entry"`
+	} `json:"params"`
+}
+
+func (b *browser) notePageEvent(raw json.RawMessage) {
+	var ev pageEvent
+	if json.Unmarshal(raw, &ev) != nil {
+		return
+	}
+	p := ev.Params
+	switch {
+	case ev.Method == "Runtime.exceptionThrown":
+		b.pageErrors = append(b.pageErrors, "exception: "+p.ExceptionDetails.Text+" "+p.ExceptionDetails.Exception.Description)
+	case ev.Method == "Runtime.consoleAPICalled" && (p.Type == "error" || p.Type == "assert"):
+		b.pageErrors = append(b.pageErrors, fmt.Sprintf("console.%s: %+v", p.Type, p.Args))
+	case ev.Method == "Log.entryAdded" && p.Entry.Level == "error":
+		b.pageErrors = append(b.pageErrors, "log: "+p.Entry.Text+" "+p.Entry.URL)
+	}
 }
 
 var devtoolsRE = regexp.MustCompile(`DevTools listening on (ws://127\.0\.0\.1:(\d+)/\S+)`)
@@ -159,6 +209,10 @@ func (b *browser) call(method string, params any, result any) error {
 		return fmt.Errorf("cdp %s: %w", method, err)
 	}
 	for {
+		var raw json.RawMessage
+		if err := websocket.JSON.Receive(b.page, &raw); err != nil {
+			return fmt.Errorf("cdp %s: %w", method, err)
+		}
 		var resp struct {
 			ID     int             `json:"id"`
 			Result json.RawMessage `json:"result"`
@@ -166,11 +220,12 @@ func (b *browser) call(method string, params any, result any) error {
 				Message string `json:"message"`
 			} `json:"error"`
 		}
-		if err := websocket.JSON.Receive(b.page, &resp); err != nil {
+		if err := json.Unmarshal(raw, &resp); err != nil {
 			return fmt.Errorf("cdp %s: %w", method, err)
 		}
 		if resp.ID != id {
-			continue // an event
+			b.notePageEvent(raw) // an event
+			continue
 		}
 		if resp.Error != nil {
 			return fmt.Errorf("cdp %s: %s", method, resp.Error.Message)

@@ -1,5 +1,5 @@
-// The collector's web page: network-verdict timelines (uPlot), most-blocked domains
-// and recent measurements, all drawn from the public API of this same collector.
+// The collector's web page: network-verdict timelines (uPlot), with the service
+// verdicts of each network beside them, most-blocked domains and recent measurements, all drawn from the public API of this same collector.
 "use strict";
 
 // Network verdicts in the order of the story they tell, with their colours.
@@ -14,8 +14,14 @@ const COLORS = {
 };
 const STEP = { day: 86400, hour: 3600 };
 
+// The messaging and circumvention nettests, and their service verdicts
+// (docs/methodology-services.md), drawn under each network's band.
+const SERVICES = ["whatsapp", "telegram", "signal", "facebook_messenger", "tor", "dnscheck"];
+const SERVICE_VERDICTS = ["ok", "degraded", "blocked", "inconclusive"];
+const SERVICE_COLORS = { ok: "#3a9d48", degraded: "#e67e22", blocked: "#c0392b", inconclusive: "#95a5a6" };
+
 // window.vantage exposes what was drawn, for people and for the browser test.
-const state = (window.vantage = { renders: 0, timelines: [], plots: [] });
+const state = (window.vantage = { renders: 0, timelines: [], services: [], plots: [] });
 
 const $ = (id) => document.getElementById(id);
 
@@ -58,9 +64,9 @@ async function loadNetworks() {
   fillSelect($("f-asn"), agg.results.map((r) => r.probe_asn).filter(Boolean), true);
 }
 
-// bandsOf turns aggregate rows into, per network, the dominant verdict of each time
-// bucket; the country band sums every network.
-function bandsOf(rows, grain) {
+// bandsOf turns aggregate rows into, per band, the dominant verdict of each time
+// bucket: labelsOf names the bands a row counts in (its network, the country).
+function bandsOf(rows, grain, verdicts, labelsOf) {
   const counts = new Map(); // label -> bucket -> verdict -> count
   const add = (label, t, v, n) => {
     if (!counts.has(label)) counts.set(label, new Map());
@@ -68,20 +74,40 @@ function bandsOf(rows, grain) {
     if (!byT.has(t)) byT.set(t, {});
     byT.get(t)[v] = (byT.get(t)[v] || 0) + n;
   };
-  const cc = $("f-cc").value;
   for (const r of rows) {
-    if (!VERDICTS.includes(r.verdict)) continue;
+    if (!verdicts.includes(r.verdict)) continue;
     const t = Date.parse(r[grain] + (grain === "day" ? "T00:00:00Z" : "")) / 1000;
-    add(cc + " (all networks)", t, r.verdict, r.count);
-    add(r.probe_asn, t, r.verdict, r.count);
+    for (const label of labelsOf(r)) add(label, t, r.verdict, r.count);
   }
   const bands = [];
   for (const [label, byT] of counts) {
     const dominant = new Map();
     for (const [t, c] of byT) {
-      dominant.set(t, VERDICTS.reduce((best, v) => ((c[v] || 0) > (c[best] || 0) ? v : best), VERDICTS[0]));
+      dominant.set(t, verdicts.reduce((best, v) => ((c[v] || 0) > (c[best] || 0) ? v : best), verdicts[0]));
     }
-    bands.push({ label, dominant, country: label.endsWith("(all networks)") });
+    bands.push({ label, dominant, verdicts });
+  }
+  return bands;
+}
+
+// networkBands: one band per network, and the country's summing them all.
+function networkBands(rows, grain) {
+  const country = $("f-cc").value + " (all networks)";
+  const bands = bandsOf(rows, grain, VERDICTS, (r) => [country, r.probe_asn]);
+  for (const b of bands) b.country = b.label === country;
+  return bands;
+}
+
+// serviceBands: per network (and for the country), one band per service measured.
+function serviceBands(rows, grain) {
+  const country = $("f-cc").value + " (all networks)";
+  const rowsOf = rows.filter((r) => SERVICES.includes(r.test_name));
+  const bands = bandsOf(rowsOf, grain, SERVICE_VERDICTS,
+    (r) => [country + "\n" + r.test_name, r.probe_asn + "\n" + r.test_name]);
+  for (const b of bands) {
+    [b.network, b.service] = b.label.split("\n");
+    b.label = b.service;
+    b.isService = true;
   }
   return bands;
 }
@@ -102,11 +128,13 @@ function axisOf(bands, grain) {
 }
 
 function plotBand(el, band, xs, width, showAxis) {
+  const verdicts = band.verdicts;
+  const colors = band.isService ? SERVICE_COLORS : COLORS;
   const data = [xs];
-  for (const v of VERDICTS) data.push(xs.map((t) => (band.dominant.get(t) === v ? 1 : null)));
+  for (const v of verdicts) data.push(xs.map((t) => (band.dominant.get(t) === v ? 1 : null)));
   const opts = {
     width,
-    height: (band.country ? 40 : 28) + (showAxis ? 24 : 0),
+    height: (band.country ? 40 : band.isService ? 14 : 28) + (showAxis ? 24 : 0),
     legend: { show: false },
     cursor: { y: false, points: { show: false } },
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
@@ -114,10 +142,10 @@ function plotBand(el, band, xs, width, showAxis) {
     padding: [2, 16, 0, 16],
     scales: { x: { time: true }, y: { range: [0, 1] } },
     axes: [{ show: showAxis, size: 24, font: "11px system-ui" }, { show: false }],
-    series: [{}].concat(VERDICTS.map((v) => ({
+    series: [{}].concat(verdicts.map((v) => ({
       label: v,
-      fill: COLORS[v],
-      stroke: COLORS[v],
+      fill: colors[v],
+      stroke: colors[v],
       width: 0,
       points: { show: false },
       paths: uPlot.paths.bars({ size: [1, Infinity], gap: 0, align: 1 }),
@@ -129,30 +157,51 @@ function plotBand(el, band, xs, width, showAxis) {
 async function renderTimelines() {
   const f = filters();
   const grain = $("f-grain").value;
-  const agg = await api("/api/v1/aggregate", {
-    test_name: "connectivity", probe_cc: f.probe_cc, probe_asn: f.probe_asn,
-    since: f.since, until: f.until, by: grain + ",probe_asn,verdict",
-  });
+  const [agg, svc] = await Promise.all([
+    api("/api/v1/aggregate", {
+      test_name: "connectivity", probe_cc: f.probe_cc, probe_asn: f.probe_asn,
+      since: f.since, until: f.until, by: grain + ",probe_asn,verdict",
+    }),
+    api("/api/v1/aggregate", {
+      probe_cc: f.probe_cc, probe_asn: f.probe_asn,
+      since: f.since, until: f.until, by: grain + ",probe_asn,test_name,verdict",
+    }),
+  ]);
   for (const p of state.plots) p.destroy();
   state.plots = [];
   state.timelines = [];
+  state.services = [];
   const box = $("timelines");
   box.replaceChildren();
-  const bands = bandsOf(agg.results, grain);
-  if (bands.length === 0) {
+  const bands = networkBands(agg.results, grain);
+  const services = serviceBands(svc.results, grain);
+  if (bands.length === 0 && services.length === 0) {
     const p = document.createElement("p");
     p.className = "empty";
     p.textContent = "No connectivity measurements match these filters.";
     box.append(p);
     return;
   }
-  const xs = axisOf(bands, grain);
+  const xs = axisOf(bands.concat(services), grain);
   const width = Math.max(300, box.clientWidth - 160);
-  bands.sort((a, b) => (b.country - a.country) || a.label.localeCompare(b.label));
-  for (const [i, band] of bands.entries()) {
+  // Each network's band, then its services' bands in SERVICES order; networks with
+  // service measurements only still get their service bands.
+  const country = $("f-cc").value + " (all networks)";
+  const networks = [...new Set(bands.map((b) => b.label).concat(services.map((b) => b.network)))];
+  networks.sort((a, b) => ((b === country) - (a === country)) || a.localeCompare(b));
+  const rows = [];
+  for (const n of networks) {
+    const band = bands.find((b) => b.label === n);
+    if (band) rows.push(band);
+    const own = services.filter((b) => b.network === n);
+    own.sort((a, b) => SERVICES.indexOf(a.service) - SERVICES.indexOf(b.service));
+    rows.push(...own);
+  }
+  for (const [i, band] of rows.entries()) {
     const row = document.createElement("div");
-    row.className = "timeline" + (band.country ? " country" : "");
-    row.dataset.label = band.label;
+    row.className = "timeline" + (band.country ? " country" : "") + (band.isService ? " service" : "");
+    row.dataset.label = band.isService ? band.network : band.label;
+    if (band.isService) row.dataset.service = band.service;
     const label = document.createElement("div");
     label.className = "label";
     label.textContent = band.label;
@@ -160,9 +209,15 @@ async function renderTimelines() {
     chart.className = "chart";
     row.append(label, chart);
     box.append(row);
-    const plot = plotBand(chart, band, xs, width, band.country || i === bands.length - 1);
+    const plot = plotBand(chart, band, xs, width, band.country || i === rows.length - 1);
     state.plots.push(plot);
-    state.timelines.push({ label: band.label, series: plot.series.length - 1, buckets: band.dominant.size });
+    const drawn = { label: band.label, series: plot.series.length - 1, buckets: band.dominant.size };
+    if (band.isService) {
+      state.services.push({ network: band.network, service: band.service, ...drawn,
+        verdicts: Object.fromEntries(band.dominant) });
+    } else {
+      state.timelines.push(drawn);
+    }
   }
 }
 
@@ -224,11 +279,13 @@ async function render() {
 }
 
 function legend() {
-  for (const v of VERDICTS) {
-    const li = document.createElement("li");
-    li.textContent = v;
-    li.style.setProperty("--c", COLORS[v]);
-    $("legend").append(li);
+  for (const [id, verdicts, colors] of [["legend", VERDICTS, COLORS], ["service-legend", SERVICE_VERDICTS, SERVICE_COLORS]]) {
+    for (const v of verdicts) {
+      const li = document.createElement("li");
+      li.textContent = v;
+      li.style.setProperty("--c", colors[v]);
+      $(id).append(li);
+    }
   }
 }
 
