@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thserver/mmdb"
 	"github.com/vantage-probe/vantage/probe/config"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/report/service"
 )
 
 func init() { register(newHelperCmd) }
@@ -34,6 +36,7 @@ func newHelperCmd() *cobra.Command {
 // helperOptions are the flags of helper serve.
 type helperOptions struct {
 	listen, tlsCert, tlsKey string
+	logFormat               string
 	labAllowPrivate         bool
 	mmdb                    []string
 }
@@ -55,7 +58,7 @@ func newHelperServeCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return serveHelper(ctx, cfg, o, func(url string) {
+			return serveHelper(ctx, cfg, o, cmd.ErrOrStderr(), func(url string) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "vantage helper listening on %s\n", url)
 			})
 		},
@@ -63,6 +66,7 @@ func newHelperServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8490", "address to listen on")
 	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate: serve HTTPS (with --tls-key)")
 	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	cmd.Flags().StringVar(&o.logFormat, "log-format", service.LogText, "log lines as text or json (one access-log line per request)")
 	cmd.Flags().BoolVar(&o.labAllowPrivate, "lab-allow-private", false, "allow loopback and private targets (labs and tests only)")
 	cmd.Flags().StringArrayVar(&o.mmdb, "mmdb", nil, "IP database (.mmdb: country and/or ASN) to tell probes where they are (repeatable)")
 	return cmd
@@ -78,7 +82,11 @@ const (
 )
 
 // serveHelper runs the helper until ctx ends; ready gets the URL it listens on.
-func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready func(string)) error {
+func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, logw io.Writer, ready func(string)) error {
+	log, err := service.NewLogger(logw, o.logFormat)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("helper: %w", err))
+	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return withCode(exitUsage, errors.New("helper: --tls-cert and --tls-key go together"))
 	}
@@ -116,6 +124,7 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 		Geo:          geo,
 		AllowPrivate: o.labAllowPrivate,
 		QUIC:         true,
+		Logger:       log,
 	})
 	if err != nil {
 		return err
@@ -125,7 +134,7 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 		return withCode(exitUsage, fmt.Errorf("helper: listen: %w", err))
 	}
 	srv := &http.Server{
-		Handler: h, ReadHeaderTimeout: helperReadTimeout, ReadTimeout: helperReadTimeout,
+		Handler: thserver.OpsHandler(h, log), ReadHeaderTimeout: helperReadTimeout, ReadTimeout: helperReadTimeout,
 		WriteTimeout: helperWriteTimeout, IdleTimeout: helperIdleTimeout, MaxHeaderBytes: helperMaxHeader,
 	}
 	scheme := "http"

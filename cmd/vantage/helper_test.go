@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,7 +28,7 @@ func TestHelperServe(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serveHelper(ctx, config.Defaults(), helperOptions{listen: "127.0.0.1:0", labAllowPrivate: true}, func(u string) { ready <- u })
+		done <- serveHelper(ctx, config.Defaults(), helperOptions{listen: "127.0.0.1:0", labAllowPrivate: true}, io.Discard, func(u string) { ready <- u })
 	}()
 	var url string
 	select {
@@ -69,7 +70,7 @@ func TestHelperServeUsageErrors(t *testing.T) {
 		"bad listen":       {config.Defaults(), helperOptions{listen: "127.0.0.1:notaport"}},
 		"bad mmdb":         {config.Defaults(), helperOptions{listen: "127.0.0.1:0", mmdb: []string{bad}}},
 	} {
-		err := serveHelper(context.Background(), c.cfg, c.o, func(string) { t.Errorf("%s: started", name) })
+		err := serveHelper(context.Background(), c.cfg, c.o, io.Discard, func(string) { t.Errorf("%s: started", name) })
 		var ce *exitCodeError
 		if !errors.As(err, &ce) || ce.code != exitUsage {
 			t.Errorf("%s: %v, want a usage error", name, err)

@@ -156,6 +156,7 @@ type rateLimiter struct {
 	read     *limiter[netip.Prefix] // per address prefix; nil: not limited
 	trustXFF bool
 	now      func() time.Time
+	refused  func(bucket string) // nil: not counted; bucket is "read" or "ingest"
 }
 
 func newRateLimiter(rl RateLimit, now func() time.Time) *rateLimiter {
@@ -188,6 +189,7 @@ func (rl *rateLimiter) wrap(next http.Handler) http.Handler {
 			return
 		}
 		if allowed, wait := rl.read.allow(client, rl.now()); !allowed {
+			rl.count("read")
 			w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(wait)))
 			writeError(w, http.StatusTooManyRequests, "rate limited, retry later", nil)
 			return
@@ -207,10 +209,17 @@ func (rl *rateLimiter) allowProbes(ids []string) (bool, int) {
 	now := rl.now()
 	for _, id := range ids {
 		if allowed, wait := rl.ingest.allow(id, now); !allowed {
+			rl.count("ingest")
 			return false, retrySeconds(wait)
 		}
 	}
 	return true, 0
+}
+
+func (rl *rateLimiter) count(bucket string) {
+	if rl.refused != nil {
+		rl.refused(bucket)
+	}
 }
 
 func retrySeconds(wait time.Duration) int {

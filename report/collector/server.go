@@ -100,6 +100,7 @@ type Server struct {
 	exportSlots  chan struct{}
 	exportWrite  time.Duration
 	limiter      *rateLimiter // nil: no rate limit
+	metrics      *metrics
 }
 
 // NewServer returns a Server for cfg.
@@ -123,8 +124,10 @@ func NewServer(cfg Config) *Server {
 	s.ingestBudget = semaphore.NewWeighted(cmp.Or(cfg.IngestBudget, DefaultIngestBudget))
 	s.exportSlots = make(chan struct{}, cmp.Or(max(cfg.MaxConcurrentExports, 0), DefaultMaxConcurrentExports))
 	s.exportWrite = cmp.Or(cfg.ExportWriteTimeout, DefaultExportWriteTimeout)
+	s.metrics = newMetrics(cfg.Store)
 	if cfg.RateLimit != nil {
 		s.limiter = newRateLimiter(*cfg.RateLimit, s.now)
+		s.limiter.refused = func(bucket string) { s.metrics.rateLimits.WithLabelValues(bucket).Inc() }
 	}
 	return s
 }
@@ -143,10 +146,11 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, "no such API endpoint", nil)
 	})
 	mux.Handle("/", web.Handler())
+	s.opsRoutes(mux)
 	if s.limiter != nil {
-		return s.limiter.wrap(mux)
+		return s.observe(opsAround(mux, s.limiter.wrap(mux)))
 	}
-	return mux
+	return s.observe(mux)
 }
 
 // Server timeouts. Uploads of MaxRequestBytes from a slow mobile link need minutes;
