@@ -69,7 +69,7 @@ func newMetrics(store Store) *metrics {
 		Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000},
 	})
 	m.rateLimits = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vantage_collector_rate_limited_total", Help: "Requests refused by a rate limit, by bucket (read: per address, ingest: per probe key).",
+		Name: "vantage_collector_rate_limited_total", Help: "Requests refused by a rate limit, by bucket (read: per address; ingest: per probe key; failed_uploads: an address whose uploads kept failing).",
 	}, []string{"bucket"})
 	m.reg.MustRegister(m.requests, m.duration, m.stored, m.refused, m.batch, m.rateLimits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -141,14 +141,14 @@ func (s *Server) opsRoutes(mux *http.ServeMux) {
 	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 }
 
-// opsAround sends the operations routes straight to mux and everything else
+// opsAround sends the operations routes straight to ops and everything else
 // through limited: a monitor polling every few seconds neither spends a client's
 // read budget nor is refused when the budget is spent.
-func opsAround(mux *http.ServeMux, limited http.Handler) http.Handler {
+func opsAround(ops, limited http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PathHealth, PathReady, PathMetrics:
-			mux.ServeHTTP(w, r)
+			ops.ServeHTTP(w, r)
 		default:
 			limited.ServeHTTP(w, r)
 		}
