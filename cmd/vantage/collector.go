@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,6 +31,7 @@ func newCollectorCmd() *cobra.Command {
 
 func newCollectorServeCmd() *cobra.Command {
 	var listen, db, testListsDir, logFormat string
+	var tlsOpts service.TLSOptions
 	rl := collector.DefaultRateLimit()
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -45,7 +47,14 @@ func newCollectorServeCmd() *cobra.Command {
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("collector: %w", err))
 			}
-			return serveCollector(ctx, log, listen, db, testListsDir, rl)
+			tlsCfg, reloader, err := tlsOpts.TLS(log)
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("collector: %w", err))
+			}
+			if reloader != nil {
+				reloader.ReloadOnSIGHUP(ctx)
+			}
+			return serveCollector(ctx, log, listen, db, testListsDir, rl, tlsCfg)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8480", "address to listen on")
@@ -55,6 +64,7 @@ func newCollectorServeCmd() *cobra.Command {
 	cmd.Flags().IntVar(&rl.IngestBurst, "burst", rl.IngestBurst, "uploads a probe key may send at once")
 	cmd.Flags().Float64Var(&rl.ReadRate, "read-rate-limit", rl.ReadRate, "other requests per second per client address; 0 disables")
 	cmd.Flags().IntVar(&rl.ReadBurst, "read-burst", rl.ReadBurst, "other requests a client may send at once")
+	tlsFlags(cmd, &tlsOpts)
 	cmd.Flags().StringVar(&logFormat, "log-format", service.LogText, "log lines as text or json (one access-log line per request)")
 	cmd.Flags().BoolVar(&rl.TrustForwardedFor, "trust-forwarded-for", false, "take the client address from the last X-Forwarded-For entry (only behind a reverse proxy)")
 	return cmd
@@ -67,7 +77,7 @@ func newCollectorServeCmd() *cobra.Command {
 // (TestConcurrentBigUploadsStayWithinTheMemoryBound).
 const collectorMemoryLimit = 200 << 20
 
-func serveCollector(ctx context.Context, log *slog.Logger, listen, dbURL, testListsDir string, rl collector.RateLimit) error {
+func serveCollector(ctx context.Context, log *slog.Logger, listen, dbURL, testListsDir string, rl collector.RateLimit, tlsCfg *tls.Config) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(collectorMemoryLimit)
 	}
@@ -84,8 +94,21 @@ func serveCollector(ctx context.Context, log *slog.Logger, listen, dbURL, testLi
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("collector: listen: %w", err))
 	}
-	log.Info("collector serving", "url", "http://"+ln.Addr().String()+"/", "db", db.Dialect(),
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+	}
+	log.Info("collector serving", "url", scheme+"://"+ln.Addr().String()+"/", "db", db.Dialect(),
 		"rate_limit", rl.IngestRate, "burst", rl.IngestBurst, "read_rate_limit", rl.ReadRate, "read_burst", rl.ReadBurst)
-	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Logger: log, RateLimit: &rl})
+	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Logger: log, RateLimit: &rl, TLS: tlsCfg})
 	return srv.Serve(ctx, ln)
+}
+
+// tlsFlags adds the TLS flags the collector and the helper share.
+func tlsFlags(cmd *cobra.Command, o *service.TLSOptions) {
+	cmd.Flags().StringVar(&o.CertFile, "tls-cert", "", "PEM certificate (chain): serve HTTPS with --tls-key; reloaded when the file changes or on SIGHUP")
+	cmd.Flags().StringVar(&o.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
+	cmd.Flags().StringArrayVar(&o.ACMEDomains, "acme-domain", nil, "public name to get a certificate for from Let's Encrypt (ACME tls-alpn-01: listen on :443); repeatable")
+	cmd.Flags().StringVar(&o.ACMECache, "acme-cache", "acme-cache", "directory keeping the ACME account and certificates")
+	cmd.Flags().StringVar(&o.ACMEEmail, "acme-email", "", "contact address given to the ACME CA")
 }

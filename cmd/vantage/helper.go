@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -35,10 +33,11 @@ func newHelperCmd() *cobra.Command {
 
 // helperOptions are the flags of helper serve.
 type helperOptions struct {
-	listen, tlsCert, tlsKey string
-	logFormat               string
-	labAllowPrivate         bool
-	mmdb                    []string
+	listen          string
+	tls             service.TLSOptions
+	logFormat       string
+	labAllowPrivate bool
+	mmdb            []string
 }
 
 func newHelperServeCmd() *cobra.Command {
@@ -64,8 +63,7 @@ func newHelperServeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8490", "address to listen on")
-	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate: serve HTTPS (with --tls-key)")
-	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	tlsFlags(cmd, &o.tls)
 	cmd.Flags().StringVar(&o.logFormat, "log-format", service.LogText, "log lines as text or json (one access-log line per request)")
 	cmd.Flags().BoolVar(&o.labAllowPrivate, "lab-allow-private", false, "allow loopback and private targets (labs and tests only)")
 	cmd.Flags().StringArrayVar(&o.mmdb, "mmdb", nil, "IP database (.mmdb: country and/or ASN) to tell probes where they are (repeatable)")
@@ -87,13 +85,12 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, logw 
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("helper: %w", err))
 	}
-	if (o.tlsCert == "") != (o.tlsKey == "") {
-		return withCode(exitUsage, errors.New("helper: --tls-cert and --tls-key go together"))
+	tlsCfg, reloader, err := o.tls.TLS(log)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("helper: %w", err))
 	}
-	if o.tlsCert != "" {
-		if _, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey); err != nil {
-			return withCode(exitUsage, fmt.Errorf("helper: --tls-cert/--tls-key: %w", err))
-		}
+	if reloader != nil {
+		reloader.ReloadOnSIGHUP(ctx)
 	}
 	roots, err := loadRoots(cfg.TLS.Roots)
 	if err != nil {
@@ -136,15 +133,16 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, logw 
 	srv := &http.Server{
 		Handler: thserver.OpsHandler(h, log), ReadHeaderTimeout: helperReadTimeout, ReadTimeout: helperReadTimeout,
 		WriteTimeout: helperWriteTimeout, IdleTimeout: helperIdleTimeout, MaxHeaderBytes: helperMaxHeader,
+		TLSConfig: tlsCfg,
 	}
 	scheme := "http"
-	if o.tlsCert != "" {
+	if tlsCfg != nil {
 		scheme = "https"
 	}
 	errc := make(chan error, 1)
 	go func() {
-		if o.tlsCert != "" {
-			errc <- srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
+		if tlsCfg != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificates come from srv.TLSConfig
 		} else {
 			errc <- srv.Serve(ln)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
 	"github.com/vantage-probe/vantage/probe/config"
+	"github.com/vantage-probe/vantage/report/service"
 )
 
 // TestHelperServe runs the helper command's server in-process (lab mode) and asks it
@@ -64,8 +65,8 @@ func TestHelperServeUsageErrors(t *testing.T) {
 		cfg *config.Config
 		o   helperOptions
 	}{
-		"cert without key": {config.Defaults(), helperOptions{listen: "127.0.0.1:0", tlsCert: "c.pem"}},
-		"missing cert":     {config.Defaults(), helperOptions{listen: "127.0.0.1:0", tlsCert: "/nonexistent/c.pem", tlsKey: "/nonexistent/k.pem"}},
+		"cert without key": {config.Defaults(), helperOptions{listen: "127.0.0.1:0", tls: service.TLSOptions{CertFile: "c.pem"}}},
+		"missing cert":     {config.Defaults(), helperOptions{listen: "127.0.0.1:0", tls: service.TLSOptions{CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"}}},
 		"bad roots":        {cfgBadRoots, helperOptions{listen: "127.0.0.1:0"}},
 		"bad listen":       {config.Defaults(), helperOptions{listen: "127.0.0.1:notaport"}},
 		"bad mmdb":         {config.Defaults(), helperOptions{listen: "127.0.0.1:0", mmdb: []string{bad}}},

@@ -6,6 +6,7 @@ package collector
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,9 @@ type Config struct {
 	// ExportWriteTimeout bounds each write of an export to the client; 0 means
 	// DefaultExportWriteTimeout.
 	ExportWriteTimeout time.Duration
+	// TLS, when not nil, makes Serve answer HTTPS (HTTP/2 offered by ALPN);
+	// service.TLSOptions builds it with certificates reloaded from disk or ACME.
+	TLS *tls.Config
 	// RateLimit, when not nil, limits reads per client address and uploads per
 	// probe key (ratelimit.go).
 	RateLimit *RateLimit
@@ -101,6 +105,7 @@ type Server struct {
 	exportWrite  time.Duration
 	limiter      *rateLimiter // nil: no rate limit
 	metrics      *metrics
+	tls          *tls.Config // nil: plain HTTP
 }
 
 // NewServer returns a Server for cfg.
@@ -125,6 +130,7 @@ func NewServer(cfg Config) *Server {
 	s.exportSlots = make(chan struct{}, cmp.Or(max(cfg.MaxConcurrentExports, 0), DefaultMaxConcurrentExports))
 	s.exportWrite = cmp.Or(cfg.ExportWriteTimeout, DefaultExportWriteTimeout)
 	s.metrics = newMetrics(cfg.Store)
+	s.tls = cfg.TLS
 	if cfg.RateLimit != nil {
 		s.limiter = newRateLimiter(*cfg.RateLimit, s.now)
 		s.limiter.refused = func(bucket string) { s.metrics.rateLimits.WithLabelValues(bucket).Inc() }
@@ -234,7 +240,14 @@ func (s *Server) serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if s.tls != nil {
+			hs.TLSConfig = s.tls
+			errc <- hs.ServeTLS(ln, "", "") // the certificates come from hs.TLSConfig
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("collector: serve: %w", err)
