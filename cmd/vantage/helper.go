@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thserver"
-	"github.com/vantage-probe/vantage/nettests/webconnectivity/thserver/mmdb"
 	"github.com/vantage-probe/vantage/probe/config"
 	"github.com/vantage-probe/vantage/probe/netx"
 	"github.com/vantage-probe/vantage/report/service"
@@ -98,7 +97,7 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, logw 
 	}
 	var geo []thserver.GeoDB
 	for _, path := range o.mmdb {
-		db, err := mmdb.Open(path)
+		db, err := thserver.OpenMMDB(path)
 		if err != nil {
 			return withCode(exitUsage, fmt.Errorf("helper: --mmdb: %w", err))
 		}
