@@ -25,7 +25,7 @@ func newCollectorCmd() *cobra.Command {
 		Use:   "collector",
 		Short: "Run a collector: receives signed measurements, serves the API and web page",
 	}
-	cmd.AddCommand(newCollectorServeCmd())
+	cmd.AddCommand(newCollectorServeCmd(), newCollectorBackupCmd())
 	return cmd
 }
 
