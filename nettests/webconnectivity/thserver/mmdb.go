@@ -49,3 +49,19 @@ func (m *MMDB) Lookup(ip netip.Addr) (any, error) {
 
 // Close releases the database.
 func (m *MMDB) Close() error { return m.r.Close() }
+
+// ASN is the autonomous system of ip in the database (GeoLite2-ASN or IPinfo
+// fields, as the helper reads them); 0 when it has none or cannot say. It is a
+// netx.ASNLookup, for the probe's [probe] asn_db.
+func (m *MMDB) ASN(ip netip.Addr) (int64, string) {
+	rec, err := m.Lookup(ip)
+	r, ok := rec.(map[string]any)
+	if err != nil || !ok {
+		return 0, ""
+	}
+	asn := asnOf(r)
+	if asn == 0 {
+		return 0, ""
+	}
+	return asn, firstString(r, "autonomous_system_organization", "as_name")
+}
