@@ -25,19 +25,21 @@ func newCollectorCmd() *cobra.Command {
 		Use:   "collector",
 		Short: "Run a collector: receives signed measurements, serves the API and web page",
 	}
-	cmd.AddCommand(newCollectorServeCmd(), newCollectorBackupCmd())
+	cmd.AddCommand(newCollectorServeCmd(), newCollectorBackupCmd(), newCollectorDeleteProbeCmd())
 	return cmd
 }
 
 func newCollectorServeCmd() *cobra.Command {
 	var listen, db, testListsDir, logFormat string
 	var tlsOpts service.TLSOptions
+	var banList string
 	rl := collector.DefaultRateLimit()
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the collector (see docs/collector.md and docs/api.md)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			signal.Ignore(syscall.SIGHUP) // a reload with nothing to reload must not stop the service
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if rl.IngestRate < 0 || rl.ReadRate < 0 || rl.IngestBurst < 0 || rl.ReadBurst < 0 {
@@ -54,7 +56,14 @@ func newCollectorServeCmd() *cobra.Command {
 			if reloader != nil {
 				reloader.ReloadOnSIGHUP(ctx)
 			}
-			return serveCollector(ctx, log, listen, db, testListsDir, rl, tlsCfg)
+			var bans *collector.BanList
+			if banList != "" {
+				if bans, err = collector.LoadBanList(banList); err != nil {
+					return withCode(exitUsage, fmt.Errorf("collector: --ban-list: %w", err))
+				}
+				reloadBansOnSIGHUP(ctx, bans, log)
+			}
+			return serveCollector(ctx, log, listen, db, testListsDir, rl, tlsCfg, bans)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8480", "address to listen on")
@@ -65,6 +74,7 @@ func newCollectorServeCmd() *cobra.Command {
 	cmd.Flags().Float64Var(&rl.ReadRate, "read-rate-limit", rl.ReadRate, "other requests per second per client address; 0 disables")
 	cmd.Flags().IntVar(&rl.ReadBurst, "read-burst", rl.ReadBurst, "other requests a client may send at once")
 	tlsFlags(cmd, &tlsOpts)
+	cmd.Flags().StringVar(&banList, "ban-list", "", "file of probe ids whose uploads are refused (one a line, # comments); reread on SIGHUP")
 	cmd.Flags().StringVar(&logFormat, "log-format", service.LogText, "log lines as text or json (one access-log line per request)")
 	cmd.Flags().BoolVar(&rl.TrustForwardedFor, "trust-forwarded-for", false, "take the client address from the last X-Forwarded-For entry (only behind a reverse proxy)")
 	return cmd
@@ -77,7 +87,7 @@ func newCollectorServeCmd() *cobra.Command {
 // (TestConcurrentBigUploadsStayWithinTheMemoryBound).
 const collectorMemoryLimit = 200 << 20
 
-func serveCollector(ctx context.Context, log *slog.Logger, listen, dbURL, testListsDir string, rl collector.RateLimit, tlsCfg *tls.Config) error {
+func serveCollector(ctx context.Context, log *slog.Logger, listen, dbURL, testListsDir string, rl collector.RateLimit, tlsCfg *tls.Config, bans *collector.BanList) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(collectorMemoryLimit)
 	}
@@ -100,7 +110,7 @@ func serveCollector(ctx context.Context, log *slog.Logger, listen, dbURL, testLi
 	}
 	log.Info("collector serving", "url", scheme+"://"+ln.Addr().String()+"/", "db", db.Dialect(),
 		"rate_limit", rl.IngestRate, "burst", rl.IngestBurst, "read_rate_limit", rl.ReadRate, "read_burst", rl.ReadBurst)
-	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Logger: log, RateLimit: &rl, TLS: tlsCfg})
+	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Logger: log, RateLimit: &rl, TLS: tlsCfg, Banned: bans})
 	return srv.Serve(ctx, ln)
 }
 

@@ -54,6 +54,7 @@ func newHelperServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			signal.Ignore(syscall.SIGHUP) // a reload with nothing to reload must not stop the service
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return serveHelper(ctx, cfg, o, cmd.ErrOrStderr(), func(url string) {

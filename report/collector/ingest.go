@@ -116,6 +116,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) *httpError {
 		return &httpError{status: http.StatusBadRequest,
 			msg: ContentTypeJSON + " carries exactly one measurement; use " + ContentTypeNDJSON + " for several"}
 	}
+	if id := s.banned.bannedIn(probeIDs(recs)); id != "" {
+		return &httpError{status: http.StatusForbidden, reason: reasonBanned, msg: "probe key " + id + " is banned by this collector"}
+	}
 	if ok, wait := s.limiter.allowProbes(probeIDs(recs)); !ok {
 		return &httpError{status: http.StatusTooManyRequests, retryAfter: wait, reason: reasonRateLimited,
 			msg: "rate limited (this probe key), retry later"}

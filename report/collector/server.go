@@ -55,6 +55,8 @@ type Config struct {
 	// ExportWriteTimeout bounds each write of an export to the client; 0 means
 	// DefaultExportWriteTimeout.
 	ExportWriteTimeout time.Duration
+	// Banned, when not nil, lists the probe ids whose uploads are refused (403).
+	Banned *BanList
 	// TLS, when not nil, makes Serve answer HTTPS (HTTP/2 offered by ALPN);
 	// service.TLSOptions builds it with certificates reloaded from disk or ACME.
 	TLS *tls.Config
@@ -106,6 +108,7 @@ type Server struct {
 	limiter      *rateLimiter // nil: no rate limit
 	metrics      *metrics
 	tls          *tls.Config // nil: plain HTTP
+	banned       *BanList    // nil: none
 }
 
 // NewServer returns a Server for cfg.
@@ -131,6 +134,7 @@ func NewServer(cfg Config) *Server {
 	s.exportWrite = cmp.Or(cfg.ExportWriteTimeout, DefaultExportWriteTimeout)
 	s.metrics = newMetrics(cfg.Store)
 	s.tls = cfg.TLS
+	s.banned = cfg.Banned
 	if cfg.RateLimit != nil {
 		s.limiter = newRateLimiter(*cfg.RateLimit, s.now)
 		s.limiter.refused = func(bucket string) { s.metrics.rateLimits.WithLabelValues(bucket).Inc() }
