@@ -92,7 +92,7 @@ func (r *lossyResolver) copies(name, qtype string) []uint16 {
 func TestLookupResendsALostUDPQuery(t *testing.T) {
 	r := newLossyResolver(t, 1, 0, false)
 	opts := netx.DNSOptions{DuplicateWindow: dnsTestNoWindow, Retransmit: 100 * time.Millisecond}
-	res, _, err := dnsLookup(t, &netx.Config{Timeout: dnsTestStep}, r.url(), "lossy.test", opts)
+	res, _, err := dnsLookup(t, &netx.Client{Timeout: dnsTestStep}, r.url(), "lossy.test", opts)
 	if err != nil || !slices.Equal(res.Addrs, []string{"198.51.100.7"}) {
 		t.Fatalf("Lookup = %+v, %v; want 198.51.100.7 from the resent query", res, err)
 	}
@@ -107,7 +107,7 @@ func TestLookupResendsALostUDPQuery(t *testing.T) {
 func TestLookupWithoutResendWaitsOutTheStep(t *testing.T) {
 	r := newLossyResolver(t, 1, 0, false)
 	opts := netx.DNSOptions{DuplicateWindow: dnsTestNoWindow, Retransmit: -1}
-	_, _, err := dnsLookup(t, &netx.Config{Timeout: 500 * time.Millisecond}, r.url(), "lossy.test", opts)
+	_, _, err := dnsLookup(t, &netx.Client{Timeout: 500 * time.Millisecond}, r.url(), "lossy.test", opts)
 	if got := netx.Classify(err); got != netx.FailureGenericTimeout {
 		t.Fatalf("failure = %q (%v), want %q: with resends off one lost datagram costs the step", got, err, netx.FailureGenericTimeout)
 	}
@@ -120,7 +120,7 @@ func TestLookupResendsAtMostTheCap(t *testing.T) {
 	r := newLossyResolver(t, 1000, 0, false)
 	opts := netx.DNSOptions{DuplicateWindow: dnsTestNoWindow, Retransmit: 50 * time.Millisecond}
 	start := time.Now()
-	_, _, err := dnsLookup(t, &netx.Config{Timeout: time.Second}, r.url(), "silent.test", opts)
+	_, _, err := dnsLookup(t, &netx.Client{Timeout: time.Second}, r.url(), "silent.test", opts)
 	if got := netx.Classify(err); got != netx.FailureGenericTimeout {
 		t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureGenericTimeout)
 	}
@@ -138,7 +138,7 @@ func TestLookupRepliesToDifferentCopiesAreNotInjection(t *testing.T) {
 	// the duplicate window, yet they answer different queries.
 	r := newLossyResolver(t, 0, 150*time.Millisecond, true)
 	opts := netx.DNSOptions{DuplicateWindow: 600 * time.Millisecond, Retransmit: 100 * time.Millisecond}
-	res, trace, err := dnsLookup(t, &netx.Config{Timeout: dnsTestStep}, r.url(), "rr.test", opts)
+	res, trace, err := dnsLookup(t, &netx.Client{Timeout: dnsTestStep}, r.url(), "rr.test", opts)
 	if err != nil {
 		t.Fatalf("Lookup: %v", err)
 	}

@@ -52,12 +52,13 @@ type udpTransport struct {
 	maxReplies     int
 	retransmit     time.Duration // <= 0: never resend
 	maxRetransmits int
+	dial           PacketDialFunc // Client.DialPacket: the one UDP seam
 }
 
 var _ dnsTransport = (*udpTransport)(nil)
 
-func newUDPTransport(address string, opts DNSOptions) *udpTransport {
-	t := &udpTransport{address: address, window: opts.DuplicateWindow, maxReplies: opts.MaxUDPReplies}
+func newUDPTransport(address string, opts DNSOptions, dial PacketDialFunc) *udpTransport {
+	t := &udpTransport{address: address, window: opts.DuplicateWindow, maxReplies: opts.MaxUDPReplies, dial: dial}
 	if t.window == 0 {
 		t.window = DefaultDuplicateWindow
 	}
@@ -75,8 +76,7 @@ func newUDPTransport(address string, opts DNSOptions) *udpTransport {
 }
 
 func (t *udpTransport) exchange(ctx context.Context, q *dns.Msg, now func() time.Time) ([]timedReply, int, error) {
-	var dialer net.Dialer
-	conn, err := dialer.DialContext(ctx, "udp", t.address)
+	conn, err := dialPacketTo(ctx, t.dial, t.address)
 	if err != nil {
 		return nil, 0, contextError(ctx, err)
 	}
