@@ -75,3 +75,23 @@ func TestTargetsServedAndRefreshed(t *testing.T) {
 		t.Error("web_connectivity has no target list to refresh")
 	}
 }
+
+// BenchmarkRefreshTargets: fetch and parse the six service lists from a local
+// collector serving the embedded ones (docs/benchmarks.md).
+func BenchmarkRefreshTargets(b *testing.B) {
+	c := collectortest.NewWithConfig(b, collectortest.SQLite, collector.Config{Targets: collectorTargets})
+	cfg, env := &config.Config{}, &nettests.Env{}
+	var descs []registry.Descriptor
+	for _, d := range registry.All() {
+		if d.WithTargets != nil {
+			descs = append(descs, d)
+		}
+	}
+	for b.Loop() {
+		for _, d := range descs {
+			if _, err := targetsRefresh(d, cfg, env, c.URL)(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
