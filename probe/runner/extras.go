@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"sync"
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/report"
@@ -23,18 +24,27 @@ type Extra struct {
 	Refresh func(ctx context.Context) (nettests.Measurer, error)
 }
 
-// refreshExtras swaps in the extra nettests built on fresher target lists.
+// refreshExtras swaps in the extra nettests built on fresher target lists. They
+// are asked at once: a collector that does not answer costs one fetch timeout,
+// not one per nettest.
 func (s *state) refreshExtras(ctx context.Context) {
+	fresh := make([]nettests.Measurer, len(s.r.Extras))
+	errs := make([]error, len(s.r.Extras))
+	var wg sync.WaitGroup
 	for i, x := range s.r.Extras {
-		if x.Refresh == nil || ctx.Err() != nil {
+		if x.Refresh == nil {
 			continue
 		}
-		m, err := x.Refresh(ctx)
-		if err != nil {
-			s.r.Logger.Info("keeping the embedded target list", "nettest", x.Measurer.Name(), "err", err)
-			continue
+		wg.Go(func() { fresh[i], errs[i] = x.Refresh(ctx) })
+	}
+	wg.Wait()
+	for i, x := range s.r.Extras {
+		switch {
+		case errs[i] != nil:
+			s.r.Logger.Info("keeping the embedded target list", "nettest", x.Measurer.Name(), "err", errs[i])
+		case fresh[i] != nil:
+			s.r.Extras[i].Measurer = fresh[i]
 		}
-		s.r.Extras[i].Measurer = m
 	}
 }
 

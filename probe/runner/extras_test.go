@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/probe/netx"
@@ -158,5 +160,40 @@ func TestExtrasRefreshedWhenOnline(t *testing.T) {
 				t.Errorf("the fallback is not logged with its reason: %s", logs.String())
 			}
 		})
+	}
+}
+
+// TestExtrasRefreshedTogether: the target lists are fetched at once, so a dead
+// collector costs one fetch timeout per run. Each refresh here returns only once
+// both have started; asked one after the other, the first would wait until the
+// run's context ends (a bound against hanging, not a timing assertion) and fail.
+func TestExtrasRefreshedTogether(t *testing.T) {
+	r, _, _, _ := newTestRunner(t, &fakeURLs{}, nettests.NetworkOnline, nettests.NetworkOnline)
+	var started sync.WaitGroup
+	started.Add(2)
+	both := make(chan struct{})
+	go func() { started.Wait(); close(both) }()
+	var fresh []*fakeService
+	for _, name := range []string{"whatsapp", "tor"} {
+		f := &fakeService{name: name, verdict: "ok"}
+		fresh = append(fresh, f)
+		refresh := func(ctx context.Context) (nettests.Measurer, error) {
+			started.Done()
+			select {
+			case <-both:
+				return f, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		r.Extras = append(r.Extras, Extra{Measurer: &fakeService{name: name, verdict: "ok"}, Skipped: serviceSkipped, Refresh: refresh})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := r.Run(ctx, []string{"https://ok.example/"}); err != nil {
+		t.Fatal(err)
+	}
+	if fresh[0].calls != 1 || fresh[1].calls != 1 {
+		t.Errorf("fresh lists measured %d/%d times: not refreshed together", fresh[0].calls, fresh[1].calls)
 	}
 }
