@@ -14,6 +14,7 @@ import (
 
 	"github.com/vantage-probe/vantage/report/collector"
 	"github.com/vantage-probe/vantage/report/collector/storage"
+	"github.com/vantage-probe/vantage/report/translog"
 )
 
 func init() { register(newCollectorCmd) }
@@ -29,6 +30,7 @@ func newCollectorCmd() *cobra.Command {
 
 func newCollectorServeCmd() *cobra.Command {
 	var listen, db, testListsDir string
+	var logKey logKeyFlags
 	rl := collector.DefaultRateLimit()
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -40,7 +42,11 @@ func newCollectorServeCmd() *cobra.Command {
 			if rl.IngestRate < 0 || rl.ReadRate < 0 || rl.IngestBurst < 0 || rl.ReadBurst < 0 {
 				return withCode(exitUsage, fmt.Errorf("collector: rate limits and bursts must not be negative"))
 			}
-			return serveCollector(ctx, listen, db, testListsDir, rl)
+			key, err := logKey.load(db)
+			if err != nil {
+				return err
+			}
+			return serveCollector(ctx, listen, db, testListsDir, rl, key)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8480", "address to listen on")
@@ -50,6 +56,7 @@ func newCollectorServeCmd() *cobra.Command {
 	cmd.Flags().IntVar(&rl.IngestBurst, "burst", rl.IngestBurst, "uploads a probe key may send at once")
 	cmd.Flags().Float64Var(&rl.ReadRate, "read-rate-limit", rl.ReadRate, "other requests per second per client address; 0 disables")
 	cmd.Flags().IntVar(&rl.ReadBurst, "read-burst", rl.ReadBurst, "other requests a client may send at once")
+	logKey.register(cmd)
 	cmd.Flags().BoolVar(&rl.TrustForwardedFor, "trust-forwarded-for", false, "take the client address from the last X-Forwarded-For entry (only behind a reverse proxy)")
 	return cmd
 }
@@ -61,7 +68,7 @@ func newCollectorServeCmd() *cobra.Command {
 // (TestConcurrentBigUploadsStayWithinTheMemoryBound).
 const collectorMemoryLimit = 200 << 20
 
-func serveCollector(ctx context.Context, listen, dbURL, testListsDir string, rl collector.RateLimit) error {
+func serveCollector(ctx context.Context, listen, dbURL, testListsDir string, rl collector.RateLimit, logKey *translog.Key) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(collectorMemoryLimit)
 	}
@@ -81,6 +88,7 @@ func serveCollector(ctx context.Context, listen, dbURL, testListsDir string, rl 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	log.Info("collector serving", "url", "http://"+ln.Addr().String()+"/", "db", db.Dialect(),
 		"rate_limit", rl.IngestRate, "burst", rl.IngestBurst, "read_rate_limit", rl.ReadRate, "read_burst", rl.ReadBurst)
-	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Logger: log, RateLimit: &rl})
+	log.Info("transparency log", "origin", logKey.Origin(), "verifier_key", logKey.VerifierKey())
+	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Logger: log, RateLimit: &rl, LogKey: logKey})
 	return srv.Serve(ctx, ln)
 }
