@@ -30,6 +30,7 @@ var pullFilters = []struct{ flag, param, help string }{
 
 func newPullCmd() *cobra.Command {
 	var collectorURL, output string
+	var lf pullLogFlags
 	values := make([]string, len(pullFilters))
 	cmd := &cobra.Command{
 		Use:   "pull --collector URL [filters] -o FILE",
@@ -47,17 +48,23 @@ func newPullCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			res, err := collector.Pull(ctx, nil, collectorURL, filters, output)
+			opts, err := lf.options(output)
+			if err != nil {
+				return err
+			}
+			res, err := collector.PullWith(ctx, nil, collectorURL, filters, output, opts)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "pulled %d measurements from %d probes to %s; every signature verified\n",
 				res.Lines, res.Probes, output)
+			lf.report(cmd, res, opts)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&collectorURL, "collector", "", "collector base URL, e.g. https://collector.example.org")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (JSON lines, written atomically)")
+	lf.register(cmd)
 	for i, f := range pullFilters {
 		cmd.Flags().StringVar(&values[i], f.flag, "", f.help)
 	}

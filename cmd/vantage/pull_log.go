@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vantage-probe/vantage/probe/config"
+	"github.com/vantage-probe/vantage/report/collector"
+)
+
+// pullLogFlags are `vantage pull`'s transparency-log flags.
+type pullLogFlags struct {
+	state, key string
+	skip       bool
+}
+
+func (f *pullLogFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.state, "log-state", "", "file remembering each collector's log key and last verified checkpoint (default DATA_DIR/pulled-logs.json)")
+	cmd.Flags().StringVar(&f.key, "log-key", "", "the collector's log verifier key (default: the remembered one, or the published one on first use)")
+	cmd.Flags().BoolVar(&f.skip, "no-log-check", false, "do not check the collector's transparency log")
+}
+
+func (f *pullLogFlags) options(output string) (collector.PullOptions, error) {
+	if f.skip {
+		return collector.PullOptions{}, nil
+	}
+	if output == "-" {
+		return collector.PullOptions{}, withCode(exitUsage, fmt.Errorf("pull: the log check needs a file for its proofs: give -o FILE or --no-log-check"))
+	}
+	state := f.state
+	if state == "" {
+		state = filepath.Join(config.DefaultDataDir(), "pulled-logs.json")
+	}
+	return collector.PullOptions{LogState: state, LogKey: f.key, ProofFile: output + ".log.json"}, nil
+}
+
+func (f *pullLogFlags) report(cmd *cobra.Command, res collector.PullResult, opts collector.PullOptions) {
+	if res.Log == nil {
+		return
+	}
+	out := cmd.OutOrStdout()
+	if res.LogFirstUse {
+		fmt.Fprintf(out, "first pull from this collector: its log key %s is now pinned in %s (compare it with the one the collector's operator publishes)\n",
+			res.Log.Origin, opts.LogState)
+	}
+	fmt.Fprintf(out, "every measurement is in the collector's log (checkpoint %s, size %d, consistent with the last one verified); proofs in %s\n",
+		res.Log.Origin, res.Log.Size, opts.ProofFile)
+}
