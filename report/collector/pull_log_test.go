@@ -34,7 +34,9 @@ type fileCollector struct {
 // collector (a fork).
 type swap struct{ h atomic.Value }
 
-func (s *swap) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.Load().(http.Handler).ServeHTTP(w, r) }
+func (s *swap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.h.Load().(http.Handler).ServeHTTP(w, r)
+}
 
 func newFileCollector(t *testing.T, key *translog.Key) *fileCollector {
 	t.Helper()
