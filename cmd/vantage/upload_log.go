@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/vantage-probe/vantage/report/upload"
+)
+
+// uploadLogState is the file, in the probe's data directory, remembering each
+// collector's log key and the last checkpoint the probe verified.
+const uploadLogState = "collector-logs.json"
+
+// checkUploadLog proves that the collector's log holds what it acknowledged in
+// this drain, and says so loudly when it does not: a collector that lost,
+// changed or rewrote the probe's measurements is as bad as a forged signature.
+func checkUploadLog(ctx context.Context, errOut io.Writer, c *upload.Client, res upload.Result, dir string) error {
+	fails := c.CheckLog(ctx, res, filepath.Join(dir, uploadLogState))
+	for _, f := range fails {
+		fmt.Fprintf(errOut, "LOG CHECK FAILED: %v\n", f)
+	}
+	if len(fails) > 0 {
+		return fmt.Errorf("upload: the collector's transparency log does not prove %d acknowledged measurements (see LOG CHECK FAILED above)", len(res.Logged))
+	}
+	if len(res.Logged) > 0 {
+		fmt.Fprintf(errOut, "log check: the collector's signed log includes all %d measurements it acknowledged\n", len(res.Logged))
+	}
+	return nil
+}
