@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -30,16 +32,15 @@ func TestSignalDuringAShutdownRun(t *testing.T) {
 	for i := range 100_000 {
 		fmt.Fprintf(&list, "https://site%d.example/\n", i)
 	}
+	t.Run("SIGTERM while an endless list is read", func(t *testing.T) { testSignalWhileAnEndlessListIsRead(t, bin) })
 	for _, tc := range []struct {
-		name   string
-		sig    syscall.Signal
-		after  int           // JSON lines printed before the signal
-		orWait time.Duration // or this long after the start, when after is 0
+		name  string
+		sig   syscall.Signal
+		after int // JSON lines printed before the signal; 0: at the location log line, just before the check
 	}{
-		{"SIGTERM while the list is read", syscall.SIGTERM, 0, 100 * time.Millisecond},
-		{"SIGTERM during the check", syscall.SIGTERM, 0, 1500 * time.Millisecond},
-		{"SIGINT at the first skip", syscall.SIGINT, 2, 0},
-		{"SIGTERM after 2,000 skips", syscall.SIGTERM, 2000, 0},
+		{"SIGTERM during the check", syscall.SIGTERM, 0},
+		{"SIGINT at the first skip", syscall.SIGINT, 2},
+		{"SIGTERM after 2,000 skips", syscall.SIGTERM, 2000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // most of each run is waiting for the check's timeouts
@@ -50,11 +51,29 @@ func TestSignalDuringAShutdownRun(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			cmd := h.command("run", "--json", "--no-upload", "--input-file", file)
+			// --batch logs JSON records on stderr, the location one right before
+			// the check.
+			cmd := h.command("run", "--batch", "--json", "--no-upload", "--input-file", file)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
 			}
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			located := make(chan time.Time, 1)
+			go func() { // owned: ends when the process's stderr closes
+				sc := bufio.NewScanner(stderr)
+				for sc.Scan() {
+					if strings.Contains(sc.Text(), `"msg":"location"`) {
+						select {
+						case located <- time.Now():
+						default:
+						}
+					}
+				}
+			}()
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +89,7 @@ func TestSignalDuringAShutdownRun(t *testing.T) {
 			var printed []string
 			var timer <-chan time.Time
 			if tc.after == 0 {
-				timer = time.After(tc.orWait)
+				timer = located
 			}
 			var signalled time.Time
 			for line := range waitOrSignal(ctx, lines, timer, func() bool { return tc.after > 0 && len(printed) >= tc.after }, func() {
@@ -125,6 +144,76 @@ func TestSignalDuringAShutdownRun(t *testing.T) {
 			t.Logf("%s: exit %d %v after the signal, %d measurements printed and stored, all verify", tc.name, code, exitedAfter.Round(time.Millisecond), n)
 		})
 	}
+}
+
+// testSignalWhileAnEndlessListIsRead: the list is a FIFO the test keeps
+// writing to, so the run is certainly reading it (and has its signal handler)
+// when SIGTERM comes after 20,000 lines. The run must stop reading and exit 1,
+// having measured and stored nothing.
+func testSignalWhileAnEndlessListIsRead(t *testing.T, bin string) {
+	t.Parallel()
+	h := newProbeHome(t, bin, true)
+	fifo := filepath.Join(h.root, "endless.txt")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := h.command("run", "--json", "--no-upload", "--input-file", fifo)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	signalled := make(chan time.Time, 1)
+	written := make(chan int, 1)
+	go func() { // owned: ends when the run closes its end (EPIPE), or is unblocked below
+		n := 0
+		defer func() { written <- n }()
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer w.Close()
+		bw := bufio.NewWriter(w)
+		for ; ; n++ {
+			if _, err := fmt.Fprintf(bw, "https://endless%d.example/\n", n); err != nil {
+				return
+			}
+			if n == 20_000 {
+				if bw.Flush() != nil {
+					return
+				}
+				signalled <- time.Now()
+				cmd.Process.Signal(syscall.SIGTERM)
+			}
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		err = <-done
+		t.Errorf("the run was still reading the endless list 30 s after the start")
+	}
+	exited := time.Now()
+	// Unblock the writer's open if the run never opened the FIFO.
+	if r, oerr := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); oerr == nil {
+		r.Close()
+	}
+	n := <-written
+	var at time.Time
+	select {
+	case at = <-signalled:
+	default:
+		t.Fatalf("the run ended (%v) after %d lines, before the signal", err, n)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitError {
+		t.Errorf("exit %d, want %d (interrupted): %v", code, exitError, err)
+	}
+	if c := countStored(t, h.data); c != 0 {
+		t.Errorf("stored %d measurements before any check", c)
+	}
+	t.Logf("SIGTERM after 20,000 lines of an endless list: exit 1 %v after the signal, %d lines written in all", exited.Sub(at).Round(time.Millisecond), n)
 }
 
 // waitOrSignal passes lines on and calls signal once, when timer fires or ready
