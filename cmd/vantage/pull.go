@@ -31,6 +31,7 @@ var pullFilters = []struct{ flag, param, help string }{
 func newPullCmd() *cobra.Command {
 	var collectorURL, output string
 	var lf pullLogFlags
+	var format string
 	values := make([]string, len(pullFilters))
 	cmd := &cobra.Command{
 		Use:   "pull --collector URL [filters] -o FILE",
@@ -52,6 +53,12 @@ func newPullCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if opts.Format, err = pullFormat(format); err != nil {
+				return err
+			}
+			if opts.Format == collector.FormatOONI {
+				opts.ProofFile = "" // the file holds no signed lines to prove
+			}
 			res, err := collector.PullWith(ctx, nil, collectorURL, filters, output, opts)
 			if err != nil {
 				return err
@@ -65,6 +72,7 @@ func newPullCmd() *cobra.Command {
 	cmd.Flags().StringVar(&collectorURL, "collector", "", "collector base URL, e.g. https://collector.example.org")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (JSON lines, written atomically)")
 	lf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "jsonl", `"jsonl" (the signed lines) or "ooni" (bare measurements in OONI's shape, converted after verification)`)
 	for i, f := range pullFilters {
 		cmd.Flags().StringVar(&values[i], f.flag, "", f.help)
 	}

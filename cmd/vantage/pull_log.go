@@ -36,6 +36,16 @@ func (f *pullLogFlags) options(output string) (collector.PullOptions, error) {
 	return collector.PullOptions{LogState: state, LogKey: f.key, ProofFile: output + ".log.json"}, nil
 }
 
+func pullFormat(f string) (string, error) {
+	switch f {
+	case "", collector.FormatJSONL:
+		return collector.FormatJSONL, nil
+	case collector.FormatOONI:
+		return f, nil
+	}
+	return "", withCode(exitUsage, fmt.Errorf(`pull: --format %q: want "jsonl" or "ooni"`, f))
+}
+
 func (f *pullLogFlags) report(cmd *cobra.Command, res collector.PullResult, opts collector.PullOptions) {
 	if res.Log == nil {
 		return
@@ -45,6 +55,9 @@ func (f *pullLogFlags) report(cmd *cobra.Command, res collector.PullResult, opts
 		fmt.Fprintf(out, "first pull from this collector: its log key %s is now pinned in %s (compare it with the one the collector's operator publishes)\n",
 			res.Log.Origin, opts.LogState)
 	}
-	fmt.Fprintf(out, "every measurement is in the collector's log (checkpoint %s, size %d, consistent with the last one verified); proofs in %s\n",
-		res.Log.Origin, res.Log.Size, opts.ProofFile)
+	fmt.Fprintf(out, "every measurement is in the collector's log (checkpoint %s, size %d, consistent with the last one verified)\n",
+		res.Log.Origin, res.Log.Size)
+	if opts.ProofFile != "" {
+		fmt.Fprintf(out, "proofs for vantage verify --log: %s\n", opts.ProofFile)
+	}
 }

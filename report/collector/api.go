@@ -126,11 +126,15 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
-	q, err := newQuery(r.URL.RawQuery)
+	q, err := newQuery(r.URL.RawQuery, "format")
 	if s.badQuery(w, err) {
 		return
 	}
 	f, err := q.filter()
+	if s.badQuery(w, err) {
+		return
+	}
+	conv, err := exportFormat(q.get("format"))
 	if s.badQuery(w, err) {
 		return
 	}
@@ -154,7 +158,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		defer zw.Close()
 		out = zw
 	}
-	count, err := exportLines(r.Context(), s.store, f, out)
+	count, err := exportLines(r.Context(), s.store, f, out, conv)
 	if err != nil {
 		s.log.Warn("export broke off", "err", err, "sent", count)
 		w.Header().Set(ExportTrailer, "error: export broke off after "+fmt.Sprint(count)+" lines")
@@ -182,10 +186,17 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 	return d.w.Write(p)
 }
 
-func exportLines(ctx context.Context, st Store, f storage.Filter, w io.Writer) (int, error) {
+// exportLines writes the lines matching f, each through conv when not nil.
+func exportLines(ctx context.Context, st Store, f storage.Filter, w io.Writer, conv func([]byte) ([]byte, error)) (int, error) {
 	count := 0
 	nl := []byte{'\n'}
 	err := st.Export(ctx, f, func(line []byte) error {
+		if conv != nil {
+			var err error
+			if line, err = conv(line); err != nil {
+				return err
+			}
+		}
 		if _, err := w.Write(line); err != nil {
 			return err
 		}

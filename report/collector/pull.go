@@ -64,7 +64,7 @@ func PullWith(ctx context.Context, client *http.Client, collectorURL string, fil
 	var res PullResult
 	err = atomicfile.Write(path, 0o600, func(w io.Writer) error {
 		var err error
-		if res, err = copyVerified(resp.Body, w, lc.add); err != nil {
+		if res, err = copyVerified(resp.Body, w, lc.add, opts.convert()); err != nil {
 			return err
 		}
 		if err := checkTrailer(resp.Trailer.Get(ExportTrailer), res.Lines); err != nil {
@@ -82,8 +82,9 @@ func PullWith(ctx context.Context, client *http.Client, collectorURL string, fil
 }
 
 // copyVerified copies signed lines from r to w, verifying each.
-// onLine, when not nil, is given each verified line.
-func copyVerified(r io.Reader, w io.Writer, onLine func(uid string, line []byte)) (PullResult, error) {
+// onLine, when not nil, is given each verified line; conv, when not nil, rewrites
+// it before it is written.
+func copyVerified(r io.Reader, w io.Writer, onLine func(uid string, line []byte), conv func([]byte) ([]byte, error)) (PullResult, error) {
 	var res PullResult
 	probes := map[string]bool{}
 	sc := bufio.NewScanner(r)
@@ -103,6 +104,11 @@ func copyVerified(r io.Reader, w io.Writer, onLine func(uid string, line []byte)
 			onLine(s.MeasurementUID, line)
 		}
 		res.Lines++
+		if conv != nil {
+			if line, err = conv(line); err != nil {
+				return res, fmt.Errorf("line %d: %w", no, err)
+			}
+		}
 		bw.Write(line)
 		if err := bw.WriteByte('\n'); err != nil {
 			return res, err

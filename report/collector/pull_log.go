@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vantage-probe/vantage/report/ooni"
 	"github.com/vantage-probe/vantage/report/translog"
 )
 
@@ -23,6 +24,16 @@ type PullOptions struct {
 	// ProofFile, when not "", receives the checkpoint and every line's inclusion
 	// proof, for `vantage verify --log`.
 	ProofFile string
+	// Format "ooni" writes each verified line as the bare measurement in OONI's
+	// shape (report/ooni); "" or "jsonl" writes the signed lines.
+	Format string
+}
+
+func (o PullOptions) convert() func([]byte) ([]byte, error) {
+	if o.Format == FormatOONI {
+		return ooni.FromLine
+	}
+	return nil
 }
 
 // logCheck is one pull's check of the collector's log:
