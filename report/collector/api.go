@@ -41,6 +41,7 @@ type summaryJSON struct {
 type listJSON struct {
 	Results    []summaryJSON `json:"results"`
 	NextCursor *string       `json:"next_cursor"`
+	NextURL    *string       `json:"next_url"` // this query's next page, or null
 }
 
 func nullable(s string) *string {
@@ -93,6 +94,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		last := rows[limit-1]
 		next := encodeCursor(storage.Cursor{StartTime: last.StartTime.Unix(), ID: last.ID})
 		out.NextCursor = &next
+		out.NextURL = nextURL(r, next)
 	}
 	for _, m := range rows {
 		out.Results = append(out.Results, summaryJSON{
@@ -134,7 +136,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	if s.badQuery(w, err) {
 		return
 	}
-	conv, err := exportFormat(q.get("format"))
+	ef, err := exportFormat(q.get("format"))
 	if s.badQuery(w, err) {
 		return
 	}
@@ -148,7 +150,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	dw := &deadlineWriter{w: w, rc: http.NewResponseController(w), timeout: s.exportWrite}
 	w.Header().Set("Trailer", ExportTrailer)
-	w.Header().Set("Content-Type", ContentTypeNDJSON)
+	w.Header().Set("Content-Type", ef.contentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	var out io.Writer = dw
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
@@ -158,7 +160,10 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		defer zw.Close()
 		out = zw
 	}
-	count, err := exportLines(r.Context(), s.store, f, out, conv)
+	if _, err := out.Write(ef.header); err != nil {
+		return // the client is gone
+	}
+	count, err := exportLines(r.Context(), s.store, f, out, ef.conv)
 	if err != nil {
 		s.log.Warn("export broke off", "err", err, "sent", count)
 		w.Header().Set(ExportTrailer, "error: export broke off after "+fmt.Sprint(count)+" lines")

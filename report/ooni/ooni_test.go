@@ -81,7 +81,10 @@ func TestOtherTestsKeepOnlyOONIBlocking(t *testing.T) {
 	if tk["blocking"] != nil || tk["x_vantage_blocking"] != "quic" || v["test_version"] != "0.1.0" {
 		t.Errorf("%v", v)
 	}
-	if _, err := ooni.Convert([]byte(`{"test_name":"x"}`)); err == nil || !strings.Contains(err.Error(), "test_keys") {
-		t.Errorf("no test_keys: %v", err)
+	if out, err := ooni.Convert([]byte(`{"test_name":"x","test_keys":7}`)); err != nil || !strings.Contains(string(out), `"test_keys":7`) {
+		t.Errorf("odd test_keys: %s %v", out, err)
+	}
+	if _, err := ooni.Convert([]byte(`[1]`)); err == nil {
+		t.Error("a JSON array converted")
 	}
 }
