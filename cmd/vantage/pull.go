@@ -31,7 +31,7 @@ var pullFilters = []struct{ flag, param, help string }{
 func newPullCmd() *cobra.Command {
 	var collectorURL, output string
 	var lf pullLogFlags
-	var format string
+	var format, layout string
 	values := make([]string, len(pullFilters))
 	cmd := &cobra.Command{
 		Use:   "pull --collector URL [filters] -o FILE",
@@ -59,6 +59,11 @@ func newPullCmd() *cobra.Command {
 			if opts.Format == collector.FormatOONI {
 				opts.ProofFile = "" // the file holds no signed lines to prove
 			}
+			if layout == layoutRaw {
+				return pullRawTree(ctx, cmd, collectorURL, filters, output, opts, &lf)
+			} else if layout != "" && layout != "file" {
+				return withCode(exitUsage, fmt.Errorf(`pull: --layout %q: want "file" or "raw"`, layout))
+			}
 			res, err := collector.PullWith(ctx, nil, collectorURL, filters, output, opts)
 			if err != nil {
 				return err
@@ -73,6 +78,7 @@ func newPullCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (JSON lines, written atomically)")
 	lf.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "jsonl", `"jsonl" (the signed lines) or "ooni" (bare measurements in OONI's shape, converted after verification)`)
+	cmd.Flags().StringVar(&layout, "layout", "file", `"file" (one file, -o) or "raw" (with --format ooni: OONI's raw-data tree under the directory -o, raw/YYYYMMDD/HH/CC/testname/*.jsonl.gz)`)
 	for i, f := range pullFilters {
 		cmd.Flags().StringVar(&values[i], f.flag, "", f.help)
 	}

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/url"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vantage-probe/vantage/probe/config"
 	"github.com/vantage-probe/vantage/report/collector"
+	"github.com/vantage-probe/vantage/report/ooni"
 )
 
 // pullLogFlags are `vantage pull`'s transparency-log flags.
@@ -60,4 +64,38 @@ func (f *pullLogFlags) report(cmd *cobra.Command, res collector.PullResult, opts
 	if opts.ProofFile != "" {
 		fmt.Fprintf(out, "proofs for vantage verify --log: %s\n", opts.ProofFile)
 	}
+}
+
+// layoutRaw is `pull --layout raw`: OONI's raw-data tree.
+const layoutRaw = "raw"
+
+// pullRawTree pulls (verifying signatures and the log) into a temporary file in
+// the directory dir, then spreads its OONI-shaped lines into OONI's raw-data tree
+// under dir and removes the temporary file.
+func pullRawTree(ctx context.Context, cmd *cobra.Command, collectorURL string, filters url.Values, dir string, opts collector.PullOptions, lf *pullLogFlags) error {
+	if opts.Format != collector.FormatOONI {
+		return withCode(exitUsage, fmt.Errorf("pull: --layout raw needs --format ooni"))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("pull: %w", err)
+	}
+	tmp := filepath.Join(dir, ".vantage-pull.jsonl")
+	defer os.Remove(tmp)
+	res, err := collector.PullWith(ctx, nil, collectorURL, filters, tmp, opts)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(tmp)
+	if err != nil {
+		return fmt.Errorf("pull: %w", err)
+	}
+	defer f.Close()
+	files, err := ooni.WriteRawTree(f, dir)
+	if err != nil {
+		return fmt.Errorf("pull: %w", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "pulled %d measurements from %d probes into %d files under %s/raw; every signature verified\n",
+		res.Lines, res.Probes, len(files), dir)
+	lf.report(cmd, res, opts)
+	return nil
 }

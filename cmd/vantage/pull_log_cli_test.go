@@ -77,6 +77,38 @@ func TestPullThenVerifyLog(t *testing.T) {
 	}
 }
 
+// TestPullOONIRawTree writes OONI's raw-data layout from a verified pull.
+func TestPullOONIRawTree(t *testing.T) {
+	bin := storageBinary(t)
+	c := colltest.New(t, colltest.SQLite)
+	p := colltest.NewProbe(t)
+	t0 := time.Date(2022, 1, 5, 10, 0, 0, 0, time.UTC)
+	line := p.SignSpec(t, colltest.Spec{CC: "KZ", ASN: "AS9198", TestName: "web_connectivity",
+		Input: "https://r.example/", Start: t0, Verdict: "blocked", Method: "quic.blocked"})
+	resp, err := http.Post(c.URL+"/api/v1/measurements", "application/json", bytes.NewReader(line))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("upload: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "pull", "--collector", c.URL, "--format", "ooni", "--layout", "raw", "-o", filepath.Join(dir, "tree"),
+		"--log-state", filepath.Join(dir, "state.json"))
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "into 1 files") {
+		t.Fatalf("pull: %v %s", err, out)
+	}
+	want := filepath.Join(dir, "tree/raw/20220105/10/KZ/web_connectivity/2022010510_KZ_web_connectivity.n0.0.jsonl.gz")
+	if _, err := os.Stat(want); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tree/.vantage-pull.jsonl")); !os.IsNotExist(err) {
+		t.Errorf("temporary file left: %v", err)
+	}
+	cmd = exec.Command(bin, "pull", "--collector", c.URL, "--layout", "raw", "-o", filepath.Join(dir, "t2"), "--no-log-check")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "needs --format ooni") {
+		t.Errorf("raw without ooni: %v %s", err, out)
+	}
+}
+
 func mustKey(t *testing.T) string {
 	k, _, err := translog.NewKey("other")
 	if err != nil {
