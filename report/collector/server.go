@@ -160,6 +160,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/log/key", s.handleLogKey)
 	mux.HandleFunc("GET /api/v1/log/proof/inclusion", s.handleInclusionProof)
 	mux.HandleFunc("GET /api/v1/log/proof/consistency", s.handleConsistencyProof)
+	mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint", nil)
 	})
