@@ -236,7 +236,7 @@ type aggregateJSON struct {
 var defaultAxes = []storage.Axis{storage.AxisDay, storage.AxisProbeASN, storage.AxisVerdict}
 
 func (s *Server) handleAggregate(w http.ResponseWriter, r *http.Request) {
-	q, err := newQuery(r.URL.RawQuery, "by", "order", "limit")
+	q, err := newQuery(r.URL.RawQuery, "by", "order", "limit", "format")
 	if s.badQuery(w, err) {
 		return
 	}
@@ -250,6 +250,10 @@ func (s *Server) handleAggregate(w http.ResponseWriter, r *http.Request) {
 	}
 	limit, err := q.int("limit", DefaultAggregateLimit, MaxAggregateLimit)
 	if s.badQuery(w, err) {
+		return
+	}
+	if fm := q.get("format"); fm != "" && fm != "json" && fm != FormatCSV {
+		s.badQuery(w, &paramError{param: "format", msg: `want "json" or "csv"`})
 		return
 	}
 	order := q.get("order")
@@ -272,6 +276,10 @@ func (s *Server) handleAggregate(w http.ResponseWriter, r *http.Request) {
 		}
 		row["count"] = b.Count
 		out.Results = append(out.Results, row)
+	}
+	if q.get("format") == FormatCSV {
+		writeAggregateCSV(w, out.By, out.Results, out.Truncated)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }

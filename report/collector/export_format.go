@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/vantage-probe/vantage/report"
+	"github.com/vantage-probe/vantage/report/collector/storage"
 	"github.com/vantage-probe/vantage/report/ooni"
 )
 
@@ -101,4 +102,27 @@ func nextURL(r *http.Request, next string) *string {
 	q.Set("cursor", next)
 	u := r.URL.Path + "?" + q.Encode()
 	return &u
+}
+
+// writeAggregateCSV writes aggregate buckets as CSV: one column per axis, then
+// count; null keys are empty cells. A truncated answer says so in the header
+// Vantage-Aggregate-Truncated.
+func writeAggregateCSV(w http.ResponseWriter, by []storage.Axis, rows []map[string]any, truncated bool) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8; header=present")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Vantage-Aggregate-Truncated", fmt.Sprint(truncated))
+	cw := csv.NewWriter(w)
+	head := make([]string, 0, len(by)+1)
+	for _, a := range by {
+		head = append(head, string(a))
+	}
+	cw.Write(append(head, "count"))
+	for _, r := range rows {
+		rec := make([]string, 0, len(by)+1)
+		for _, a := range by {
+			rec = append(rec, cell(r[string(a)]))
+		}
+		cw.Write(append(rec, fmt.Sprint(r["count"])))
+	}
+	cw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -161,5 +162,36 @@ func TestListNextURL(t *testing.T) {
 	}
 	if seen != 5 {
 		t.Errorf("followed next_url over %d rows, want 5", seen)
+	}
+}
+
+// TestAggregateCSV gives the same buckets as the JSON answer, as CSV.
+func TestAggregateCSV(t *testing.T) {
+	c := collectortest.New(t, collectortest.SQLite)
+	p := collectortest.NewProbe(t)
+	for i, v := range []string{"ok", "blocked", "blocked"} {
+		post(t, c, "application/json", p.SignSpec(t, spec("KZ", "AS9198", "web_connectivity", fmt.Sprintf("https://g%d.example/", i), v, "", t0)))
+	}
+	resp, err := http.Get(c.URL + "/api/v1/aggregate?by=day,verdict&format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"day", "verdict", "count"}, {"2022-01-05", "blocked", "2"}, {"2022-01-05", "ok", "1"}}
+	if len(rows) != len(want) {
+		t.Fatalf("rows %q, want %q", rows, want)
+	}
+	for i := range want {
+		if !slices.Equal(rows[i], want[i]) {
+			t.Errorf("row %d %q, want %q", i, rows[i], want[i])
+		}
+	}
+	var e struct{ Error, Param string }
+	if st := getJSON(t, c.URL+"/api/v1/aggregate?format=xml", &e); st != 400 || e.Param != "format" {
+		t.Errorf("format=xml: %d %+v", st, e)
 	}
 }
