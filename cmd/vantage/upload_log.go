@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/vantage-probe/vantage/report/upload"
@@ -26,6 +27,19 @@ func checkUploadLog(ctx context.Context, errOut io.Writer, c *upload.Client, res
 	}
 	if len(res.Logged) > 0 {
 		fmt.Fprintf(errOut, "log check: the collector's signed log includes all %d measurements it acknowledged\n", len(res.Logged))
+	}
+	return nil
+}
+
+// checkRunLog is checkUploadLog for a run's own drain: failures go to the run's
+// log at error level and into the run's upload error.
+func checkRunLog(ctx context.Context, log *slog.Logger, c *upload.Client, res upload.Result, dir string) error {
+	fails := c.CheckLog(ctx, res, filepath.Join(dir, uploadLogState))
+	for _, f := range fails {
+		log.Error("LOG CHECK FAILED", "collector", f.Collector, "err", f.Err)
+	}
+	if len(fails) > 0 {
+		return fmt.Errorf("the collector's transparency log does not prove %d acknowledged measurements (LOG CHECK FAILED)", len(res.Logged))
 	}
 	return nil
 }
