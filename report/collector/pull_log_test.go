@@ -32,10 +32,12 @@ type fileCollector struct {
 
 // swap serves whichever handler it holds, so one URL can become another
 // collector (a fork).
-type swap struct{ h atomic.Value }
+type swap struct{ h atomic.Pointer[http.Handler] }
+
+func (s *swap) set(h http.Handler) { s.h.Store(&h) }
 
 func (s *swap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.h.Load().(http.Handler).ServeHTTP(w, r)
+	(*s.h.Load()).ServeHTTP(w, r)
 }
 
 func newFileCollector(t *testing.T, key *translog.Key) *fileCollector {
@@ -95,7 +97,7 @@ func TestPullChecksTheLog(t *testing.T) {
 	key, _, _ := translog.NewKey("vantage-collector-pulltest")
 	fc := newFileCollector(t, key)
 	sw := &swap{}
-	sw.h.Store(fc.srv.Handler())
+	sw.set(fc.srv.Handler())
 	hs := httptest.NewServer(sw)
 	t.Cleanup(hs.Close)
 	p := collectortest.NewProbe(t)
@@ -152,7 +154,7 @@ func TestPullChecksTheLog(t *testing.T) {
 		// as the checkpoint remembered: same size, another root.
 		fork := newFileCollector(t, key)
 		fork.upload(t, signed(t, p, 8, 100)...)
-		sw.h.Store(fork.srv.Handler())
+		sw.set(fork.srv.Handler())
 		_, _, err := pullLogged(t, hs.URL, state)
 		if err == nil || !strings.Contains(err.Error(), "forked log: two checkpoints of size 8") {
 			t.Fatalf("pull from the fork: %v", err)
@@ -167,7 +169,7 @@ func TestPullChecksTheLog(t *testing.T) {
 	})
 	t.Run("another key", func(t *testing.T) {
 		other, _, _ := translog.NewKey("vantage-collector-pulltest")
-		sw.h.Store(newFileCollector(t, other).srv.Handler())
+		sw.set(newFileCollector(t, other).srv.Handler())
 		_, _, err := pullLogged(t, hs.URL, state)
 		if err == nil || !strings.Contains(err.Error(), "checkpoint signature") {
 			t.Fatalf("pull with another key: %v", err)

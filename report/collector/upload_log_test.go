@@ -3,6 +3,7 @@ package collector_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ func TestProbeChecksItsUploadsAreLogged(t *testing.T) {
 	key, _, _ := translog.NewKey("vantage-collector-probetest")
 	fc := newFileCollector(t, key)
 	sw := &swap{}
-	sw.h.Store(fc.srv.Handler())
+	sw.set(fc.srv.Handler())
 	hs := httptest.NewServer(sw)
 	t.Cleanup(hs.Close)
 	p := collectortest.NewProbe(t)
@@ -59,7 +60,7 @@ func TestProbeChecksItsUploadsAreLogged(t *testing.T) {
 	// leaves as the remembered checkpoint (a fork), then with more.
 	fork := newFileCollector(t, key)
 	fork.upload(t, signed(t, p, 25, 500)...)
-	sw.h.Store(fork.srv.Handler())
+	sw.set(fork.srv.Handler())
 	f := check(res)
 	if len(f) != 1 || f[0].Collector != hs.URL || !strings.Contains(f[0].Error(), "forked log") {
 		t.Fatalf("check against a fork: %v", f)
@@ -72,7 +73,19 @@ func TestProbeChecksItsUploadsAreLogged(t *testing.T) {
 	// A fresh state (no history to compare): the lost measurement is named.
 	state = filepath.Join(t.TempDir(), "fresh.json")
 	f = check(res)
-	if len(f) != 1 || !strings.Contains(f[0].Error(), "no leaf for measurement_uid") {
+	if len(f) != 1 || f[0].Unchecked || !strings.Contains(f[0].Error(), "no leaf for measurement_uid") {
 		t.Fatalf("check against a collector that lost them: %v", f)
+	}
+	// A path that does not reach the log (a 503, a page that is not the
+	// collector's) proves nothing: unchecked, not a failure.
+	for _, h := range []http.HandlerFunc{
+		func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", http.StatusServiceUnavailable) },
+		func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>portal</html>")) },
+	} {
+		sw.set(h)
+		state = filepath.Join(t.TempDir(), "fresh.json")
+		if f = check(res); len(f) != 1 || !f[0].Unchecked {
+			t.Errorf("check over a path without the log: %+v", f)
+		}
 	}
 }

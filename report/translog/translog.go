@@ -242,14 +242,23 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, limit int64
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
+		he := &HTTPError{Status: resp.StatusCode, Msg: fmt.Sprintf("%s: %s", path, resp.Status)}
 		var e struct{ Error string }
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return nil, fmt.Errorf("%s: %s: %s", path, resp.Status, e.Error)
+			he.Msg += ": " + e.Error
 		}
-		return nil, fmt.Errorf("%s: %s", path, resp.Status)
+		return nil, he
 	}
 	return b, nil
 }
+
+// HTTPError is a log request the collector answered with another status than 200.
+type HTTPError struct {
+	Status int
+	Msg    string
+}
+
+func (e *HTTPError) Error() string { return e.Msg }
 
 // Checkpoint fetches the collector's signed checkpoint.
 func (c *Client) Checkpoint(ctx context.Context) ([]byte, error) {

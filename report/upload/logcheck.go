@@ -3,8 +3,12 @@ package upload
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/vantage-probe/vantage/report/translog"
 )
@@ -44,10 +48,42 @@ func (res *Result) noteLogged(batch []Pending, a answer) {
 }
 
 // LogFailure is a collector that acknowledged measurements its log does not
-// prove: it lost them, changed them, or rewrote its history.
+// prove: it lost them, changed them, or rewrote its history. Unchecked says the
+// check could not be made (the log's routes unreachable over this path, a 5xx or
+// 429, an answer that is not the collector's): nothing is proved either way.
 type LogFailure struct {
 	Collector string
 	Err       error
+	Unchecked bool
+}
+
+// unchecked marks an error of fetching, not of proving.
+type unchecked struct{ error }
+
+func (u unchecked) Unwrap() error { return u.error }
+
+// fetchErr classifies a failed log request: the collector saying it holds no
+// leaf for a measurement it acknowledged (404) is a failure; anything else means
+// the log could not be read over this path.
+func fetchErr(what string, err error) error {
+	var he *translog.HTTPError
+	if errors.As(err, &he) && he.Status == http.StatusNotFound {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return unchecked{fmt.Errorf("%s: %w", what, err)}
+}
+
+// hostTransport sends every request with Host host (a fronted route: the URL
+// names the front, Host the collector).
+type hostTransport struct {
+	rt   http.RoundTripper
+	host string
+}
+
+func (h hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Host = h.host
+	return h.rt.RoundTrip(req)
 }
 
 func (f LogFailure) Error() string { return "collector " + f.Collector + ": " + f.Err.Error() }
@@ -78,7 +114,8 @@ func (c *Client) CheckLog(ctx context.Context, res Result, statePath string) []L
 		r := c.routes()[i]
 		name := strings.TrimRight(r.URL, "/")
 		if err := c.checkRoute(ctx, i, st, name, byRoute[i]); err != nil {
-			fails = append(fails, LogFailure{Collector: name, Err: err})
+			var u unchecked
+			fails = append(fails, LogFailure{Collector: name, Err: err, Unchecked: errors.As(err, &u)})
 		}
 	}
 	if err := st.Save(statePath); err != nil {
@@ -90,19 +127,34 @@ func (c *Client) CheckLog(ctx context.Context, res Result, statePath string) []L
 func (c *Client) checkRoute(ctx context.Context, i int, st translog.State, name string, logged []Logged) error {
 	hc, err := c.httpClient(i)
 	if err != nil {
-		return err
+		return unchecked{err}
 	}
-	cl := &translog.Client{HTTP: hc, Collector: RouteBase(c.routes()[i])}
+	r := c.routes()[i]
+	if r.Front != "" {
+		_, host, err := r.requestURL("")
+		if err != nil {
+			return unchecked{err}
+		}
+		rt := hc.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		hc = &http.Client{Transport: hostTransport{rt: rt, host: host}, Timeout: hc.Timeout}
+	}
+	cl := &translog.Client{HTTP: hc, Collector: RouteBase(r)}
 	seen, known := st[name]
 	vkey := seen.VerifierKey
 	if !known {
 		if vkey, err = cl.VerifierKey(ctx); err != nil {
-			return fmt.Errorf("log key: %w", err)
+			return fetchErr("log key", err)
+		}
+		if _, err := note.NewVerifier(vkey); err != nil {
+			return unchecked{fmt.Errorf("log key: not a note verifier key (an answer that is not the collector's?): %w", err)}
 		}
 	}
 	signed, err := cl.Checkpoint(ctx)
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return fetchErr("checkpoint", err)
 	}
 	cp, err := translog.OpenCheckpoint(signed, vkey)
 	if err != nil {
@@ -116,7 +168,7 @@ func (c *Client) checkRoute(ctx context.Context, i int, st translog.State, name 
 		var hashes [][]byte
 		if old.Size > 0 && old.Size < cp.Size {
 			if hashes, err = cl.Consistency(ctx, old.Size, cp.Size); err != nil {
-				return err
+				return fetchErr("consistency proof", err)
 			}
 		}
 		if err := translog.VerifyConsistency(old, cp, hashes); err != nil {
@@ -131,7 +183,7 @@ func (c *Client) checkRoute(ctx context.Context, i int, st translog.State, name 
 		}
 		ans, err := cl.Inclusion(ctx, cp.Size, uids)
 		if err != nil {
-			return fmt.Errorf("inclusion of acknowledged measurements: %w", err)
+			return fetchErr("inclusion of acknowledged measurements", err)
 		}
 		if len(ans.Proofs) != len(batch) {
 			return fmt.Errorf("%d proofs for %d measurements", len(ans.Proofs), len(batch))
