@@ -6,6 +6,7 @@ package collector
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +61,11 @@ type Config struct {
 	// ExportWriteTimeout bounds each write of an export to the client; 0 means
 	// DefaultExportWriteTimeout.
 	ExportWriteTimeout time.Duration
+	// Banned, when not nil, lists the probe ids whose uploads are refused (403).
+	Banned *BanList
+	// TLS, when not nil, makes Serve answer HTTPS (HTTP/2 offered by ALPN);
+	// service.TLSOptions builds it with certificates reloaded from disk or ACME.
+	TLS *tls.Config
 	// RateLimit, when not nil, limits reads per client address and uploads per
 	// probe key (ratelimit.go).
 	RateLimit *RateLimit
@@ -113,6 +119,9 @@ type Server struct {
 	exportWrite  time.Duration
 	limiter      *rateLimiter // nil: no rate limit
 	logKey       *translog.Key
+	metrics      *metrics
+	tls          *tls.Config // nil: plain HTTP
+	banned       *BanList    // nil: none
 }
 
 // NewServer returns a Server for cfg.
@@ -136,8 +145,12 @@ func NewServer(cfg Config) *Server {
 	s.ingestBudget = semaphore.NewWeighted(cmp.Or(cfg.IngestBudget, DefaultIngestBudget))
 	s.exportSlots = make(chan struct{}, cmp.Or(max(cfg.MaxConcurrentExports, 0), DefaultMaxConcurrentExports))
 	s.exportWrite = cmp.Or(cfg.ExportWriteTimeout, DefaultExportWriteTimeout)
+	s.metrics = newMetrics(cfg.Store)
+	s.tls = cfg.TLS
+	s.banned = cfg.Banned
 	if cfg.RateLimit != nil {
 		s.limiter = newRateLimiter(*cfg.RateLimit, s.now)
+		s.limiter.refused = func(bucket string) { s.metrics.rateLimits.WithLabelValues(bucket).Inc() }
 	}
 	s.logKey = cfg.LogKey
 	if s.logKey == nil {
@@ -165,11 +178,12 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, "no such API endpoint", nil)
 	})
 	mux.Handle("/", web.Handler())
+	s.opsRoutes(mux)
 	h := withWriteDeadline(mux)
 	if s.limiter != nil {
-		return s.limiter.wrap(h)
+		return s.observe(opsAround(h, s.limiter.wrap(h)))
 	}
-	return h
+	return s.observe(h)
 }
 
 // answerWriteTimeout bounds the writing of every answer but the export's (which
@@ -252,7 +266,14 @@ func (s *Server) serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if s.tls != nil {
+			hs.TLSConfig = s.tls
+			errc <- hs.ServeTLS(ln, "", "") // the certificates come from hs.TLSConfig
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("collector: serve: %w", err)
