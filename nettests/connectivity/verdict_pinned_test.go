@@ -456,3 +456,20 @@ func TestVerdictPulseRunThresholds(t *testing.T) {
 		})
 	}
 }
+
+// TestVerdictReadsOnlyTheCheckedRounds: tallies beyond Evidence.Rounds (a check cut
+// short after a canary recorded another round) are ignored, not read out of range.
+func TestVerdictReadsOnlyTheCheckedRounds(t *testing.T) {
+	threeRounds := tcpRounds(fullRound, fullRound, Tally{0, 10})
+	cs := join(pinSet("d", ClassDomestic, 2, threeRounds), pinSet("f", ClassForeign, 2, threeRounds))
+	a := Decide(Evidence{Local: healthyLocal, Canaries: cs, Rounds: 2})
+	if a.Verdict != nettests.NetworkOnline || len(a.Reach) != 2 {
+		t.Fatalf("verdict %s (%s), %d reach rounds; want online from the 2 checked rounds", a.Verdict, a.Reason, len(a.Reach))
+	}
+	// The domestic shares of rule 5 are read the same way.
+	cs = join(pinSet("d", ClassDomestic, 1, tcpRounds(same(fullRound, 3)...)), pinSet("x", ClassDomestic, 3, tcpRounds(same(Tally{0, 10}, 3)...)),
+		pinSet("f", ClassForeign, 2, tcpRounds(same(Tally{0, 10}, 3)...)))
+	if a := Decide(Evidence{Local: healthyLocal, Canaries: cs, Rounds: 2}); a.Verdict != nettests.NetworkWhitelist {
+		t.Fatalf("verdict %s (%s), want whitelist from the 2 checked rounds", a.Verdict, a.Reason)
+	}
+}
