@@ -66,6 +66,7 @@ func TestScrubBase64Edges(t *testing.T) {
 		{"after a value without the address", `[` + val("clean") + `,` + val("from "+ip+" x") + `]`, `[` + val("clean") + `,` + scrubbed + `]`},
 		{"after a value that is not base64", `[{"data":"!!!","format":"base64"},` + val("from "+ip+" x") + `]`, `[{"data":"!!!","format":"base64"},` + scrubbed + `]`},
 		{"after a data member of another shape", `[{"data":"` + enc(ip) + `","format":"hex"},` + val("from "+ip+" x") + `]`, `[{"data":"` + enc(ip) + `","format":"hex"},` + scrubbed + `]`},
+		{"after an empty value", `[{"data":"","format":"base64"},` + val("from "+ip+" x") + `]`, `[{"data":"","format":"base64"},` + scrubbed + `]`},
 		{"unterminated", `{"data":"` + enc("from "+ip), `{"data":"` + enc("from "+ip)},
 		{"no value holds it", `[` + val("a") + `,` + val("b") + `]`, `[` + val("a") + `,` + val("b") + `]`},
 	}

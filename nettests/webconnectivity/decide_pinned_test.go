@@ -399,3 +399,71 @@ func TestNetworkVerdictTempersEachVerdict(t *testing.T) {
 		}
 	}
 }
+
+// TestNoLookupIsNoDNSEvidence: a URL whose lookup was never recorded (no attempt,
+// no address) has no DNS verdict, whatever the control resolved.
+func TestNoLookupIsNoDNSEvidence(t *testing.T) {
+	o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+	o.DNS = DNSObservation{Resolver: "system"}
+	got := Decide(o, nil)
+	if strings.HasPrefix(got.Method, "dns.") || got.DNSConsistency == "inconsistent" {
+		t.Fatalf("no lookup recorded: %+v, want no DNS verdict", got)
+	}
+}
+
+// TestControlFetchWithoutStatus: a control that reports neither a failure nor a
+// status fetched nothing, so a plain-HTTP page cannot be compared with it.
+func TestControlFetchWithoutStatus(t *testing.T) {
+	for _, c := range []struct {
+		status  int64
+		verdict string
+		reason  string
+	}{{0, nettests.VerdictInconclusive, ReasonControlFailed}, {-1, nettests.VerdictInconclusive, ReasonControlFailed}, {200, nettests.VerdictOK, ""}} {
+		o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+		o.Control.HTTPRequest.StatusCode = c.status
+		if got := Decide(o, nil); got.Verdict != c.verdict || got.Reason != c.reason {
+			t.Errorf("control status %d: %s (%s), want %s (%s)", c.status, got.Verdict, got.Reason, c.verdict, c.reason)
+		}
+	}
+}
+
+// TestQUICBlockedNeedsAWorkingControl pins each way the control shows that the
+// site's HTTP/3 works: an HTTP/3 fetch without failure and with a status, or a QUIC
+// handshake.
+func TestQUICBlockedNeedsAWorkingControl(t *testing.T) {
+	ep := pinSiteIP + ":443"
+	fail := strp("generic_timeout_error")
+	cases := []struct {
+		name   string
+		h3     *thproto.HTTPResult
+		quic   map[string]thproto.TLSResult
+		method string
+	}{
+		{"control fetched over HTTP/3", &thproto.HTTPResult{StatusCode: 200}, nil, nettests.MethodQUICBlocked},
+		{"control's HTTP/3 fetch failed", &thproto.HTTPResult{StatusCode: 200, Failure: fail}, nil, ""},
+		{"control's HTTP/3 fetch got no status", &thproto.HTTPResult{}, nil, ""},
+		{"control's QUIC handshake worked", nil, map[string]thproto.TLSResult{ep: {Status: true}}, nettests.MethodQUICBlocked},
+		{"control's QUIC handshake failed", &thproto.HTTPResult{Failure: fail}, map[string]thproto.TLSResult{ep: {Status: false, Failure: fail}}, ""},
+		{"control did not try", nil, nil, ""},
+	}
+	for _, c := range cases {
+		o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+		o.QUIC = []QUICObservation{{Address: ep, Attempts: Attempts{"generic_timeout_error", "generic_timeout_error"}}}
+		o.Control.HTTP3Request, o.Control.QUICHandshake = c.h3, c.quic
+		got := Decide(o, nil)
+		want := nettests.VerdictOK
+		if c.method != "" {
+			want = nettests.VerdictBlocked
+		}
+		if got.Verdict != want || got.Method != c.method {
+			t.Errorf("%s: %s %s, want %s %s", c.name, got.Verdict, got.Method, want, c.method)
+		}
+	}
+	// One QUIC success among failures is intermittent, not blocked.
+	o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+	o.QUIC = []QUICObservation{{Address: ep, Attempts: Attempts{"generic_timeout_error", ""}}}
+	o.Control.HTTP3Request = &thproto.HTTPResult{StatusCode: 200}
+	if got := Decide(o, nil); got.Verdict != nettests.VerdictIntermittent || got.Method != nettests.MethodQUICBlocked {
+		t.Errorf("mixed QUIC: %s %s, want intermittent quic.blocked", got.Verdict, got.Method)
+	}
+}
