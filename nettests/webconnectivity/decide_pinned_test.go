@@ -467,3 +467,92 @@ func TestQUICBlockedNeedsAWorkingControl(t *testing.T) {
 		t.Errorf("mixed QUIC: %s %s, want intermittent quic.blocked", got.Verdict, got.Method)
 	}
 }
+
+// httpsPinObs is an https:// URL answered by pinSiteIP whose handshakes all failed
+// with failure (on a completed handshake when the failure is a certificate's).
+func httpsPinObs(failure string) *Observations {
+	u, _ := url.Parse("https://tls.example.org/")
+	return &Observations{
+		URL: u, Port: "443",
+		DNS: DNSObservation{Resolver: "system", Attempts: Attempts{""}, Addrs: []string{pinSiteIP}},
+		Endpoints: []EndpointObservation{{Address: pinSiteIP + ":443", TCP: Attempts{""},
+			TLS: &TLSObservation{SNI: "tls.example.org", Attempts: Attempts{failure, failure}, Completed: isCertFailure(failure), Issuer: "CN=Interceptor A"}}},
+		Control: &thproto.Response{
+			TCPConnect:  map[string]thproto.TCPResult{pinSiteIP + ":443": {Status: true}},
+			HTTPRequest: thproto.HTTPResult{StatusCode: 200, BodyLength: 1000, Title: "TLS Example"},
+			DNS:         thproto.DNSResult{Addrs: []string{pinSiteIP}},
+			IPInfo:      map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}},
+		},
+	}
+}
+
+// TestTransportClauses pins the clauses of the TCP and TLS stages one by one.
+func TestTransportClauses(t *testing.T) {
+	t.Run("an endpoint never connected does not make a flaky one clean", func(t *testing.T) {
+		o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+		o.Endpoints = []EndpointObservation{
+			{Address: pinSiteIP + ":80", TCP: Attempts{netx.FailureGenericTimeout, ""}},
+			{Address: pinSameASN + ":80"},
+		}
+		got := Decide(o, nil)
+		if got.Verdict != nettests.VerdictIntermittent || got.Method != nettests.MethodTCPTimeout {
+			t.Fatalf("%s %s, want intermittent tcp.timeout", got.Verdict, got.Method)
+		}
+	})
+	for _, c := range []struct {
+		name    string
+		ctl     thproto.TCPResult
+		verdict string
+	}{
+		{"the control's connect failed too: down", thproto.TCPResult{Failure: strp(thproto.FailureConnectionRefused)}, nettests.VerdictDown},
+		{"the control refused to connect to a private address: its fetch decides", thproto.TCPResult{Failure: strp(thproto.FailurePrivateRefused)}, nettests.VerdictBlocked},
+		{"the control connected: blocked", thproto.TCPResult{Status: true}, nettests.VerdictBlocked},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+			o.Endpoints = []EndpointObservation{{Address: pinSiteIP + ":80", TCP: Attempts{netx.FailureConnectionReset, netx.FailureConnectionReset}}}
+			o.HTTP = nil
+			o.Control.TCPConnect[pinSiteIP+":80"] = c.ctl
+			got := Decide(o, nil)
+			if got.Verdict != c.verdict || (c.verdict == nettests.VerdictBlocked && got.Method != nettests.MethodTCPReset) {
+				t.Fatalf("%s %s, want %s", got.Verdict, got.Method, c.verdict)
+			}
+		})
+	}
+	for _, c := range []struct {
+		name      string
+		ctlTLS    map[string]thproto.TLSResult
+		ctlStatus int64
+		verdict   string
+	}{
+		{"unverified chain, the control did no handshake but fetched: mitm", nil, 200, nettests.VerdictBlocked},
+		{"unverified chain, the control did no handshake and fetched nothing: down", nil, 0, nettests.VerdictDown},
+		{"unverified chain, the control's handshake worked: mitm", map[string]thproto.TLSResult{pinSiteIP + ":443": {Status: true}}, 0, nettests.VerdictBlocked},
+		{"unverified chain, the control's handshake failed: down", map[string]thproto.TLSResult{pinSiteIP + ":443": {Status: false}}, 200, nettests.VerdictDown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := httpsPinObs(netx.FailureSSLUnknownAuthority)
+			o.Control.TLSHandshake, o.Control.HTTPRequest.StatusCode = c.ctlTLS, c.ctlStatus
+			got := Decide(o, nil)
+			if got.Verdict != c.verdict || (c.verdict == nettests.VerdictBlocked && got.Method != nettests.MethodTLSMITM) {
+				t.Fatalf("%s %s, want %s", got.Verdict, got.Method, c.verdict)
+			}
+			if got.Evidence.Issuer != "CN=Interceptor A" {
+				t.Fatalf("issuer %q, want the probe's chain's", got.Evidence.Issuer)
+			}
+		})
+	}
+	t.Run("the first endpoint's issuer is the evidence", func(t *testing.T) {
+		o := httpsPinObs(netx.FailureSSLUnknownAuthority)
+		second := o.Endpoints[0]
+		second.Address = pinSameASN + ":443"
+		second.TLS = &TLSObservation{SNI: "tls.example.org", Attempts: Attempts{netx.FailureSSLUnknownAuthority}, Completed: true, Issuer: "CN=Interceptor B"}
+		o.Endpoints = append(o.Endpoints, second)
+		o.DNS.Addrs = []string{pinSiteIP, pinSameASN}
+		o.Control.IPInfo[pinSameASN] = thproto.IPInfo{ASN: pinASN}
+		got := Decide(o, nil)
+		if got.Method != nettests.MethodTLSMITM || got.Evidence.Issuer != "CN=Interceptor A" || len(got.Evidence.Addresses) != 2 {
+			t.Fatalf("%s %s issuer %q addresses %v, want tls.mitm, the first issuer, both addresses", got.Verdict, got.Method, got.Evidence.Issuer, got.Evidence.Addresses)
+		}
+	})
+}
