@@ -556,3 +556,38 @@ func TestTransportClauses(t *testing.T) {
 		}
 	})
 }
+
+// TestBenignSNIEvidence: the benign-SNI retry is reported only when it was tried,
+// and without a control it alone can show that the name is what is blocked.
+func TestBenignSNIEvidence(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		benign   Attempts
+		control  bool
+		verdict  string
+		reported *bool
+	}{
+		{"not tried, control", nil, true, nettests.VerdictBlocked, nil},
+		{"worked, control", Attempts{""}, true, nettests.VerdictBlocked, boolPtr(true)},
+		{"failed, control", Attempts{netx.FailureConnectionReset}, true, nettests.VerdictBlocked, boolPtr(false)},
+		{"worked, no control", Attempts{""}, false, nettests.VerdictBlocked, boolPtr(true)},
+		{"failed, no control", Attempts{netx.FailureConnectionReset}, false, nettests.VerdictInconclusive, boolPtr(false)},
+		{"not tried, no control", nil, false, nettests.VerdictInconclusive, nil},
+	} {
+		o := httpsPinObs(netx.FailureConnectionReset)
+		if c.benign != nil {
+			o.Endpoints[0].TLS.BenignSNI, o.Endpoints[0].TLS.Benign = "example.com", c.benign
+		}
+		if !c.control {
+			o.Control = nil
+		}
+		got := Decide(o, nil)
+		if got.Verdict != c.verdict || (got.Verdict == nettests.VerdictBlocked && got.Method != nettests.MethodTLSReset) {
+			t.Errorf("%s: %s %s, want %s", c.name, got.Verdict, got.Method, c.verdict)
+		}
+		w := got.Evidence.BenignSNIWorked
+		if (w == nil) != (c.reported == nil) || (w != nil && *w != *c.reported) {
+			t.Errorf("%s: benign_sni_worked %v, want %v", c.name, w, c.reported)
+		}
+	}
+}
