@@ -4,7 +4,7 @@ BIN := bin/vantage
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/vantage-probe/vantage/probe/runner.SoftwareVersion=$(VERSION)
 
-.PHONY: build run test deps fuzz bench lab-bench mutate
+.PHONY: build run test deps fuzz bench lab-bench mutate cross-check test-purego
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vantage
@@ -26,6 +26,7 @@ deps:
 
 test: deps build
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory cross-check test-purego
 	FUZZTIME=$(or $(FUZZTIME),5s) bash .ci/fuzz
 	bash report/testdata/kat/verify.sh
 	VANTAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -timeout 40m ./...
@@ -46,3 +47,19 @@ mutate:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# cross-check builds ./cmd/vantage for every release target and runs go vet over
+# the whole tree for it, so that no change breaks an OS the CI machine is not.
+# Cgo is off there: the pure-Go sqlite driver stands in (report/sqlitedb).
+CROSS_TARGETS := windows/amd64 darwin/amd64 darwin/arm64 linux/arm64 linux/arm
+cross-check:
+	@set -e; for t in $(CROSS_TARGETS); do \
+		echo "cross-check: $$t"; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} GOARM=7 CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/vantage; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} GOARM=7 CGO_ENABLED=0 $(GO) vet ./...; \
+	done
+
+# test-purego runs the store's and the collector's tests on the pure-Go sqlite
+# driver, the one the cross-built releases without a C cross compiler carry.
+test-purego:
+	$(GO) test -tags purego ./report/sqlitedb ./probe/store ./report/collector/...

@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -34,16 +36,26 @@ type ProbeConfig struct {
 		Roots string `toml:"roots"`
 	} `toml:"tls"`
 	Control struct {
-		Helpers []string `toml:"helpers"`
+		Helpers      []string     `toml:"helpers"`
+		HelperRoutes []RouteEntry `toml:"helper_routes,omitempty"`
 	} `toml:"control"`
 	Canaries CanarySets `toml:"canaries"`
 	Storage  struct {
 		Dir string `toml:"dir"`
 	} `toml:"storage"`
 	Upload struct {
-		Enabled bool `toml:"enabled"`
+		Enabled    bool         `toml:"enabled"`
+		Collector  string       `toml:"collector,omitempty"`
+		Collectors []RouteEntry `toml:"collectors,omitempty"`
 	} `toml:"upload"`
 	Run *RunSettings `toml:"run,omitempty"`
+}
+
+// RouteEntry is one route of [upload] collectors or [control] helper_routes.
+type RouteEntry struct {
+	URL   string `toml:"url"`
+	Front string `toml:"front,omitempty"`
+	Proxy string `toml:"proxy,omitempty"`
 }
 
 // probeConfig builds the configuration for a scenario run in this lab.
@@ -57,6 +69,7 @@ func (l *Lab) probeConfig(sc *Scenario) *ProbeConfig {
 	c.Network.Resolver = fmt.Sprintf("udp://%s:53", resolver)
 	c.TLS.Roots = l.CAFile()
 	c.Control.Helpers = []string{"http://" + HelperAddr.String()}
+	c.Control.HelperRoutes = sc.HelperRoutes
 	c.Canaries.Domestic, c.Canaries.Foreign = canaryConfig()
 	if sc.Canaries != nil {
 		c.Canaries = *sc.Canaries
@@ -130,7 +143,7 @@ func (l *Lab) RunProbe(ctx context.Context, bin string, sc *Scenario, urls []str
 	if cmd.ProcessState != nil {
 		pr.ExitCode = cmd.ProcessState.ExitCode()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			pr.MaxRSSKiB = ru.Maxrss // kilobytes on Linux
+			pr.MaxRSSKiB = int64(ru.Maxrss) // kilobytes on Linux; int32 on 32-bit targets
 		}
 	}
 	perr := pr.parse(stdout.Bytes())

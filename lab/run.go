@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -136,6 +138,9 @@ func RunScenario(ctx context.Context, sc *Scenario, opts Options) (res *Result, 
 	}()
 	logf("%s: lab %s built", sc.Name, l.Topology.Prefix)
 	if err := l.startHelper(ctx, opts.Binary); err != nil {
+		return nil, err
+	}
+	if err := l.mountServices(); err != nil {
 		return nil, err
 	}
 	if err := l.Apply(ctx, sc.Censor); err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/vantage-probe/vantage/report"
 	colltest "github.com/vantage-probe/vantage/report/collector/collectortest"
 	"github.com/vantage-probe/vantage/report/collector/storage"
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 )
 
 // crashCollector is one run of `vantage collector serve` on a sqlite file.
@@ -297,7 +298,7 @@ func crashGet(t *testing.T, hc *http.Client, u string) []byte {
 // checkSQLiteIntegrity runs sqlite's own consistency check on the file.
 func checkSQLiteIntegrity(t *testing.T, path string) {
 	t.Helper()
-	db, err := sql.Open("sqlite3", path)
+	db, err := sql.Open(sqlitedb.DriverName, path)
 	if err != nil {
 		t.Fatal(err)
 	}

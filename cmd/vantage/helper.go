@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -88,7 +87,7 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 			return withCode(exitUsage, fmt.Errorf("helper: --tls-cert/--tls-key: %w", err))
 		}
 	}
-	roots, err := helperRoots(cfg.TLS.Roots)
+	roots, err := loadRoots(cfg.TLS.Roots)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -152,20 +151,4 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 	_ = srv.Shutdown(shutdownCtx) // in-flight requests end by their own budget
 	<-errc
 	return nil
-}
-
-// helperRoots reads a PEM bundle that replaces the system roots; "" keeps them.
-func helperRoots(path string) (*x509.CertPool, error) {
-	if path == "" {
-		return nil, nil
-	}
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("tls roots: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("tls roots: %s holds no PEM certificate", path)
-	}
-	return pool, nil
 }

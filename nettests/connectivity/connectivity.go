@@ -13,6 +13,7 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/report/clock"
 )
 
 // Name and Version of the nettest (test_name, test_version).
@@ -65,6 +66,20 @@ type Config struct {
 	PulseTimeout  time.Duration
 	// NoThroughput skips the download probe (the runner's quick checks).
 	NoThroughput bool
+	// Country selects the embedded canary sets when Canaries lists no domestic or
+	// foreign canary.
+	Country string
+	// Canaries are configured canary entries (chooseCanaries says how they combine
+	// with the embedded sets).
+	Canaries CanaryLists
+	// Resolver is the resolver setting, to tell a loopback stub from a real one;
+	// "" means the environment's netx resolver.
+	Resolver string
+}
+
+// CanaryLists are canary entries by class: URLs, host names or IP:port.
+type CanaryLists struct {
+	Domestic, Allowlisted, Foreign []string
 }
 
 func (c Config) withDefaults() Config {
@@ -134,34 +149,28 @@ var _ nettests.Measurer = (*Measurer)(nil)
 // ErrInput is returned when the test is given an input: it measures the network.
 var ErrInput = errors.New("connectivity: takes no input")
 
-// New builds the measurer from the run's environment: canaries from [canaries] when
-// set, else the embedded defaults for [probe] country; netx primitives from env.Netx.
-func New(env *nettests.Env) (*Measurer, error) {
-	opts, err := optionsFromEnv(env)
+// New builds the measurer for a run: canaries from cfg.Canaries when set, else the
+// embedded defaults for cfg.Country; netx primitives from env.Netx.
+func New(env *nettests.Env, cfg Config) (*Measurer, error) {
+	opts, err := optionsFor(env, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return NewMeasurer(opts), nil
 }
 
-func optionsFromEnv(env *nettests.Env) (Options, error) {
-	opts := Options{System: HostSystem()}
+func optionsFor(env *nettests.Env, cfg Config) (Options, error) {
+	opts := Options{System: HostSystem(), Resolver: cfg.Resolver, Config: cfg}
 	var netxCfg *netx.Config
-	var domestic, allowlisted, foreign []string
-	cc := ""
+	cc, lists := cfg.Country, cfg.Canaries
 	if env != nil {
 		netxCfg, opts.Now, opts.Logger = env.Netx, env.Now, env.Logger
-		if env.Config != nil {
-			c := env.Config.Canaries
-			domestic, allowlisted, foreign = c.Domestic, c.Allowlisted, c.Foreign
-			cc, opts.Resolver = env.Config.Probe.Country, env.Config.Network.Resolver
-		}
 	}
 	if netxCfg != nil && opts.Resolver == "" {
 		opts.Resolver = netxCfg.Resolver
 	}
 	var err error
-	opts.Canaries, err = chooseCanaries(cc, domestic, allowlisted, foreign)
+	opts.Canaries, err = chooseCanaries(cc, lists.Domestic, lists.Allowlisted, lists.Foreign)
 	if err != nil {
 		return Options{}, fmt.Errorf("connectivity: canaries: %w", err)
 	}
@@ -212,7 +221,7 @@ func NewMeasurer(o Options) *Measurer {
 		m.now = time.Now
 	}
 	if m.sleep == nil {
-		m.sleep = sleepCtx
+		m.sleep = clock.Sleep
 	}
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
@@ -338,27 +347,4 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Factory is New as a nettests.Factory, for the registry.
-func Factory(env *nettests.Env) (nettests.Measurer, error) {
-	m, err := New(env)
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
 }

@@ -303,9 +303,8 @@ func TestRunRejectsInput(t *testing.T) {
 }
 
 func TestNewFromEnv(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.Probe.Country = "KZ"
-	m, err := New(&nettests.Env{Config: cfg, Netx: &netx.Config{}})
+	cfg := Config{Country: "KZ"}
+	m, err := New(&nettests.Env{Netx: &netx.Config{}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +321,7 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatalf("KZ defaults: %d domestic, %d foreign", dom, frn)
 	}
 	cfg.Canaries.Foreign = []string{"192.0.2.1:8443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +329,7 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatalf("config override: %+v", cs)
 	}
 	cfg.Canaries.Foreign = []string{"ftp://nope"}
-	if _, err := New(&nettests.Env{Config: cfg}); err == nil || !strings.Contains(err.Error(), "canar") {
+	if _, err := New(&nettests.Env{}, cfg); err == nil || !strings.Contains(err.Error(), "canar") {
 		t.Fatalf("bad entry accepted: %v", err)
 	}
 }
@@ -429,9 +428,8 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		}
 		return n
 	}
-	cfg := config.Defaults()
-	cfg.Probe.Country = "KZ"
-	m, err := New(&nettests.Env{Config: cfg})
+	cfg := Config{Country: "KZ"}
+	m, err := New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +438,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		t.Fatalf("KZ defaults by class %v", embedded)
 	}
 	cfg.Canaries.Allowlisted = []string{"192.0.2.20:443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +448,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 	}
 	cfg.Canaries.Allowlisted = nil
 	cfg.Canaries.Domestic, cfg.Canaries.Foreign = []string{"192.0.2.1:443"}, []string{"198.51.100.1:443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +456,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		t.Fatalf("configured sets: by class %v, notes %q", got, m.notes)
 	}
 	cfg.Canaries.Allowlisted = []string{"ftp://bank.kz"}
-	if _, err := New(&nettests.Env{Config: cfg}); err == nil || !strings.Contains(err.Error(), "canar") {
+	if _, err := New(&nettests.Env{}, cfg); err == nil || !strings.Contains(err.Error(), "canar") {
 		t.Fatalf("bad allowlisted entry accepted: %v", err)
 	}
 }
@@ -480,7 +478,8 @@ func TestNewFromEnvEveryCanaryForm(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	m, err := New(&nettests.Env{Config: cfg, Netx: &netx.Config{}})
+	lists := CanaryLists{Domestic: cfg.Canaries.Domestic, Allowlisted: cfg.Canaries.Allowlisted, Foreign: cfg.Canaries.Foreign}
+	m, err := New(&nettests.Env{Netx: &netx.Config{}}, Config{Canaries: lists})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

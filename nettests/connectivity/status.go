@@ -7,6 +7,7 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/report/clock"
 )
 
 // Quick check of CanariesUp: a few TCP connects with a short timeout.
@@ -42,16 +43,16 @@ type Status struct {
 
 var _ nettests.NetworkStatus = (*Status)(nil)
 
-// NewStatus builds a status over the canaries and primitives New would use. A bad
-// [canaries] entry leaves the status without canaries (CanariesUp then reports
-// false): New reports the same error to whoever runs the test.
-func NewStatus(env *nettests.Env) *Status {
-	opts, err := optionsFromEnv(env)
+// NewStatus builds a status over the canaries New would use, with quick
+// primitives. A bad canary entry is an error, as it is for New: a status without
+// canaries would report every URL's window as silent.
+func NewStatus(env *nettests.Env, cfg Config) (*Status, error) {
+	opts, err := optionsFor(env, cfg)
 	if err != nil {
-		opts = Options{}
+		return nil, err
 	}
 	opts.Probes = NetxProbes(netxOf(env), QuickTimeout)
-	return NewStatusFrom(NewMeasurer(opts))
+	return NewStatusFrom(NewMeasurer(opts)), nil
 }
 
 func netxOf(env *nettests.Env) *netx.Config {
@@ -179,7 +180,7 @@ func (s *Status) CanaryLoss(ctx context.Context) (failed, attempts int) {
 	for _, addr := range targets {
 		wg.Go(func() {
 			for i := 0; i < LossSamples && ctx.Err() == nil; i++ {
-				if i > 0 && sleepCtx(ctx, LossSpacing) != nil {
+				if i > 0 && clock.Sleep(ctx, LossSpacing) != nil {
 					return
 				}
 				cctx, cancel := context.WithTimeout(ctx, QuickTimeout)

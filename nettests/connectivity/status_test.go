@@ -3,6 +3,7 @@ package connectivity
 import (
 	"context"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 
@@ -111,5 +112,17 @@ func TestStatusCanaryLoss(t *testing.T) {
 	}
 	if f, a := (&Status{}).CanaryLoss(context.Background()); f != 0 || a != 0 {
 		t.Fatalf("a status without canaries sampled %d of %d", f, a)
+	}
+}
+
+// TestNewStatusRefusesBadCanaries: a bad canary entry fails loudly, as it does for
+// New, rather than leaving a status whose quick checks always report silence.
+func TestNewStatusRefusesBadCanaries(t *testing.T) {
+	if _, err := NewStatus(&nettests.Env{}, Config{Canaries: CanaryLists{Foreign: []string{"ftp://nope"}}}); err == nil || !strings.Contains(err.Error(), "canar") {
+		t.Fatalf("bad canary accepted: %v", err)
+	}
+	s, err := NewStatus(&nettests.Env{}, Config{Canaries: CanaryLists{Foreign: []string{"192.0.2.1:443"}}})
+	if err != nil || len(s.canaries) != 1 || s.canaries[0].Address != "192.0.2.1:443" {
+		t.Fatalf("good canary: %v, %+v", err, s)
 	}
 }

@@ -66,9 +66,6 @@ func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
 	return &Measurer{cfg: cfg, netx: nc}, nil
 }
 
-// Factory is the registry's constructor.
-func Factory(env *nettests.Env) (nettests.Measurer, error) { return New(env) }
-
 // Name implements nettests.Measurer.
 func (m *Measurer) Name() string { return Name }
 

@@ -78,7 +78,7 @@ func TestGoldenMeasurement(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := time.Date(2026, 1, 5, 7, 5, 51, 0, time.UTC)
-	id := runner.Identity{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
+	id := runner.Origin{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
 	_, b, err := runner.Measure(context.Background(), m, srv.Addr, id, "report-id", func() time.Time { return clock })
 	if err != nil {
 		t.Fatalf("Measure: %v", err)

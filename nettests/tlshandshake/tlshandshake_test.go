@@ -121,7 +121,7 @@ func TestGoldenMeasurement(t *testing.T) {
 	srv := netxtest.NewHTTPSServer(t, netxtest.MustIssue(t, ca, "127.0.0.1"), http.NotFoundHandler())
 	m := newMeasurer(t, &netx.Config{Roots: ca.Pool()}, tlshandshake.Config{})
 	clock := time.Date(2026, 1, 5, 7, 5, 51, 0, time.UTC)
-	id := runner.Identity{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
+	id := runner.Origin{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
 	_, b, err := runner.Measure(context.Background(), m, srv.Addr, id, "report-id", func() time.Time { return clock })
 	if err != nil {
 		t.Fatalf("Measure: %v", err)

@@ -92,6 +92,7 @@ func fillHTTP(obs *HTTPObservation, res *netx.FetchResult) {
 	obs.Truncated = res.BodyTruncated
 	obs.Title = f.Response.XTitle
 	obs.TransferSeconds = f.T - f.T0
+	obs.BudgetStopped = f.Response.XBodyStopped == netx.BodyStoppedBudget
 	for _, v := range obs.Header.Values("Alt-Svc") {
 		if strings.Contains(v, "h3=") {
 			obs.AltSvcH3 = true

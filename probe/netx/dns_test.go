@@ -57,7 +57,7 @@ func resolverURLs(t *testing.T, srv *dnstest.Server) map[string]string {
 
 func TestLookupSuccessOnEveryWireEngine(t *testing.T) {
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"example.test": dnstest.Answer(dnsTestPublicIPv4, dnsTestPublicIPv6)})
-	cfg := &netx.Config{Roots: srv.CA.Pool, Timeout: dnsTestStep}
+	cfg := &netx.Config{Roots: srv.CA.Pool(), Timeout: dnsTestStep}
 	for engine, url := range resolverURLs(t, srv) {
 		t.Run(engine, func(t *testing.T) {
 			res, trace, err := dnsLookup(t, cfg, url, "example.test", netx.DNSOptions{DuplicateWindow: dnsTestNoWindow})
@@ -128,7 +128,7 @@ func TestLookupRcodeAndEmptyFailures(t *testing.T) {
 		"refused.test":  dnstest.Refused(),
 		"empty.test":    dnstest.NoAnswer(),
 	})
-	cfg := &netx.Config{Roots: srv.CA.Pool, Timeout: dnsTestStep}
+	cfg := &netx.Config{Roots: srv.CA.Pool(), Timeout: dnsTestStep}
 	cases := []struct {
 		host, failure string
 		rcode         int
@@ -163,7 +163,7 @@ func TestLookupBlackHoleTimesOut(t *testing.T) {
 		"silent.test":       dnstest.BlackHole(),
 		"only-garbage.test": {Malformed: true, BlackHole: true},
 	})
-	cfg := &netx.Config{Roots: srv.CA.Pool, Timeout: dnsTestShortStep}
+	cfg := &netx.Config{Roots: srv.CA.Pool(), Timeout: dnsTestShortStep}
 	for engine, url := range resolverURLs(t, srv) {
 		t.Run(engine, func(t *testing.T) {
 			res, trace, err := dnsLookup(t, cfg, url, "silent.test", netx.DNSOptions{})
@@ -318,7 +318,7 @@ func TestLookupSucceedsWhenOnlyAAAAWorks(t *testing.T) {
 func TestLookupUntrustedCertificate(t *testing.T) {
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"example.test": dnstest.Answer(dnsTestPublicIPv4)})
 	other := dnstest.NewCA(t)
-	cfg := &netx.Config{Roots: other.Pool, Timeout: dnsTestStep}
+	cfg := &netx.Config{Roots: other.Pool(), Timeout: dnsTestStep}
 	for engine, url := range map[string]string{netx.EngineDoT: srv.StartDoT(t), netx.EngineDoH: srv.StartDoH(t)} {
 		_, trace, err := dnsLookup(t, cfg, url, "example.test", netx.DNSOptions{})
 		if got := netx.Classify(err); got != netx.FailureSSLUnknownAuthority {
@@ -364,7 +364,7 @@ func BenchmarkLookupUDP(b *testing.B) {
 
 func TestLookupUnusableStreamReplies(t *testing.T) {
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"garbage.test": {A: []string{dnsTestPublicIPv4}, Malformed: true}})
-	cfg := &netx.Config{Roots: srv.CA.Pool, Timeout: dnsTestStep}
+	cfg := &netx.Config{Roots: srv.CA.Pool(), Timeout: dnsTestStep}
 	for engine, url := range map[string]string{netx.EngineTCP: srv.TCPURL(), netx.EngineDoT: srv.StartDoT(t), netx.EngineDoH: srv.StartDoH(t)} {
 		if _, _, err := dnsLookup(t, cfg, url, "garbage.test", netx.DNSOptions{}); netx.Classify(err) != netx.FailureDNSServerMisbehaving {
 			t.Errorf("%s: failure = %q (%v), want %q", engine, netx.Classify(err), err, netx.FailureDNSServerMisbehaving)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"syscall"
 
 	"github.com/miekg/dns"
 )
@@ -210,36 +209,6 @@ func classifyX509(err error) string {
 	return ""
 }
 
-func classifyErrno(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return ""
-	}
-	switch errno {
-	case syscall.ECONNREFUSED:
-		return FailureConnectionRefused
-	case syscall.ECONNRESET:
-		return FailureConnectionReset
-	case syscall.ECONNABORTED:
-		return FailureConnectionAborted
-	case syscall.EHOSTUNREACH:
-		return FailureHostUnreachable
-	case syscall.ENETUNREACH:
-		return FailureNetworkUnreachable
-	case syscall.ENETDOWN:
-		return FailureNetworkDown
-	case syscall.ETIMEDOUT:
-		return FailureGenericTimeout
-	case syscall.EADDRNOTAVAIL:
-		return FailureAddressNotAvailable
-	case syscall.EACCES, syscall.EPERM:
-		return FailurePermissionDenied
-	case syscall.EPIPE:
-		return FailureConnectionReset
-	}
-	return ""
-}
-
 // textRules match error text that carries no type: errors from libraries that format
 // rather than wrap (utls, quic-go, net/http). Order matters: the first match wins.
 var textRules = []struct{ substr, failure string }{
@@ -266,6 +235,12 @@ var textRules = []struct{ substr, failure string }{
 	{"crypto_error", FailureSSLFailedHandshake},
 	{"no such host", FailureDNSNXDOMAIN},
 	{"server misbehaving", FailureDNSServerMisbehaving},
+	// Windows' and macOS's texts for the errnos above, for libraries that format
+	// an error rather than wrap it (failure_errno.go has the typed tables).
+	{"forcibly closed by the remote host", FailureConnectionReset},             // WSAECONNRESET
+	{"actively refused it", FailureConnectionRefused},                          // WSAECONNREFUSED
+	{"did not properly respond after a period of time", FailureGenericTimeout}, // WSAETIMEDOUT
+	{"operation timed out", FailureGenericTimeout},                             // macOS ETIMEDOUT
 }
 
 func classifyText(text string) string {

@@ -105,3 +105,15 @@ func TestFetchBudgetOnATrickleFails(t *testing.T) {
 		t.Fatalf("failure %q stopped %q, want %q and %q", got, res.Final.Response.XBodyStopped, netx.FailureGenericTimeout, netx.BodyStoppedStalled)
 	}
 }
+
+func TestFetchQuietSpellShorterThanTheWindowIsNotAStall(t *testing.T) {
+	// 4 KB every 300 ms, silent in between (a TCP backoff on a shaped link):
+	// every 400 ms window holds a chunk, far above the 400 bytes it needs.
+	srv := netxtest.NewHTTPServer(t, pacedBody(1<<20, 4000, 300*time.Millisecond, 0))
+	opts := paceOptions(1500 * time.Millisecond)
+	opts.BodyRateWindow = 400 * time.Millisecond
+	res, _, err := fetch(t, &netx.Config{}, srv.URL, opts)
+	if err != nil || res.Final.Response.XBodyStopped != netx.BodyStoppedBudget {
+		t.Fatalf("Fetch: %v, stopped %q; want the budget to end a transfer that kept moving", err, res.Final.Response.XBodyStopped)
+	}
+}

@@ -9,12 +9,6 @@ import (
 	"github.com/vantage-probe/vantage/report"
 )
 
-// urlVerdicts are the per-URL verdicts, in the order a summary shows them.
-var urlVerdicts = []string{
-	nettests.VerdictOK, nettests.VerdictBlocked, nettests.VerdictThrottled,
-	nettests.VerdictIntermittent, nettests.VerdictDown, nettests.VerdictInconclusive,
-}
-
 // Summary is what a run found: the last line of `vantage run --json`, and what the
 // store keeps with the run.
 type Summary struct {
@@ -34,7 +28,7 @@ type Summary struct {
 
 func newSummary(runID int64) *Summary {
 	s := &Summary{RunID: runID, URLs: map[string]int{}, Blocked: map[string][]string{}, Intermittent: map[string][]string{}}
-	for _, v := range urlVerdicts {
+	for _, v := range nettests.URLVerdicts() {
 		s.URLs[v] = 0
 	}
 	return s

@@ -1,3 +1,5 @@
+//go:build linux
+
 package store_test
 
 import (
@@ -14,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 
 	"github.com/vantage-probe/vantage/probe/store"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // diskFullEnv tells the re-executed test binary that it runs inside its own mount
@@ -74,7 +76,7 @@ func diskFullInNamespace(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	run := beginRun(t, s)
 	saved := map[string][]byte{}
 	for i := range 20 {
@@ -85,7 +87,7 @@ func diskFullInNamespace(t *testing.T, dir string) {
 	// A measurement with a 1 MiB body: more than the WAL already holds, so saving it
 	// needs new blocks whatever sqlite reuses.
 	bigUID := "big-after-full"
-	big := collectortest.SignedLine(t, priv, bigUID, "https://example.org/", t0.Add(time.Hour),
+	big := uploadtest.SignedLine(t, priv, bigUID, "https://example.org/", t0.Add(time.Hour),
 		map[string]any{"verdict": "ok", "body": strings.Repeat("x", 1<<20)})
 	bigMeta := store.MeasurementMeta{UID: bigUID, TestName: "web_connectivity", Input: "https://example.org/", Verdict: "ok", StartTime: t0.Add(time.Hour)}
 
@@ -97,11 +99,10 @@ func diskFullInNamespace(t *testing.T, dir string) {
 	t.Logf("disk filled: %d bytes of filler", fileSize(t, filler))
 
 	err = s.SaveMeasurement(ctx, run, big, bigMeta, true)
-	var se sqlite3.Error
 	switch {
 	case err == nil:
 		t.Fatal("SaveMeasurement on a full disk succeeded")
-	case !errors.As(err, &se) || se.Code != sqlite3.ErrFull:
+	case !sqlitedb.Is(err, sqlitedb.CodeFull):
 		t.Errorf("SaveMeasurement on a full disk: %v; want sqlite's SQLITE_FULL", err)
 	case !strings.Contains(err.Error(), s.Path()) || !strings.Contains(err.Error(), "full") || !strings.Contains(err.Error(), bigUID):
 		t.Errorf("error %q does not name the file, the measurement and the cause", err)
@@ -112,12 +113,12 @@ func diskFullInNamespace(t *testing.T, dir string) {
 	fit := 0
 	for i := range 50 {
 		uid := fmt.Sprintf("during-%d", i)
-		line := collectortest.SignedLine(t, priv, uid, "https://example.org/", t0.Add(2*time.Hour), map[string]any{"verdict": "ok"})
+		line := uploadtest.SignedLine(t, priv, uid, "https://example.org/", t0.Add(2*time.Hour), map[string]any{"verdict": "ok"})
 		meta := store.MeasurementMeta{UID: uid, TestName: "web_connectivity", Input: "https://example.org/", Verdict: "ok", StartTime: t0.Add(2 * time.Hour)}
 		if err := s.SaveMeasurement(ctx, run, line, meta, true); err == nil {
 			saved[uid] = line
 			fit++
-		} else if !errors.As(err, &se) || se.Code != sqlite3.ErrFull {
+		} else if !sqlitedb.Is(err, sqlitedb.CodeFull) {
 			t.Errorf("small save on a full disk: %v; want SQLITE_FULL", err)
 		}
 	}
@@ -144,7 +145,7 @@ func diskFullInNamespace(t *testing.T, dir string) {
 	}
 	defer s2.Close()
 	checkStoreHolds(t, s2, saved, "after reopening")
-	db, err := sql.Open("sqlite3", s2.Path())
+	db, err := sql.Open(sqlitedb.DriverName, s2.Path())
 	if err != nil {
 		t.Fatal(err)
 	}

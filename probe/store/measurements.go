@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 
 	"github.com/vantage-probe/vantage/report"
 )
@@ -109,6 +109,5 @@ func (s *Store) MeasurementsSince(ctx context.Context, since time.Time, fn func(
 }
 
 func isForeignKey(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintForeignKey
+	return sqlitedb.Is(err, sqlitedb.CodeConstraintForeignKey)
 }

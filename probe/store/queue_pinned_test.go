@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // TestQueueBackoffSchedule pins the queue's whole retry schedule (docs/storage.md:
@@ -18,7 +18,7 @@ func TestQueueBackoffSchedule(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	now := t0
 	s.Now = func() time.Time { return now }
-	save(t, s, beginRun(t, s), collectortest.NewKey(t), "b0", t0, true)
+	save(t, s, beginRun(t, s), uploadtest.NewKey(t), "b0", t0, true)
 	want := []time.Duration{
 		time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute, 32 * time.Minute,
 		64 * time.Minute, 128 * time.Minute, 256 * time.Minute, 6 * time.Hour, 6 * time.Hour,
@@ -53,7 +53,7 @@ func TestQueueOrderAndLimits(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	now := t0
 	s.Now = func() time.Time { return now }
-	run, priv := beginRun(t, s), collectortest.NewKey(t)
+	run, priv := beginRun(t, s), uploadtest.NewKey(t)
 	for i := range 5 {
 		save(t, s, run, priv, fmt.Sprintf("o%d", i), t0, true)
 	}

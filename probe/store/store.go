@@ -8,13 +8,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 )
 
 // FileName is the database file inside the data directory.
@@ -66,7 +64,6 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	f.Close()
-	q := url.Values{}
 	// Journal mode is not set here: switching to WAL rewrites the file header, and a
 	// file must pass the checks in migrate before anything writes to it. migrate
 	// switches to WAL, which is then a persistent property of the file.
@@ -75,15 +72,13 @@ func Open(dir string) (*Store, error) {
 	// on a probe in a shutdown, a measurement may be the only record there is, and
 	// the cost (one fsync per measurement, see docs/storage.md) is invisible next
 	// to the seconds a measurement takes.
-	q.Set("_synchronous", "FULL")
-	q.Set("_foreign_keys", "on")
-	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
-	// Write transactions take the write lock at BEGIN, so two writers never deadlock
-	// upgrading read locks; they queue on the busy timeout instead.
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", "file:"+uriPath(path)+"?"+q.Encode())
+	// Write transactions take the write lock at BEGIN (TxImmediate), so two writers
+	// never deadlock upgrading read locks; they queue on the busy timeout instead.
+	db, err := sqlitedb.Open(path, sqlitedb.Options{
+		Synchronous: "FULL", ForeignKeys: true, BusyTimeout: busyTimeout, TxImmediate: true,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	db.SetMaxOpenConns(maxOpenConns)
 	s := &Store{db: db, path: path, Now: time.Now}
@@ -92,12 +87,6 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// uriPath escapes the characters that would end the path part of a sqlite URI
-// filename (https://www.sqlite.org/uri.html).
-func uriPath(p string) string {
-	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
 }
 
 // Path returns the database file.
@@ -117,8 +106,7 @@ func (s *Store) wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var se sqlite3.Error
-	if errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB) {
+	if sqlitedb.Is(err, sqlitedb.CodeCorrupt) || sqlitedb.Is(err, sqlitedb.CodeNotADB) {
 		return fmt.Errorf("store: %s: %s: %w (%v); move the file aside to start a new store, keep it for recovery", op, s.path, ErrCorrupt, err)
 	}
 	return fmt.Errorf("store: %s: %s: %w", op, s.path, err)

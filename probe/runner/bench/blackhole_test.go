@@ -68,7 +68,7 @@ func runBlackHole(b *testing.B, urls []string, parallelism int) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := &runner.Runner{Measurer: m, Key: priv, Store: st, Parallelism: parallelism, Identity: runner.Identity{ProbeCC: "ZZ", ProbeASN: "AS0"}}
+	r := &runner.Runner{Measurer: m, Key: priv, Store: st, Parallelism: parallelism, Origin: runner.Origin{ProbeCC: "ZZ", ProbeASN: "AS0"}}
 	start := time.Now()
 	sum, err := r.Run(context.Background(), urls)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" database/sql driver
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 )
 
 // Errors returned by DB methods. Callers compare with errors.Is.
@@ -148,10 +148,10 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 		s.dialect = sqliteDialect
 		var dsn string
 		if dsn, err = sqliteDSN(dbURL); err == nil {
-			s.sql, err = openPool("sqlite3", dsn, sqliteWriteConns)
+			s.sql, err = openPool(sqlitedb.DriverName, dsn, sqliteWriteConns)
 		}
 		if err == nil {
-			s.read, err = openPool("sqlite3", dsn, sqliteReadConns)
+			s.read, err = openPool(sqlitedb.DriverName, dsn, sqliteReadConns)
 		}
 	}
 	if err != nil {
@@ -195,8 +195,10 @@ func sqliteDSN(dbURL string) (string, error) {
 	}
 	// _txlock=immediate takes the write lock at BEGIN, so two writers queue on
 	// busy_timeout instead of failing when both try to upgrade a read lock.
-	return fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_txlock=immediate&_foreign_keys=1&_cache_size=-%d&_stmt_cache_size=32",
-		path, sqliteBusyTimeout.Milliseconds(), sqliteCacheKiB), nil
+	return sqlitedb.DSN(path, sqlitedb.Options{
+		JournalWAL: true, Synchronous: "FULL", BusyTimeout: sqliteBusyTimeout,
+		TxImmediate: true, ForeignKeys: true, CacheKiB: sqliteCacheKiB,
+	}), nil
 }
 
 // Close closes the database.

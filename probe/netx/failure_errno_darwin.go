@@ -1,0 +1,5 @@
+//go:build darwin
+
+package netx
+
+var osErrnos = darwinErrnos

@@ -1,0 +1,3 @@
+package netx
+
+var osErrnos = windowsErrnos
