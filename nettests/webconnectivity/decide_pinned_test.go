@@ -591,3 +591,19 @@ func TestBenignSNIEvidence(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainedLossDetail: a stage whose timeouts the canaries' loss explains
+// leaves an ok verdict with the explanation as the whole detail.
+func TestExplainedLossDetail(t *testing.T) {
+	o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+	o.DNS.Attempts = Attempts{netx.FailureGenericTimeout, ""}
+	o.CanaryLoss = &LossSample{Failed: 5, Attempts: 10}
+	got := Decide(o, nil)
+	if got.Verdict != nettests.VerdictOK || !strings.HasPrefix(got.Evidence.Detail, "dns: 1 of 2 tries timed out") {
+		t.Fatalf("%s, detail %q; want ok with the dns explanation first", got.Verdict, got.Evidence.Detail)
+	}
+	o.CanaryLoss = nil
+	if got := Decide(o, nil); got.Verdict != nettests.VerdictIntermittent || got.Evidence.Detail != "" {
+		t.Fatalf("without a loss sample: %s, detail %q; want intermittent, no detail", got.Verdict, got.Evidence.Detail)
+	}
+}
