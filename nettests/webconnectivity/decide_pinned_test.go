@@ -607,3 +607,26 @@ func TestExplainedLossDetail(t *testing.T) {
 		t.Fatalf("without a loss sample: %s, detail %q; want intermittent, no detail", got.Verdict, got.Evidence.Detail)
 	}
 }
+
+// TestDiffCorroboratedByAnErrorPage: a page that differs from the control's is
+// blocked (http.diff) when the control got a 2xx and the probe a 4xx or 5xx; any
+// other pair of statuses leaves it the site's.
+func TestDiffCorroboratedByAnErrorPage(t *testing.T) {
+	for _, c := range []struct {
+		probe, control int
+		blocked        bool
+	}{
+		{400, 200, true}, {403, 200, true}, {499, 200, true}, {500, 200, true}, {503, 200, true}, {599, 200, true},
+		{399, 200, false}, {302, 200, false}, {600, 200, false}, {200, 200, false},
+		{403, 299, true}, {403, 300, false}, {403, 199, false},
+	} {
+		o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+		o.HTTP.StatusCode, o.HTTP.Title, o.HTTP.BodyLength = c.probe, "Unrelated Words Here", 150
+		o.HTTP.Header = http.Header{"X-Other": {"1"}}
+		o.Control.HTTPRequest.StatusCode = int64(c.control)
+		got := Decide(o, nil)
+		if blocked := got.Verdict == nettests.VerdictBlocked && got.Method == nettests.MethodHTTPDiff; blocked != c.blocked {
+			t.Errorf("probe %d, control %d: %s %s (%q), want blocked http.diff: %v", c.probe, c.control, got.Verdict, got.Method, got.Evidence.Detail, c.blocked)
+		}
+	}
+}
