@@ -26,7 +26,7 @@ type Measurer interface {
 // tests replace any of these. The configuration file is not here: the registry
 // maps it into each nettest's own Config.
 type Env struct {
-	Netx   *netx.Config
+	Netx   *netx.Client
 	Logger *slog.Logger
 	Now    func() time.Time
 	// Network is the runner's view of the network; nil when a nettest runs alone.

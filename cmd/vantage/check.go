@@ -141,7 +141,7 @@ func newNettestEnv(cfg *config.Config, now func() time.Time) (*nettests.Env, err
 	if err != nil {
 		return nil, err
 	}
-	nc := &netx.Config{Resolver: cfg.Network.Resolver, ClientHello: cfg.TLS.ClientHello, Roots: roots}
+	nc := &netx.Client{Resolver: cfg.Network.Resolver, ClientHello: cfg.TLS.ClientHello, Roots: roots}
 	return &nettests.Env{Netx: nc, Now: now}, nil
 }
 

@@ -99,7 +99,7 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 		}
 		geo = append(geo, db)
 	}
-	nc := &netx.Config{Resolver: cfg.Network.Resolver, Roots: roots}
+	nc := &netx.Client{Resolver: cfg.Network.Resolver, Roots: roots}
 	h, err := thserver.New(thserver.Config{
 		Lookup: func(ctx context.Context, host string) ([]string, error) {
 			// No wait for late duplicate replies: injection is the probe's to

@@ -115,12 +115,13 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Options is everything a Measurer is built from; New fills it from a nettests.Env.
-type Options struct {
-	Config   Config
-	Canaries []Canary
-	Probes   Probes
-	System   System
+// options is everything a Measurer is built from: New fills it from the
+// environment and Config, tests with fakes (newMeasurer). One exported constructor.
+type options struct {
+	Config     Config
+	Canaries   []Canary
+	primitives primitives
+	System     System
 	// Resolver is the resolver setting, to tell a loopback stub from a real one.
 	Resolver string
 	Now      func() time.Time
@@ -135,7 +136,7 @@ type Options struct {
 type Measurer struct {
 	cfg      Config
 	canaries []Canary
-	probes   Probes
+	probes   primitives
 	sys      System
 	resolver string
 	now      func() time.Time
@@ -156,12 +157,12 @@ func New(env *nettests.Env, cfg Config) (*Measurer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewMeasurer(opts), nil
+	return newMeasurer(opts), nil
 }
 
-func optionsFor(env *nettests.Env, cfg Config) (Options, error) {
-	opts := Options{System: HostSystem(), Resolver: cfg.Resolver, Config: cfg}
-	var netxCfg *netx.Config
+func optionsFor(env *nettests.Env, cfg Config) (options, error) {
+	opts := options{System: HostSystem(), Resolver: cfg.Resolver, Config: cfg}
+	var netxCfg *netx.Client
 	cc, lists := cfg.Country, cfg.Canaries
 	if env != nil {
 		netxCfg, opts.Now, opts.Logger = env.Netx, env.Now, env.Logger
@@ -172,7 +173,7 @@ func optionsFor(env *nettests.Env, cfg Config) (Options, error) {
 	var err error
 	opts.Canaries, err = chooseCanaries(cc, lists.Domestic, lists.Allowlisted, lists.Foreign)
 	if err != nil {
-		return Options{}, fmt.Errorf("connectivity: canaries: %w", err)
+		return options{}, fmt.Errorf("connectivity: canaries: %w", err)
 	}
 	switch {
 	case !hasClass(opts.Canaries, ClassDomestic) && !hasClass(opts.Canaries, ClassAllowlisted):
@@ -181,8 +182,19 @@ func optionsFor(env *nettests.Env, cfg Config) (Options, error) {
 		opts.Notes = append(opts.Notes, "no allowlisted canaries: an allowlist that spares only services such as banks and state portals reads as a full shutdown")
 	}
 	opts.Config = opts.Config.withDefaults()
-	opts.Probes = NetxProbes(netxCfg, opts.Config.AttemptTimeout)
+	opts.primitives = netxPrimitives(netxCfg, opts.Config.AttemptTimeout)
 	return opts, nil
+}
+
+// Canaries returns the canaries a check with cfg probes: cfg.Canaries when set,
+// else the embedded sets for cfg.Country (chooseCanaries says how they combine). A
+// bad entry is an error naming it.
+func Canaries(cfg Config) ([]Canary, error) {
+	cs, err := chooseCanaries(cfg.Country, cfg.Canaries.Domestic, cfg.Canaries.Allowlisted, cfg.Canaries.Foreign)
+	if err != nil {
+		return nil, fmt.Errorf("connectivity: canaries: %w", err)
+	}
+	return cs, nil
 }
 
 // chooseCanaries applies the [canaries] configuration: a configuration that lists
@@ -211,10 +223,10 @@ func chooseCanaries(cc string, domestic, allowlisted, foreign []string) ([]Canar
 	return append(out, configured...), nil
 }
 
-// NewMeasurer builds a measurer from explicit options (tests inject fakes here).
-func NewMeasurer(o Options) *Measurer {
+// newMeasurer builds a measurer from explicit options (tests inject fakes here).
+func newMeasurer(o options) *Measurer {
 	m := &Measurer{
-		cfg: o.Config.withDefaults(), canaries: o.Canaries, probes: o.Probes, sys: o.System,
+		cfg: o.Config.withDefaults(), canaries: o.Canaries, probes: o.primitives, sys: o.System,
 		resolver: o.Resolver, now: o.Now, sleep: o.Sleep, logger: o.Logger, notes: o.Notes,
 	}
 	if m.now == nil {

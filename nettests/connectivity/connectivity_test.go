@@ -35,8 +35,8 @@ func timeoutErr(op string) error {
 	return &netx.Error{Failure: netx.FailureGenericTimeout, Operation: op, Err: context.DeadlineExceeded}
 }
 
-func (f *fakeNet) probes() Probes {
-	return Probes{
+func (f *fakeNet) probes() primitives {
+	return primitives{
 		Lookup: func(ctx context.Context, trace *netx.Trace, host string) ([]string, error) {
 			if fail, ok := f.dnsRcode[host]; ok {
 				return nil, &netx.Error{Failure: fail, Operation: "resolve", Err: errors.New(fail)}
@@ -188,7 +188,7 @@ func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
 func runFake(t *testing.T, f *fakeNet, sys System, cs []Canary) (*TestKeys, *sleepRecorder) {
 	t.Helper()
 	sl := &sleepRecorder{}
-	m := NewMeasurer(Options{Canaries: cs, Probes: f.probes(), System: sys, Sleep: sl.sleep, Resolver: "system",
+	m := newMeasurer(options{Canaries: cs, primitives: f.probes(), System: sys, Sleep: sl.sleep, Resolver: "system",
 		Config: Config{NoThroughput: true}})
 	keys, err := m.Run(context.Background(), "", netx.NewTrace(time.Now(), nil))
 	if err != nil {
@@ -296,7 +296,7 @@ func TestRunIsolated(t *testing.T) {
 }
 
 func TestRunRejectsInput(t *testing.T) {
-	m := NewMeasurer(Options{Probes: newFakeNet().probes(), System: fakeSystem(routeNoDefault, "", lo)})
+	m := newMeasurer(options{primitives: newFakeNet().probes(), System: fakeSystem(routeNoDefault, "", lo)})
 	if _, err := m.Run(context.Background(), "https://example.org/", netx.NewTrace(time.Now(), nil)); !errors.Is(err, ErrInput) {
 		t.Fatalf("err %v, want ErrInput", err)
 	}
@@ -304,7 +304,7 @@ func TestRunRejectsInput(t *testing.T) {
 
 func TestNewFromEnv(t *testing.T) {
 	cfg := Config{Country: "KZ"}
-	m, err := New(&nettests.Env{Netx: &netx.Config{}}, cfg)
+	m, err := New(&nettests.Env{Netx: &netx.Client{}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestRunSilentGatewayForwards(t *testing.T) {
 func TestRunInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	m := NewMeasurer(Options{Canaries: labCanaries(t), Probes: healthyNet().probes(), System: fakeSystem(routeWithDefault, "", eth0)})
+	m := newMeasurer(options{Canaries: labCanaries(t), primitives: healthyNet().probes(), System: fakeSystem(routeWithDefault, "", eth0)})
 	if keys, err := m.Run(ctx, "", netx.NewTrace(time.Now(), nil)); err == nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("keys %v, err %v", keys, err)
 	}
@@ -479,7 +479,7 @@ func TestNewFromEnvEveryCanaryForm(t *testing.T) {
 		t.Fatalf("config: %v", err)
 	}
 	lists := CanaryLists{Domestic: cfg.Canaries.Domestic, Allowlisted: cfg.Canaries.Allowlisted, Foreign: cfg.Canaries.Foreign}
-	m, err := New(&nettests.Env{Netx: &netx.Config{}}, Config{Canaries: lists})
+	m, err := New(&nettests.Env{Netx: &netx.Client{}}, Config{Canaries: lists})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -33,7 +33,7 @@ const (
 // newMeasurer builds a dns measurer resolving with resolverURL.
 func newMeasurer(t *testing.T, resolverURL string, opts netx.DNSOptions) *dnsnettest.Measurer {
 	t.Helper()
-	env := &nettests.Env{Netx: &netx.Config{Resolver: resolverURL, Timeout: testStep}}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: resolverURL, Timeout: testStep}}
 	m, err := dnsnettest.NewWithConfig(env, dnsnettest.Config{DNS: opts})
 	if err != nil {
 		t.Fatalf("NewWithConfig: %v", err)
@@ -104,9 +104,9 @@ func TestResolverComesFromTheEnvironment(t *testing.T) {
 		cfg  dnsnettest.Config
 		want string
 	}{
-		{&nettests.Env{Netx: &netx.Config{Resolver: "tcp://127.0.0.1:53"}}, dnsnettest.Config{}, "tcp://127.0.0.1:53"},
-		{&nettests.Env{Netx: &netx.Config{Resolver: "tcp://127.0.0.1:53"}}, dnsnettest.Config{Resolver: "udp://127.0.0.1:5353"}, "udp://127.0.0.1:5353"},
-		{&nettests.Env{Netx: &netx.Config{}}, dnsnettest.Config{Resolver: "udp://127.0.0.1:5353"}, "udp://127.0.0.1:5353"},
+		{&nettests.Env{Netx: &netx.Client{Resolver: "tcp://127.0.0.1:53"}}, dnsnettest.Config{}, "tcp://127.0.0.1:53"},
+		{&nettests.Env{Netx: &netx.Client{Resolver: "tcp://127.0.0.1:53"}}, dnsnettest.Config{Resolver: "udp://127.0.0.1:5353"}, "udp://127.0.0.1:5353"},
+		{&nettests.Env{Netx: &netx.Client{}}, dnsnettest.Config{Resolver: "udp://127.0.0.1:5353"}, "udp://127.0.0.1:5353"},
 		{&nettests.Env{}, dnsnettest.Config{}, "system"},
 	}
 	for _, c := range cases {
@@ -119,7 +119,7 @@ func TestResolverComesFromTheEnvironment(t *testing.T) {
 			t.Errorf("resolver = %q (%v), want %q", tk.ResolverURL, err, c.want)
 		}
 	}
-	if _, err := dnsnettest.New(&nettests.Env{Netx: &netx.Config{Resolver: "ftp://x"}}); !errors.Is(err, netx.ErrBadResolverURL) {
+	if _, err := dnsnettest.New(&nettests.Env{Netx: &netx.Client{Resolver: "ftp://x"}}); !errors.Is(err, netx.ErrBadResolverURL) {
 		t.Errorf("New with a bad resolver: %v, want ErrBadResolverURL", err)
 	}
 }

@@ -53,7 +53,7 @@ type TestKeys struct {
 // Measurer runs the http3 nettest.
 type Measurer struct {
 	cfg  Config
-	netx *netx.Config
+	netx *netx.Client
 }
 
 var _ nettests.Measurer = (*Measurer)(nil)
@@ -63,7 +63,7 @@ func New(env *nettests.Env) (*Measurer, error) { return NewWithConfig(env, Confi
 
 // NewWithConfig builds a measurer with an explicit configuration.
 func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
-	nc := &netx.Config{}
+	nc := &netx.Client{}
 	if env != nil && env.Netx != nil {
 		nc = env.Netx
 	}

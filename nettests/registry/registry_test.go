@@ -59,7 +59,7 @@ func TestDescriptors(t *testing.T) {
 		if !ok || d.Input != w.input || d.Gated != w.gated || d.Group != w.group || (d.Skipped != nil) != d.Gated {
 			t.Errorf("%s: %+v", d.Name, d)
 		}
-		m, err := d.New(config.Defaults(), &nettests.Env{Netx: &netx.Config{}})
+		m, err := d.New(config.Defaults(), &nettests.Env{Netx: &netx.Client{}})
 		if err != nil || m.Name() != d.Name || m.Version() != d.Version {
 			t.Errorf("%s: New = %v, %v", d.Name, m, err)
 		}
@@ -113,10 +113,10 @@ func TestConnectivityConfig(t *testing.T) {
 func TestDNSConfig(t *testing.T) {
 	c := config.Defaults()
 	c.Network.Resolver = "udp://127.0.0.1:5353"
-	if got := DNSConfig(c, &nettests.Env{Netx: &netx.Config{Resolver: "tcp://127.0.0.1:53"}}); got.Resolver != "" {
+	if got := DNSConfig(c, &nettests.Env{Netx: &netx.Client{Resolver: "tcp://127.0.0.1:53"}}); got.Resolver != "" {
 		t.Errorf("with an environment resolver: %q", got.Resolver)
 	}
-	if got := DNSConfig(c, &nettests.Env{Netx: &netx.Config{}}); got.Resolver != "udp://127.0.0.1:5353" {
+	if got := DNSConfig(c, &nettests.Env{Netx: &netx.Client{}}); got.Resolver != "udp://127.0.0.1:5353" {
 		t.Errorf("without: %q", got.Resolver)
 	}
 }

@@ -57,7 +57,7 @@ type TestKeys struct {
 // Measurer runs the tlshandshake nettest.
 type Measurer struct {
 	cfg  Config
-	netx *netx.Config
+	netx *netx.Client
 }
 
 var _ nettests.Measurer = (*Measurer)(nil)
@@ -70,7 +70,7 @@ func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
 	if len(cfg.ALPN) == 0 {
 		cfg.ALPN = DefaultALPN
 	}
-	nc := &netx.Config{}
+	nc := &netx.Client{}
 	if env != nil && env.Netx != nil {
 		nc = env.Netx
 	}

@@ -55,7 +55,7 @@ const (
 
 // LookupFunc resolves host with the resolver named by resolverURL. It is injected so
 // tests can script exact DNS outcomes; the default is nc.Lookup.
-type LookupFunc func(ctx context.Context, nc *netx.Config, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error)
+type LookupFunc func(ctx context.Context, nc *netx.Client, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error)
 
 // Config tunes the measurer; registry.WebConnectivityConfig fills it from the
 // configuration file.
@@ -82,7 +82,7 @@ type Config struct {
 	// of report/upload); the built ControlClient carries them, and each one's
 	// upload.RouteBase is in Helpers.
 	ControlRoutes []upload.Route
-	// Lookup resolves names; nil means netx.Config.Lookup.
+	// Lookup resolves names; nil means netx.Client.Lookup.
 	Lookup LookupFunc
 	// Fingerprints are the blockpage and interceptor fingerprints; nil: embedded.
 	Fingerprints *Fingerprints
@@ -129,7 +129,7 @@ func (c *Config) fillDefaults(env *nettests.Env) {
 		c.ValidationPort = DefaultValidationPort
 	}
 	if c.Lookup == nil {
-		c.Lookup = func(ctx context.Context, nc *netx.Config, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error) {
+		c.Lookup = func(ctx context.Context, nc *netx.Client, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error) {
 			return nc.Lookup(ctx, trace, resolverURL, host)
 		}
 	}
@@ -194,7 +194,7 @@ func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
 		return nil, errors.New("webconnectivity: nil environment")
 	}
 	if env.Netx == nil {
-		env.Netx = &netx.Config{}
+		env.Netx = &netx.Client{}
 	}
 	cfg.fillDefaults(env)
 	if err := cfg.buildControlClient(env); err != nil {
@@ -273,7 +273,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 }
 
 // lossSampler is a NetworkStatus that can measure, now, the share of canary
-// connects that fail (connectivity.Status does).
+// connects that fail (netstate.Status does).
 type lossSampler interface {
 	CanaryLoss(ctx context.Context) (failed, attempts int)
 }

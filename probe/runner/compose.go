@@ -7,6 +7,7 @@ import (
 	"github.com/vantage-probe/vantage/nettests/connectivity"
 	"github.com/vantage-probe/vantage/nettests/registry"
 	"github.com/vantage-probe/vantage/probe/config"
+	"github.com/vantage-probe/vantage/probe/netstate"
 	"github.com/vantage-probe/vantage/testlists"
 )
 
@@ -18,7 +19,7 @@ import (
 func (r *Runner) Compose(d registry.Descriptor, file *config.Config, env *nettests.Env) error {
 	if d.Gated {
 		cfg := registry.ConnectivityConfig(file)
-		status, err := connectivity.NewStatus(env, cfg)
+		status, err := netstate.New(env, cfg)
 		if err != nil {
 			return fmt.Errorf("run %s: %w", d.Name, err)
 		}

@@ -52,7 +52,7 @@ type Store interface {
 var _ Store = (*store.Store)(nil)
 
 // Network is the run's view of the network: the nettests.NetworkStatus handed to
-// nettests, fed with every connectivity result. connectivity.Status implements it.
+// nettests, fed with every connectivity result. netstate.Status implements it.
 type Network interface {
 	nettests.NetworkStatus
 	Observe(r nettests.NetworkResult)
@@ -190,6 +190,7 @@ func (s *state) run(ctx context.Context, inputs []string) error {
 	if err := s.finalizeAll(context.WithoutCancel(ctx), held, reason); err != nil {
 		return errors.Join(inputErr, err)
 	}
+	s.sum.closeNetwork(before, after)
 	if ctx.Err() != nil {
 		return fmt.Errorf("runner: interrupted: %w", ctx.Err())
 	}

@@ -69,7 +69,7 @@ func NewServer(t testing.TB, rules map[string]Rule) *Server {
 	return s
 }
 
-// UDPURL is the resolver URL of the UDP server, for netx.Config.Lookup.
+// UDPURL is the resolver URL of the UDP server, for netx.Client.Lookup.
 func (s *Server) UDPURL() string { return "udp://" + s.UDPAddr }
 
 // TCPURL is the resolver URL of the TCP server.

@@ -25,7 +25,7 @@ type DNSServer struct {
 	UDPAddr, TCPAddr string
 }
 
-// UDPURL is the resolver URL of the UDP server, for netx.Config.Lookup.
+// UDPURL is the resolver URL of the UDP server, for netx.Client.Lookup.
 func (s *DNSServer) UDPURL() string { return "udp://" + s.UDPAddr }
 
 // TCPURL is the resolver URL of the TCP server.

@@ -59,7 +59,7 @@ func runBlackHole(b *testing.B, urls []string, parallelism int) time.Duration {
 	}
 	defer st.Close()
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	env := &nettests.Env{Netx: &netx.Config{Resolver: "udp://127.0.0.1:1"}, Now: time.Now}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: "udp://127.0.0.1:1"}, Now: time.Now}
 	m, err := webconnectivity.NewWithConfig(env, webconnectivity.Config{
 		Retries: 1, RetrySpacing: time.Millisecond, QUIC: false, LabAllowPrivate: true,
 		Timeouts:  webconnectivity.TimeoutPolicy{Initial: blackHoleStepTimeout, Floor: blackHoleStepTimeout, Ceiling: blackHoleStepTimeout},

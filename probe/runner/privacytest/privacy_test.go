@@ -172,7 +172,7 @@ func TestGeolocatedAddressIsScrubbedFromOtherNettests(t *testing.T) {
 	ca := netxtest.MustCA(t, "privacy CA")
 	site := netxtest.NewHTTPSServer(t, netxtest.MustIssue(t, ca, siteName), echoHandler())
 	dns := dnstest.NewServer(t, map[string]dnstest.Rule{siteName: dnstest.Answer("127.0.0.1")})
-	m, err := httpnettest.New(&nettests.Env{Netx: &netx.Config{Resolver: dns.UDPURL(), Roots: ca.Pool(), Timeout: 3 * time.Second}})
+	m, err := httpnettest.New(&nettests.Env{Netx: &netx.Client{Resolver: dns.UDPURL(), Roots: ca.Pool(), Timeout: 3 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func newMeasurer(t *testing.T, ca *netxtest.CA, resolver, helper string) *webcon
 	// machine must not turn a slow answer into a failure (without the helper's
 	// answer there is no address to scrub, and the test would prove nothing).
 	step := 3 * time.Second
-	env := &nettests.Env{Netx: &netx.Config{Resolver: resolver, Roots: ca.Pool(), Timeout: step}}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: resolver, Roots: ca.Pool(), Timeout: step}}
 	m, err := webconnectivity.NewWithConfig(env, webconnectivity.Config{
 		Helpers:         []string{helper},
 		Retries:         1,
