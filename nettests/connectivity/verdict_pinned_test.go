@@ -473,3 +473,21 @@ func TestVerdictReadsOnlyTheCheckedRounds(t *testing.T) {
 		t.Fatalf("verdict %s (%s), want whitelist from the 2 checked rounds", a.Verdict, a.Reason)
 	}
 }
+
+// TestProbedAddress: a literal is probed at itself, a host at the first IPv4 its
+// lookup returned (IPv6 only without one), a host that never resolved nowhere.
+func TestProbedAddress(t *testing.T) {
+	for _, c := range []struct {
+		o    CanaryOutcome
+		want string
+	}{
+		{CanaryOutcome{Canary: Canary{Name: "192.0.2.1:443", Address: "192.0.2.1:443", Port: "443"}}, "192.0.2.1:443"},
+		{CanaryOutcome{Canary: Canary{Name: "h", Host: "h", Port: "8443"}, Addrs: []string{"2001:db8::1", "192.0.2.7"}}, "192.0.2.7:8443"},
+		{CanaryOutcome{Canary: Canary{Name: "h", Host: "h", Port: "443"}, Addrs: []string{"2001:db8::1"}}, "[2001:db8::1]:443"},
+		{CanaryOutcome{Canary: Canary{Name: "h", Host: "h", Port: "443"}}, ""},
+	} {
+		if got := c.o.ProbedAddress(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.o, got, c.want)
+		}
+	}
+}
