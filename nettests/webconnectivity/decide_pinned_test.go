@@ -506,6 +506,7 @@ func TestTransportClauses(t *testing.T) {
 	}{
 		{"the control's connect failed too: down", thproto.TCPResult{Failure: strp(thproto.FailureConnectionRefused)}, nettests.VerdictDown},
 		{"the control refused to connect to a private address: its fetch decides", thproto.TCPResult{Failure: strp(thproto.FailurePrivateRefused)}, nettests.VerdictBlocked},
+		{"the control did not connect and its fetch got no status: down", thproto.TCPResult{Failure: strp(thproto.FailurePrivateRefused)}, nettests.VerdictDown},
 		{"the control connected: blocked", thproto.TCPResult{Status: true}, nettests.VerdictBlocked},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -513,6 +514,9 @@ func TestTransportClauses(t *testing.T) {
 			o.Endpoints = []EndpointObservation{{Address: pinSiteIP + ":80", TCP: Attempts{netx.FailureConnectionReset, netx.FailureConnectionReset}}}
 			o.HTTP = nil
 			o.Control.TCPConnect[pinSiteIP+":80"] = c.ctl
+			if strings.Contains(c.name, "no status") {
+				o.Control.HTTPRequest.StatusCode = 0
+			}
 			got := Decide(o, nil)
 			if got.Verdict != c.verdict || (c.verdict == nettests.VerdictBlocked && got.Method != nettests.MethodTCPReset) {
 				t.Fatalf("%s %s, want %s", got.Verdict, got.Method, c.verdict)
@@ -599,7 +603,9 @@ func TestExplainedLossDetail(t *testing.T) {
 	o.DNS.Attempts = Attempts{netx.FailureGenericTimeout, ""}
 	o.CanaryLoss = &LossSample{Failed: 5, Attempts: 10}
 	got := Decide(o, nil)
-	if got.Verdict != nettests.VerdictOK || !strings.HasPrefix(got.Evidence.Detail, "dns: 1 of 2 tries timed out") {
+	// Laplace's rule: (5+1)/(10+2) = 50 %.
+	if got.Verdict != nettests.VerdictOK || !strings.HasPrefix(got.Evidence.Detail, "dns: 1 of 2 tries timed out") ||
+		!strings.Contains(got.Evidence.Detail, "canaries lost 5 of 10 connects in the same window (50.0 %)") {
 		t.Fatalf("%s, detail %q; want ok with the dns explanation first", got.Verdict, got.Evidence.Detail)
 	}
 	o.CanaryLoss = nil
