@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -169,28 +168,6 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": " + e.Msg)
 	return b.String()
-}
-
-// DefaultPath returns the per-user configuration file: $XDG_CONFIG_HOME/vantage/
-// config.toml, else ~/.config/vantage/config.toml.
-func DefaultPath() (string, error) {
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return "", fmt.Errorf("config: no per-user config directory: %w", err)
-	}
-	return filepath.Join(dir, "vantage", "config.toml"), nil
-}
-
-// DefaultDataDir returns the per-user data directory: $XDG_DATA_HOME/vantage, else
-// ~/.local/share/vantage.
-func DefaultDataDir() string {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "vantage")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "share", "vantage")
-	}
-	return filepath.Join(os.TempDir(), "vantage")
 }
 
 // Defaults returns the configuration of a fresh install.
