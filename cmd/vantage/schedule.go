@@ -104,7 +104,7 @@ func newSchedulePlan(cfg *config.Config, every time.Duration) (*schedulePlan, er
 	// A random minute spreads probes over the hour, so a collector is not hit by
 	// every probe at :00.
 	return &schedulePlan{binary: bin, configPath: path, every: every, minute: rand.IntN(60),
-		logPath: filepath.Join(dataDirOf(cfg), "batch.log")}, nil
+		logPath: filepath.Join(dataDirOf(cfg), batchLogName)}, nil
 }
 
 func (p *schedulePlan) command() string {

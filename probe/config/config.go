@@ -137,6 +137,10 @@ func (r Route) Upload() upload.Route { return upload.Route{URL: r.URL, Front: r.
 // Storage says where the local store lives.
 type Storage struct {
 	Dir string `toml:"dir"`
+	// KeepUploadedDays is how many days a measurement the collector acknowledged
+	// stays in the store (0: store.DefaultKeepUploaded, four weeks; -1: forever).
+	// Measurements not uploaded are never pruned.
+	KeepUploadedDays int `toml:"keep_uploaded_days"`
 }
 
 // Run tunes a run.
@@ -315,6 +319,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Run.Retries < 0 || c.Run.Retries > 20 {
 		return &Error{Key: "run.retries", Msg: fmt.Sprintf("%d is outside 0..20", c.Run.Retries)}
+	}
+	if d := c.Storage.KeepUploadedDays; d < -1 || d > 36500 {
+		return &Error{Key: "storage.keep_uploaded_days", Msg: fmt.Sprintf("%d is outside -1..36500 (-1: keep forever, 0: four weeks)", d)}
 	}
 	return nil
 }
