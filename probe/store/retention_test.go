@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/vantage-probe/vantage/probe/store"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
 	"github.com/vantage-probe/vantage/report/sqlitedb"
+	"github.com/vantage-probe/vantage/report/upload/collectortest"
 )
 
 // TestPruneUploaded: a store with 10,000 uploaded old measurements prunes to the
