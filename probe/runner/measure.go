@@ -13,7 +13,7 @@ import (
 )
 
 // SoftwareVersion is the software_version of every measurement; the build sets it.
-var SoftwareVersion = "0.1.0-dev"
+var SoftwareVersion = devVersion
 
 // Identity is what a measurement says about where it was taken.
 type Identity struct {
