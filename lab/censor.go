@@ -31,6 +31,9 @@ type Block struct {
 	// FirstOn, when set, is the length of the first up phase of "flip" (the
 	// network starts up): a long period can then be made to flip inside a check.
 	FirstOn float64 `toml:"first_on"`
+	// Bytes is how many bytes a target may send on one connection before
+	// "stall.after" drops the rest.
+	Bytes int `toml:"bytes"`
 }
 
 // Default answers of the lying blocks.
@@ -68,6 +71,8 @@ var blocks = map[string]blockFunc{
 	"sni.drop":         perSNI("-j", "DROP"),
 	"http.blockpage":   redirectPort(80, blockpagePort),
 	"http.diff":        redirectPort(80, alteredPort),
+	"http.redirect":    warningRedirect,
+	"http.denied":      redirectPort(80, deniedPort),
 	"http.reset":       perHostHeader("-j", "REJECT", "--reject-with", "tcp-reset"),
 	"tls.eof":          redirectPort(443, eofPort),
 	"tls.mitm":         redirectPort(443, interceptorPort),
@@ -75,6 +80,7 @@ var blocks = map[string]blockFunc{
 	"udp443.drop":      dropUDP443,
 	"throttle":         throttle,
 	"loss":             randomLoss,
+	"stall.after":      stallAfter,
 	"partial":          partialFlows,
 	"allowlist":        allowlist,
 	"shutdown":         shutdown,
@@ -283,6 +289,17 @@ func redirectPort(port, to int) blockFunc {
 	}
 }
 
+// warningRedirect answers the targets' port 80 with a 302 to the national warning
+// host named by Answer (a site of the scenario, so that the redirect can be
+// followed), as Kazakh ISPs sent blocked sites' visitors to a warning page.
+func warningRedirect(ctx context.Context, l *Lab, b Block) error {
+	if b.Answer == "" {
+		return fmt.Errorf("lab: http.redirect needs answer = the warning host's name")
+	}
+	l.warningHost.Store(canonicalName(b.Answer))
+	return redirectPort(80, warningPort)(ctx, l, b)
+}
+
 // interceptBySNI sends every TLS connection of the LAN through the SNI-triggered
 // interceptor, which forges certificates for the targets only. Connections it
 // splices leave from the router itself, so FORWARD blocks no longer see them:
@@ -359,6 +376,41 @@ func randomLoss(ctx context.Context, l *Lab, b Block) error {
 }
 `, rule)
 	return l.nft(ctx, script)
+}
+
+// stallAfter lets each connection from a target carry Bytes bytes towards the probe,
+// then drops the rest of it: a transfer that starts and stops dead (a DPI box that
+// lets the first packets of a flow through before it decides). conntrack counts
+// the bytes, so the router's accounting is switched on.
+func stallAfter(ctx context.Context, l *Lab, b Block) (err error) {
+	if b.Bytes <= 0 {
+		return fmt.Errorf("lab: stall.after: bytes must be positive")
+	}
+	addrs, err := requiredTargets(l, b)
+	if err != nil {
+		return err
+	}
+	elems := make([]string, len(addrs))
+	for i, a := range addrs {
+		elems[i] = a.String()
+	}
+	// The rule loads conntrack; its accounting sysctl exists from then on.
+	defer func() {
+		if err == nil {
+			err = l.Topology.Router.sysctl("net/netfilter/nf_conntrack_acct", "1")
+		}
+	}()
+	return l.nft(ctx, fmt.Sprintf(`table ip lab_stall {
+	set targets {
+		type ipv4_addr
+		elements = { %s }
+	}
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		oifname %q ip saddr @targets ct reply bytes > %d drop
+	}
+}
+`, strings.Join(elems, ", "), routerLANIf, b.Bytes))
 }
 
 // partialFlows refuses a fixed share of new flows, network-wide: the Beeline

@@ -3,7 +3,7 @@
 package lab
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/vantage-probe/vantage/probe/netx/dnstest"
 )
 
 // dnsTTL is short, so that a probe re-resolving during a flip sees fresh rules.
 const dnsTTL = 30
 
-// serverStartTimeout bounds how long a DNS server may take to start serving.
-const serverStartTimeout = 5 * time.Second
+// serverStopTimeout bounds how long a DNS server may take to stop.
+const serverStopTimeout = 5 * time.Second
 
 // dnsAction is what a resolver does for one name.
 type dnsAction struct {
@@ -112,12 +114,10 @@ func aRecord(qname string, a netip.Addr) dns.RR {
 }
 
 // dnsServers are the UDP and TCP servers of one resolver address.
-type dnsServers struct {
-	servers []*dns.Server
-	done    chan struct{}
-}
+type dnsServers struct{ serving *dnstest.Serving }
 
-// startDNS serves h on UDP and TCP port 53 of ip inside ns and returns once both
+// startDNS serves h on UDP and TCP port 53 of ip inside ns, through dnstest's
+// serving loop (the one of every DNS server of the project), and returns once both
 // servers are serving.
 func startDNS(ns *Namespace, ip string, h dns.Handler) (*dnsServers, error) {
 	addr := net.JoinHostPort(ip, "53")
@@ -130,50 +130,17 @@ func startDNS(ns *Namespace, ip string, h dns.Handler) (*dnsServers, error) {
 		pc.Close()
 		return nil, err
 	}
-	ds := &dnsServers{done: make(chan struct{})}
-	started := make(chan struct{}, 2)
-	errc := make(chan error, 2)
-	ds.servers = []*dns.Server{
-		{PacketConn: pc, Handler: h, NotifyStartedFunc: func() { started <- struct{}{} }},
-		{Listener: l, Handler: h, NotifyStartedFunc: func() { started <- struct{}{} }},
+	srv, err := dnstest.Serve(h, pc, l)
+	if err != nil {
+		return nil, fmt.Errorf("lab: dns server %s: %w", addr, err)
 	}
-	var wg sync.WaitGroup
-	for _, s := range ds.servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errc <- s.ActivateAndServe()
-		}()
-	}
-	go func() { wg.Wait(); close(ds.done) }()
-	timeout := time.NewTimer(serverStartTimeout)
-	defer timeout.Stop()
-	for n := 0; n < 2; n++ {
-		select {
-		case <-started:
-		case err := <-errc:
-			pc.Close()
-			l.Close()
-			<-ds.done
-			return nil, fmt.Errorf("lab: dns server %s: %w", addr, err)
-		case <-timeout.C:
-			pc.Close()
-			l.Close()
-			<-ds.done
-			return nil, errors.New("lab: dns server " + addr + " did not start")
-		}
-	}
-	return ds, nil
+	return &dnsServers{serving: srv}, nil
 }
 
 // Close stops both servers and waits for them.
 func (ds *dnsServers) Close() error {
-	for _, s := range ds.servers {
-		s.Shutdown()
-		if s.PacketConn != nil {
-			s.PacketConn.Close()
-		}
-	}
-	<-ds.done
+	ctx, cancel := context.WithTimeout(context.Background(), serverStopTimeout)
+	defer cancel()
+	ds.serving.Stop(ctx)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 )
 
 // Lab is one emulated censored network, with its servers running.
@@ -26,6 +27,8 @@ type Lab struct {
 	Dir string
 
 	ispResolver *resolver
+	// warningHost is where "http.redirect" sends the targets' visitors.
+	warningHost atomic.Value // string
 
 	mu      sync.Mutex
 	closers []func() error // run in reverse order by Close
@@ -128,6 +131,8 @@ func (l *Lab) startCensorServices() error {
 	}{
 		{blockpagePort, blockpageHandler(), false},
 		{alteredPort, alteredHandler(), false},
+		{warningPort, warningHandler(&l.warningHost), false},
+		{deniedPort, deniedHandler(), false},
 		{interceptorPort, &siteHandler{world: l.World}, true},
 	} {
 		ln, err := listen(svc.port)

@@ -3,23 +3,14 @@
 package lab
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/netip"
 	"strings"
 	"sync"
-	"time"
-)
 
-// certLifetime covers the longest lab run with room for clock skew.
-const certLifetime = 24 * time.Hour
+	"github.com/vantage-probe/vantage/probe/netx/netxtest"
+)
 
 // NationalCAName is the issuer the TLS interceptor presents. It copies the name of
 // the root Kazakhstan asked its citizens to install in 2019 (Censored Planet,
@@ -28,11 +19,10 @@ const certLifetime = 24 * time.Hour
 const NationalCAName = "Qaznet Trust Network"
 
 // Authority is a throwaway certificate authority that issues leaf certificates on
-// demand, for any name or address.
+// demand, for any name or address. It is netxtest's CA (the one test CA of the
+// project) with no intermediate, plus a cache: a lab serves many names.
 type Authority struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
+	ca *netxtest.CA
 
 	mu     sync.Mutex
 	leaves map[string]*tls.Certificate
@@ -40,38 +30,15 @@ type Authority struct {
 
 // NewAuthority creates a self-signed root named commonName.
 func NewAuthority(commonName string) (*Authority, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := netxtest.NewRootCA(commonName)
 	if err != nil {
-		return nil, fmt.Errorf("lab: ca key: %w", err)
+		return nil, fmt.Errorf("lab: ca: %w", err)
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{CommonName: commonName, Organization: []string{commonName}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(certLifetime),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, fmt.Errorf("lab: ca certificate: %w", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("lab: ca certificate: %w", err)
-	}
-	return &Authority{
-		cert:   cert,
-		key:    key,
-		pem:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		leaves: map[string]*tls.Certificate{},
-	}, nil
+	return &Authority{ca: ca, leaves: map[string]*tls.Certificate{}}, nil
 }
 
 // PEM returns the root certificate in PEM form (the probe's [tls] roots).
-func (a *Authority) PEM() []byte { return a.pem }
+func (a *Authority) PEM() []byte { return a.ca.RootPEM() }
 
 // Leaf returns a certificate for DNS names and IP address literals (the first is
 // the subject), issuing it on first use.
@@ -85,33 +52,12 @@ func (a *Authority) Leaf(sans ...string) (*tls.Certificate, error) {
 	if c, ok := a.leaves[key]; ok {
 		return c, nil
 	}
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("lab: leaf key: %w", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: randomSerial(),
-		Subject:      pkix.Name{CommonName: sans[0]},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(certLifetime),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, san := range sans {
-		if ip, err := netip.ParseAddr(san); err == nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip.AsSlice())
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, san)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &priv.PublicKey, a.key)
+	c, err := a.ca.Issue(sans...)
 	if err != nil {
 		return nil, fmt.Errorf("lab: leaf certificate for %s: %w", key, err)
 	}
-	c := &tls.Certificate{Certificate: [][]byte{der, a.cert.Raw}, PrivateKey: priv}
-	a.leaves[key] = c
-	return c, nil
+	a.leaves[key] = &c
+	return &c, nil
 }
 
 // GetCertificate serves a certificate for the requested server name or, when the
@@ -164,12 +110,4 @@ func (a *Authority) TLSConfig(get func(*tls.ClientHelloInfo) (*tls.Certificate, 
 		get = a.GetCertificate
 	}
 	return &tls.Config{GetCertificate: get, MinVersion: tls.VersionTLS12}
-}
-
-func randomSerial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		return big.NewInt(time.Now().UnixNano())
-	}
-	return n
 }

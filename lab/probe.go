@@ -36,16 +36,26 @@ type ProbeConfig struct {
 		Roots string `toml:"roots"`
 	} `toml:"tls"`
 	Control struct {
-		Helpers []string `toml:"helpers"`
+		Helpers      []string     `toml:"helpers"`
+		HelperRoutes []RouteEntry `toml:"helper_routes,omitempty"`
 	} `toml:"control"`
 	Canaries CanarySets `toml:"canaries"`
 	Storage  struct {
 		Dir string `toml:"dir"`
 	} `toml:"storage"`
 	Upload struct {
-		Enabled bool `toml:"enabled"`
+		Enabled    bool         `toml:"enabled"`
+		Collector  string       `toml:"collector,omitempty"`
+		Collectors []RouteEntry `toml:"collectors,omitempty"`
 	} `toml:"upload"`
 	Run *RunSettings `toml:"run,omitempty"`
+}
+
+// RouteEntry is one route of [upload] collectors or [control] helper_routes.
+type RouteEntry struct {
+	URL   string `toml:"url"`
+	Front string `toml:"front,omitempty"`
+	Proxy string `toml:"proxy,omitempty"`
 }
 
 // probeConfig builds the configuration for a scenario run in this lab.
@@ -59,6 +69,7 @@ func (l *Lab) probeConfig(sc *Scenario) *ProbeConfig {
 	c.Network.Resolver = fmt.Sprintf("udp://%s:53", resolver)
 	c.TLS.Roots = l.CAFile()
 	c.Control.Helpers = []string{"http://" + HelperAddr.String()}
+	c.Control.HelperRoutes = sc.HelperRoutes
 	c.Canaries.Domestic, c.Canaries.Foreign = canaryConfig()
 	if sc.Canaries != nil {
 		c.Canaries = *sc.Canaries
@@ -167,10 +178,14 @@ func (pr *ProbeRun) parse(out []byte) error {
 		if probe.Summary != nil {
 			pr.Summary = probe.Summary
 			var s struct {
-				NetworkVerdict string `json:"network_verdict"`
+				NetworkVerdict    string `json:"network_verdict"`
+				NetworkVerdictRun string `json:"network_verdict_run"`
 			}
 			if json.Unmarshal(probe.Summary, &s) == nil && s.NetworkVerdict != "" {
 				pr.NetworkVerdict = s.NetworkVerdict
+			}
+			if s.NetworkVerdictRun != "" {
+				pr.NetworkVerdict = s.NetworkVerdictRun // the checks and the URL phase together
 			}
 			continue
 		}

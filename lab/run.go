@@ -140,6 +140,9 @@ func RunScenario(ctx context.Context, sc *Scenario, opts Options) (res *Result, 
 	if err := l.startHelper(ctx, opts.Binary); err != nil {
 		return nil, err
 	}
+	if err := l.mountServices(); err != nil {
+		return nil, err
+	}
 	if err := l.Apply(ctx, sc.Censor); err != nil {
 		return nil, err
 	}

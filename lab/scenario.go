@@ -46,6 +46,9 @@ type Scenario struct {
 	// Canaries, when set, replace the probe's [canaries] (canaryConfig), e.g. to
 	// give it allowlisted canaries beside ordinary domestic ones.
 	Canaries *CanarySets `toml:"canaries"`
+	// HelperRoutes are further control helpers for the probe ([control]
+	// helper_routes): fronted or proxied routes to a site that serves the helper.
+	HelperRoutes []RouteEntry `toml:"helper_route"`
 	// Pending, when set, says why the probe is known to get this scenario wrong
 	// (an issue number, a missing feature). The suite then reports the diff
 	// without failing, and fails once the scenario passes, so that the marker
@@ -112,11 +115,10 @@ func (e ExpectURL) Expected() string {
 	return v
 }
 
-var urlVerdicts = []string{nettests.VerdictOK, nettests.VerdictBlocked, nettests.VerdictThrottled,
-	nettests.VerdictIntermittent, nettests.VerdictDown, nettests.VerdictInconclusive}
-
-var networkVerdicts = []string{nettests.NetworkOnline, nettests.NetworkFullShutdown, nettests.NetworkPartialShutdown,
-	nettests.NetworkWhitelist, nettests.NetworkLocalFailure, nettests.NetworkThrottled}
+var (
+	urlVerdicts     = nettests.URLVerdicts()
+	networkVerdicts = nettests.NetworkVerdicts()
+)
 
 // ParseScenario decodes and checks one scenario file; name is its base name.
 func ParseScenario(name string, data []byte) (*Scenario, error) {
@@ -160,6 +162,11 @@ func (sc *Scenario) validate() error {
 	world, err := newWorld(sc.Sites)
 	if err != nil {
 		return err
+	}
+	for _, site := range sc.Sites {
+		if site.Variant != "" && site.Variant != "audience" && site.Variant != "dynamic" {
+			return fmt.Errorf("site %s: variant %q is not audience or dynamic", site.Name, site.Variant)
+		}
 	}
 	for i, b := range sc.Censor {
 		if _, ok := blocks[b.Kind]; !ok {

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go/http3"
@@ -52,13 +53,22 @@ func (h *siteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such site in the lab", http.StatusNotFound)
 		return
 	}
+	if mounted, ok := h.world.mounted(site.Name); ok {
+		mounted.ServeHTTP(w, r)
+		return
+	}
 	if h.altSvc && site.H3 && r.TLS != nil && r.ProtoMajor < 3 {
 		w.Header().Set("Alt-Svc", `h3=":443"; ma=3600`)
 	}
-	body := sitePage(site)
+	body := variantPage(site, r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-	w.Header().Set("X-Lab-Site", site.Name)
+	if site.Variant == "" {
+		// QUIRK: variant sites send no header outside OONI's common list, as many
+		// real (chunked, dynamic) sites do not: a shared Content-Length or
+		// X-Lab-Site name would make every edition "match" the control.
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.Header().Set("X-Lab-Site", site.Name)
+	}
 	if r.Method == http.MethodHead {
 		return
 	}
@@ -80,7 +90,14 @@ func (h *siteHandler) siteFor(r *http.Request) *Site {
 	if !ok && hasLocal {
 		site, ok = h.world.SiteAt(local)
 	}
-	if !ok || (h.strict && hasLocal && site.Addr != local) {
+	if ok && h.strict && hasLocal && site.Addr != local {
+		// A CDN edge serves every site by Host: domain fronting.
+		if edge, isSite := h.world.SiteAt(local); isSite && edge.Front {
+			return site
+		}
+		return nil
+	}
+	if !ok {
 		return nil
 	}
 	return site
@@ -98,6 +115,37 @@ func requestLocalAddr(r *http.Request) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return ap.Addr().Unmap(), true
+}
+
+// variantPage is the site's page for this request: sitePage, unless the site's
+// Variant makes its own content differ by audience or by load.
+func variantPage(s *Site, r *http.Request) []byte {
+	switch s.Variant {
+	case "audience":
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && ProbeLAN.Contains(ap.Addr().Unmap()) {
+			return editionPage(s.Name, "Добро пожаловать: "+s.Name, max(s.BodyBytes/2, 2000))
+		}
+		return editionPage(s.Name, "Welcome to "+s.Name, max(s.BodyBytes, 4000))
+	case "dynamic":
+		n := loadCounter.Add(1)
+		return editionPage(s.Name, fmt.Sprintf("Edition%05d %s", n, s.Name), 3000+int(n%7)*1500)
+	}
+	return sitePage(s)
+}
+
+// loadCounter numbers the loads of "dynamic" pages.
+var loadCounter atomic.Int64
+
+// editionPage is a page of about size bytes with the given title.
+func editionPage(name, title string, size int) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html><head><title>%s</title></head>\n<body><h1>%s</h1>\n", title, name)
+	const filler = "<p>Ordinary content of the site, in whatever edition this visitor gets.</p>\n"
+	for b.Len()+len(filler)+len("</body></html>\n") <= size {
+		b.WriteString(filler)
+	}
+	b.WriteString("</body></html>\n")
+	return []byte(b.String())
 }
 
 var pageCache sync.Map // site name + size → []byte
@@ -245,6 +293,38 @@ func alteredHandler() http.Handler {
 		if r.Method != http.MethodHead {
 			w.Write([]byte(AlteredBody))
 		}
+	})
+}
+
+// DeniedBody is what the "http.denied" proxy answers, with a 403: a generic
+// filtering proxy's page, titled as Censored Planet's vague "Access denied" rows
+// (ooni/blocking-fingerprints cp.f_gen_access_denied_satellite) describe.
+const DeniedBody = `<!DOCTYPE html>
+<html><head><title>Access denied</title></head>
+<body><h2>Access denied</h2><p>The requested URL could not be retrieved: access to it is denied by policy.</p></body></html>
+`
+
+// deniedHandler answers every request with DeniedBody and a 403.
+func deniedHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		if r.Method != http.MethodHead {
+			w.Write([]byte(DeniedBody))
+		}
+	})
+}
+
+// warningHandler redirects every request to the lab's warning host, when a block
+// has named one (Lab.warningHost), else answers 404.
+func warningHandler(host *atomic.Value) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, _ := host.Load().(string)
+		if h == "" {
+			http.NotFound(w, r)
+			return
+		}
+		http.Redirect(w, r, "http://"+h+"/", http.StatusFound)
 	})
 }
 

@@ -4,9 +4,11 @@ package lab
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // The address plan. Every range is ordinary public unicast space, not a bogon:
@@ -36,6 +38,8 @@ var (
 const (
 	blockpagePort   = 8080 // answers every request with BlockpageBody
 	alteredPort     = 8081 // answers with an unrelated page (no known fingerprint)
+	warningPort     = 8082 // answers 302 to the national warning host ("http.redirect")
+	deniedPort      = 8083 // answers a proxy's 403 "Access denied" page ("http.denied")
 	interceptorPort = 8443 // TLS with the national CA
 	eofPort         = 8444 // reads the ClientHello, then closes the connection
 )
@@ -51,6 +55,18 @@ type Site struct {
 	// Down makes the site fail for everybody, control included: "refused" (the
 	// host rejects connections) or "nxdomain" (the name no longer exists).
 	Down string `toml:"down"`
+	// Variant makes the site's own page differ without any censor: "audience"
+	// serves visitors from the probe's LAN another language edition (another
+	// title, half the length), "dynamic" changes the title and the length on
+	// every load (a news front page).
+	Variant string `toml:"variant"`
+	// Front makes the site a CDN edge: on its address it serves every site of
+	// the lab by the Host header, whatever name the TLS handshake carried (the
+	// fronting that upload and helper routes use).
+	Front bool `toml:"front"`
+	// Serves makes the site another address of a lab service instead of a web
+	// site: "helper" forwards its requests to the control helper.
+	Serves string `toml:"serves"`
 }
 
 // canaryBodyBytes makes canary pages big enough for the connectivity test's
@@ -76,6 +92,18 @@ func canaryConfig() (domestic, foreign []string) {
 type World struct {
 	byName map[string]*Site
 	byAddr map[netip.Addr]*Site
+	// mounts are handlers serving a site instead of its page (a collector, a
+	// proxy to the helper), by site name; set with Lab.Mount.
+	mounts sync.Map
+}
+
+// mounted returns the handler mounted on the site, if any.
+func (w *World) mounted(name string) (http.Handler, bool) {
+	h, ok := w.mounts.Load(name)
+	if !ok {
+		return nil, false
+	}
+	return h.(http.Handler), true
 }
 
 // newWorld checks and indexes the canaries plus the scenario's sites.
@@ -90,6 +118,9 @@ func newWorld(sites []Site) (*World, error) {
 		}
 		if !Domestic.Contains(s.Addr) && !Foreign.Contains(s.Addr) {
 			return nil, fmt.Errorf("lab: site %s: address %v is outside %v and %v", s.Name, s.Addr, Domestic, Foreign)
+		}
+		if s.Serves != "" && s.Serves != "helper" {
+			return nil, fmt.Errorf("lab: site %s: serves = %q, want helper", s.Name, s.Serves)
 		}
 		if s.Down != "" && s.Down != "refused" && s.Down != "nxdomain" {
 			return nil, fmt.Errorf("lab: site %s: down = %q, want refused or nxdomain", s.Name, s.Down)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/vantage-probe/vantage/probe/config"
 	"github.com/vantage-probe/vantage/probe/netx"
 )
 
@@ -24,15 +23,12 @@ type Measurer interface {
 }
 
 // Env is everything external a nettest may use. Nettests never reach for globals:
-// tests replace any of these.
+// tests replace any of these. The configuration file is not here: the registry
+// maps it into each nettest's own Config.
 type Env struct {
-	Config *config.Config
-	Netx   *netx.Config
+	Netx   *netx.Client
 	Logger *slog.Logger
 	Now    func() time.Time
 	// Network is the runner's view of the network; nil when a nettest runs alone.
 	Network NetworkStatus
 }
-
-// Factory builds a measurer for an environment.
-type Factory func(env *Env) (Measurer, error)

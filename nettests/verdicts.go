@@ -13,6 +13,12 @@ const (
 	VerdictInconclusive = "inconclusive"
 )
 
+// URLVerdicts lists the per-URL verdicts, in the order summaries show them: the one
+// list every summary, check and table ranges over.
+func URLVerdicts() []string {
+	return []string{VerdictOK, VerdictBlocked, VerdictThrottled, VerdictIntermittent, VerdictDown, VerdictInconclusive}
+}
+
 // Blocking methods (test_keys.method), set when the verdict is blocked or intermittent.
 const (
 	MethodDNSNXDOMAIN     = "dns.nxdomain"
@@ -51,6 +57,11 @@ const (
 	NetworkLocalFailure    = "local_failure"
 	NetworkThrottled       = "throttled"
 )
+
+// NetworkVerdicts lists the network verdicts, from the best to the worst.
+func NetworkVerdicts() []string {
+	return []string{NetworkOnline, NetworkThrottled, NetworkPartialShutdown, NetworkWhitelist, NetworkFullShutdown, NetworkLocalFailure}
+}
 
 // URLResult is implemented by test keys that carry a per-URL verdict, so that the
 // runner can summarise and adjust them without knowing the nettest.

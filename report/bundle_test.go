@@ -10,15 +10,15 @@ import (
 	"testing"
 
 	"github.com/vantage-probe/vantage/report"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // hostileBundle returns a bundle of one signed line per hostile body, in a fixed
 // order, and the lines; withLarge includes the multi-megabyte body.
 func hostileBundle(t *testing.T, withLarge bool) ([]byte, [][]byte) {
 	t.Helper()
-	priv := collectortest.NewKey(t)
-	bodies := collectortest.HostileBodies()
+	priv := uploadtest.NewKey(t)
+	bodies := uploadtest.HostileBodies()
 	if !withLarge {
 		delete(bodies, "large")
 	}
@@ -102,11 +102,11 @@ func TestOneChangedByteIsNamed(t *testing.T) {
 }
 
 func TestBundleProblems(t *testing.T) {
-	priv, stranger := collectortest.NewKey(t), collectortest.NewKey(t)
-	a := collectortest.SignedLine(t, priv, "uid-a", "https://a.example/", start, nil)
-	b := collectortest.SignedLine(t, priv, "uid-b", "https://b.example/", start, nil)
-	bOther := collectortest.SignedLine(t, priv, "uid-b", "https://other.example/", start, nil)
-	c := collectortest.SignedLine(t, stranger, "uid-c", "https://c.example/", start, nil)
+	priv, stranger := uploadtest.NewKey(t), uploadtest.NewKey(t)
+	a := uploadtest.SignedLine(t, priv, "uid-a", "https://a.example/", start, nil)
+	b := uploadtest.SignedLine(t, priv, "uid-b", "https://b.example/", start, nil)
+	bOther := uploadtest.SignedLine(t, priv, "uid-b", "https://other.example/", start, nil)
+	c := uploadtest.SignedLine(t, stranger, "uid-c", "https://c.example/", start, nil)
 	tampered := bytes.Replace(a, []byte("a.example"), []byte("x.example"), 1)
 	join := func(parts ...[]byte) []byte { return bytes.Join(parts, []byte("\n")) }
 	cases := []struct {
@@ -162,11 +162,11 @@ func TestBundleWriterRefusesLineBreaks(t *testing.T) {
 // BenchmarkVerifyBundle measures `vantage verify` on a bundle of 1,000 typical
 // measurements (about 2 KiB each).
 func BenchmarkVerifyBundle(b *testing.B) {
-	priv := collectortest.NewKey(b)
+	priv := uploadtest.NewKey(b)
 	var buf bytes.Buffer
 	bw := report.NewBundleWriter(&buf)
 	for i := range 1000 {
-		bw.Write(collectortest.SignedLine(b, priv, fmt.Sprintf("uid-%d", i), "https://example.org/", start,
+		bw.Write(uploadtest.SignedLine(b, priv, fmt.Sprintf("uid-%d", i), "https://example.org/", start,
 			map[string]any{"body": strings.Repeat("<p>Доступ</p>", 100)}))
 	}
 	bw.Flush()
@@ -184,7 +184,7 @@ func BenchmarkVerifyBundle(b *testing.B) {
 // and a problem line number is always within the file.
 func FuzzVerifyBundle(f *testing.F) {
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
-	line := collectortest.Sign(f, priv, collectortest.Measurement("uid-f", "x", start, nil))
+	line := uploadtest.Sign(f, priv, uploadtest.Measurement("uid-f", "x", start, nil))
 	f.Add(append(append(bytes.Clone(line), '\n'), line...))
 	f.Add([]byte("\n\n\r\n{}"))
 	f.Add([]byte(""))

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/vantage-probe/vantage/report"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // fuzzLines returns two lines signed by a fixed key (fuzzing workers rebuild the
@@ -15,7 +15,7 @@ func fuzzLines(f *testing.F) [][]byte {
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
 	var lines [][]byte
 	for _, uid := range []string{"uid-a", "uid-b"} {
-		m := collectortest.Measurement(uid, "https://example.org/"+uid, start, map[string]any{"body": "\xff<b>é</b>"})
+		m := uploadtest.Measurement(uid, "https://example.org/"+uid, start, map[string]any{"body": "\xff<b>é</b>"})
 		b, err := report.Marshal(m)
 		if err != nil {
 			f.Fatal(err)

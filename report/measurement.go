@@ -24,6 +24,13 @@ const SoftwareName = "vantage"
 // ScrubbedIP is the probe_ip of every measurement: the real address never leaves.
 const ScrubbedIP = "127.0.0.1"
 
+// UnknownCC and UnknownASN are probe_cc and probe_asn when the probe's location is
+// not known, as OONI writes them.
+const (
+	UnknownCC  = "ZZ"
+	UnknownASN = "AS0"
+)
+
 // TimeFormat is OONI's measurement_start_time layout, always UTC.
 const TimeFormat = "2006-01-02 15:04:05"
 

@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vantage-probe/vantage/report"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 var start = time.Date(2022, 1, 5, 10, 0, 0, 0, time.UTC)
@@ -28,7 +28,7 @@ type nettestKeys struct {
 
 func signedHostile(t *testing.T, priv ed25519.PrivateKey, name, body string) (measurement, line []byte) {
 	t.Helper()
-	m := collectortest.Measurement("uid-"+name, "https://example.org/"+name, start,
+	m := uploadtest.Measurement("uid-"+name, "https://example.org/"+name, start,
 		&nettestKeys{Verdict: "blocked", Body: body, T0Nanos: 1<<60 + 1, Accuracy: 0.1})
 	b, err := report.Marshal(m)
 	if err != nil {
@@ -45,8 +45,8 @@ func signedHostile(t *testing.T, priv ed25519.PrivateKey, name, body string) (me
 // in one line, valid UTF-8, that verifies and holds the signed bytes unchanged, and
 // that later compaction (what a json.RawMessage re-encoding does) leaves alone.
 func TestHostileContentSignsAndVerifiesByteExactly(t *testing.T) {
-	priv := collectortest.NewKey(t)
-	for name, body := range collectortest.HostileBodies() {
+	priv := uploadtest.NewKey(t)
+	for name, body := range uploadtest.HostileBodies() {
 		b, line := signedHostile(t, priv, name, body)
 		if bytes.ContainsAny(line, "\n\r") || !utf8.Valid(line) {
 			t.Errorf("%s: signed line holds a line break or invalid UTF-8", name)
@@ -84,7 +84,7 @@ func TestHostileContentSignsAndVerifiesByteExactly(t *testing.T) {
 // the low bit, and the ASCII case bit that encoding/json's case-insensitive key
 // matching would forgive) and checks that no changed line verifies.
 func TestEveryByteFlipIsCaught(t *testing.T) {
-	_, line := signedHostile(t, collectortest.NewKey(t), "flip", "<b>é\xff</b>")
+	_, line := signedHostile(t, uploadtest.NewKey(t), "flip", "<b>é\xff</b>")
 	for i := range line {
 		for _, mask := range []byte{0x01, 0x20} {
 			changed := bytes.Clone(line)
@@ -99,7 +99,7 @@ func TestEveryByteFlipIsCaught(t *testing.T) {
 // TestNaiveJSONRoundTripIsCaught decodes a signed line to generic maps and encodes
 // it again, as a careless tool or database layer would.
 func TestNaiveJSONRoundTripIsCaught(t *testing.T) {
-	b, line := signedHostile(t, collectortest.NewKey(t), "roundtrip", "<p>Доступ ограничен</p>")
+	b, line := signedHostile(t, uploadtest.NewKey(t), "roundtrip", "<p>Доступ ограничен</p>")
 
 	// The whole envelope through map[string]any.
 	var env map[string]any
@@ -129,7 +129,7 @@ func TestNaiveJSONRoundTripIsCaught(t *testing.T) {
 }
 
 func TestVerifyNamesTheFault(t *testing.T) {
-	priv, other := collectortest.NewKey(t), collectortest.NewKey(t)
+	priv, other := uploadtest.NewKey(t), uploadtest.NewKey(t)
 	_, line := signedHostile(t, priv, "a", "x")
 	s, _ := report.Verify(line)
 	otherPub := other.Public().(ed25519.PublicKey)
@@ -161,7 +161,7 @@ func TestVerifyNamesTheFault(t *testing.T) {
 // signature carries unused bits that lenient decoders ignore; a changed unused bit
 // must not verify.
 func TestBase64PaddingBitsAreNotMalleable(t *testing.T) {
-	_, line := signedHostile(t, collectortest.NewKey(t), "pad", "x")
+	_, line := signedHostile(t, uploadtest.NewKey(t), "pad", "x")
 	s, _ := report.Verify(line)
 	for _, field := range []string{s.PublicKey, s.Signature} {
 		trimmed := strings.TrimRight(field, "=")
@@ -183,7 +183,7 @@ func TestBase64PaddingBitsAreNotMalleable(t *testing.T) {
 }
 
 func TestSignRefusesBytesThatCouldNotVerify(t *testing.T) {
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	for name, b := range map[string]string{
 		"no uid":            `{"a":1}`,
 		"leading space":     ` {"measurement_uid":"u"}`,
@@ -202,7 +202,7 @@ func TestSignRefusesBytesThatCouldNotVerify(t *testing.T) {
 func FuzzVerify(f *testing.F) {
 	// A fixed key: fuzzing workers rebuild the seed in their own processes.
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
-	m := collectortest.Measurement("uid-fuzz", "https://example.org/", start, map[string]any{"body": "<b>é</b>"})
+	m := uploadtest.Measurement("uid-fuzz", "https://example.org/", start, map[string]any{"body": "<b>é</b>"})
 	b, _ := report.Marshal(m)
 	line, _ := report.Sign(priv, b)
 	f.Add(line)

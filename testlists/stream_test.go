@@ -1,6 +1,7 @@
 package testlists
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -151,11 +152,11 @@ func TestOverLongURLIsRefusedWithTheSharedLimit(t *testing.T) {
 
 func TestReadURLsFiltersAndDedupes(t *testing.T) {
 	list := "url,category_code\nhttps://a.example/,NEWS\nhttps://b.example/,HUMR\nhttps://a.example/,NEWS\nhttps://c.example/,NEWS\n"
-	got, err := ReadURLs(strings.NewReader(list), "l.csv", []string{"news"})
+	got, err := ReadURLs(context.Background(), strings.NewReader(list), "l.csv", []string{"news"})
 	if err != nil || strings.Join(got, " ") != "https://a.example/ https://c.example/" {
 		t.Fatalf("ReadURLs = %v, %v", got, err)
 	}
-	if _, err := ReadURLs(strings.NewReader(list), "l.csv", []string{"NOPE"}); err == nil {
+	if _, err := ReadURLs(context.Background(), strings.NewReader(list), "l.csv", []string{"NOPE"}); err == nil {
 		t.Fatal("an unknown category is accepted")
 	}
 }
@@ -170,5 +171,17 @@ func TestURLSetResolvesHashClashesExactly(t *testing.T) {
 	}
 	if got := strings.Join(s.List(), ","); got != "a,b,c" {
 		t.Fatalf("List = %s", got)
+	}
+}
+
+func TestReadURLsStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	g := &generatedList{n: 1_000_000}
+	if _, err := ReadURLs(ctx, g, "million.txt", nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ReadURLs with a cancelled context = %v", err)
+	}
+	if g.i > 2*cancelCheckEvery+1000 {
+		t.Errorf("read %d lines after the cancellation, want at most about %d", g.i, cancelCheckEvery)
 	}
 }

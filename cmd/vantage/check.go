@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -15,11 +13,13 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/nettests/connectivity"
+	"github.com/vantage-probe/vantage/nettests/registry"
 	"github.com/vantage-probe/vantage/probe/config"
+	"github.com/vantage-probe/vantage/probe/geo"
+	"github.com/vantage-probe/vantage/probe/history"
 	"github.com/vantage-probe/vantage/probe/netx"
 	"github.com/vantage-probe/vantage/probe/runner"
 	"github.com/vantage-probe/vantage/probe/store"
-	"github.com/vantage-probe/vantage/report"
 )
 
 func init() { register(newCheckCmd) }
@@ -74,130 +74,75 @@ silence of more than 2h between checks shows as no_data.`,
 
 // connectivityHistory is the part of the local store that check uses.
 type connectivityHistory interface {
-	AddConnectivity(ctx context.Context, r store.ConnectivityRecord) error
-	ConnectivityHistory(ctx context.Context, since time.Time) ([]store.ConnectivityRecord, error)
+	history.Writer
+	history.Reader
 	Close() error
 }
 
 // checkDeps are what runCheck builds on; tests replace them.
 type checkDeps struct {
-	measurer    func(env *nettests.Env) (nettests.Measurer, error)
-	openHistory func(dir string) (connectivityHistory, error)
-	now         func() time.Time
+	connectivity registry.Constructor
+	openHistory  func(dir string) (connectivityHistory, error)
+	networkKey   func() string
+	now          func() time.Time
 }
 
 func defaultCheckDeps() checkDeps {
 	return checkDeps{
-		measurer:    connectivity.Factory,
-		openHistory: func(dir string) (connectivityHistory, error) { return store.Open(dir) },
-		now:         time.Now,
+		connectivity: registry.MustLookup(connectivity.Name).New,
+		openHistory:  func(dir string) (connectivityHistory, error) { return store.Open(dir) },
+		networkKey:   geo.DefaultNetworkKey,
+		now:          time.Now,
 	}
 }
 
-// runCheck measures, stores and prints. The store is best effort: a probe that
-// cannot write its history still says what it saw.
+// runCheck measures, keeps the verdict and prints. The store is best effort: a
+// probe that cannot write its history still says what it saw.
 func runCheck(ctx context.Context, stdout, stderr io.Writer, cfg *config.Config, asJSON bool, deps checkDeps) error {
-	env, err := checkEnv(cfg, deps.now)
+	env, err := newNettestEnv(cfg, deps.now)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	m, err := deps.measurer(env)
+	m, err := deps.connectivity(cfg, env)
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("check: %w", err))
 	}
-	id := runner.Identity{ProbeCC: cfg.Probe.Country, ProbeASN: cfg.Probe.ASN, ProbeNetworkName: cfg.Probe.NetworkName}
-	reportID := report.NewReportID(deps.now(), m.Name(), orUnknownCC(id.ProbeCC), orUnknownASN(id.ProbeASN))
-	meas, line, err := runner.Measure(ctx, m, "", id, reportID, deps.now)
+	check := &runner.Check{Connectivity: m, NetworkKey: deps.networkKey(), Now: deps.now,
+		Origin: runner.Origin{ProbeCC: cfg.Probe.Country, ProbeASN: cfg.Probe.ASN, ProbeNetworkName: cfg.Probe.NetworkName}}
+	h, herr := deps.openHistory(dataDirOf(cfg))
+	if herr == nil {
+		defer h.Close()
+		check.History = h
+	}
+	res, err := check.Run(ctx)
 	if err != nil {
-		return fmt.Errorf("check: %w", err)
+		return err
 	}
-	if ctx.Err() != nil {
-		// Attempts cut short by the interruption would read as failures: such a
-		// check is neither printed as a verdict nor kept in the history.
-		return fmt.Errorf("check: interrupted: %w", ctx.Err())
+	if herr == nil {
+		herr = res.HistoryErr
 	}
-	tk, ok := meas.TestKeys.(*connectivity.TestKeys)
-	if !ok {
-		return fmt.Errorf("check: %s returned %T, not connectivity test keys", m.Name(), meas.TestKeys)
-	}
-	if err := recordCheck(ctx, deps, dataDirOf(cfg), meas, tk); err != nil {
-		fmt.Fprintf(stderr, "vantage: check: not kept in the history: %v\n", err)
+	if herr != nil {
+		fmt.Fprintf(stderr, "vantage: check: not kept in the history: %v\n", herr)
 	}
 	if asJSON {
-		_, err = fmt.Fprintf(stdout, "%s\n", line)
-	} else {
+		_, err = fmt.Fprintf(stdout, "%s\n", res.Line)
+	} else if tk, ok := res.Measurement.TestKeys.(*connectivity.TestKeys); ok {
 		_, err = fmt.Fprintln(stdout, tk.Summary())
+	} else {
+		_, err = fmt.Fprintln(stdout, res.Measurement.TestKeys.(nettests.NetworkResult).NetworkVerdict())
 	}
 	return err
 }
 
-// checkEnv is the environment of a check: the configured resolver, ClientHello and
-// roots.
-func checkEnv(cfg *config.Config, now func() time.Time) (*nettests.Env, error) {
-	nc := &netx.Config{Resolver: cfg.Network.Resolver, ClientHello: cfg.TLS.ClientHello}
-	if cfg.TLS.Roots != "" {
-		pem, err := os.ReadFile(cfg.TLS.Roots)
-		if err != nil {
-			return nil, fmt.Errorf("check: tls roots: %w", err)
-		}
-		nc.Roots = x509.NewCertPool()
-		if !nc.Roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("check: tls roots: %s holds no PEM certificate", cfg.TLS.Roots)
-		}
-	}
-	return &nettests.Env{Config: cfg, Netx: nc, Now: now}, nil
-}
-
-// checkEvidence is what the history keeps of a check beside its verdict: enough to
-// explain a window without the whole measurement.
-type checkEvidence struct {
-	MeasurementUID string                                   `json:"measurement_uid"`
-	Reason         string                                   `json:"reason"`
-	Ratios         map[string]map[string]connectivity.Tally `json:"ratios"`
-	Reach          []map[string]connectivity.Tally          `json:"reach"`
-	FirstHopAlive  bool                                     `json:"first_hop_alive"`
-	Resolver       bool                                     `json:"resolver_answered"`
-	MedianKbps     *float64                                 `json:"median_kbps,omitempty"`
-}
-
-func recordCheck(ctx context.Context, deps checkDeps, dir string, meas *report.Measurement, tk *connectivity.TestKeys) error {
-	h, err := deps.openHistory(dir)
+// newNettestEnv is the environment every nettest of `run` and `check` shares: the
+// configured resolver, ClientHello and roots.
+func newNettestEnv(cfg *config.Config, now func() time.Time) (*nettests.Env, error) {
+	roots, err := loadRoots(cfg.TLS.Roots)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer h.Close()
-	ev := checkEvidence{
-		MeasurementUID: meas.MeasurementUID, Reason: tk.Reason, Ratios: tk.Ratios, Reach: tk.Reach,
-		FirstHopAlive: tk.Local.FirstHopAlive(), Resolver: tk.Local.Resolver.Answered,
-	}
-	if tk.Throughput != nil {
-		ev.MedianKbps = tk.Throughput.MedianKbps
-	}
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("check: evidence: %w", err)
-	}
-	start, err := time.Parse(report.TimeFormat, meas.MeasurementStartTime)
-	if err != nil {
-		start = deps.now()
-	}
-	return h.AddConnectivity(ctx, store.ConnectivityRecord{
-		Time: start.UTC(), ProbeCC: meas.ProbeCC, ProbeASN: meas.ProbeASN, Verdict: tk.Verdict, Evidence: b,
-	})
-}
-
-func orUnknownCC(cc string) string {
-	if cc == "" {
-		return "ZZ"
-	}
-	return cc
-}
-
-func orUnknownASN(asn string) string {
-	if asn == "" {
-		return "AS0"
-	}
-	return asn
+	nc := &netx.Client{Resolver: cfg.Network.Resolver, ClientHello: cfg.TLS.ClientHello, Roots: roots}
+	return &nettests.Env{Netx: nc, Now: now}, nil
 }
 
 // runHistory prints the timeline of stored verdicts since the --since value.
@@ -211,15 +156,11 @@ func runHistory(ctx context.Context, stdout io.Writer, cfg *config.Config, since
 		return fmt.Errorf("check: history: %w", err)
 	}
 	defer h.Close()
-	recs, err := h.ConnectivityHistory(ctx, t)
+	entries, err := history.Read(ctx, h, t)
 	if err != nil {
-		return fmt.Errorf("check: history: %w", err)
+		return fmt.Errorf("check: %w", err)
 	}
-	points := make([]connectivity.Point, len(recs))
-	for i, r := range recs {
-		points[i] = connectivity.Point{Time: r.Time, Verdict: r.Verdict}
-	}
-	return renderTimeline(stdout, connectivity.Windows(points, connectivity.DefaultMaxGap), t)
+	return renderTimeline(stdout, history.Windows(history.Points(entries), history.DefaultMaxGap), t)
 }
 
 // stateOf groups verdicts so that on and off windows read at a glance.
@@ -230,12 +171,12 @@ var stateOf = map[string]string{
 	nettests.NetworkWhitelist:       "allow",
 	nettests.NetworkFullShutdown:    "OFF",
 	nettests.NetworkLocalFailure:    "local",
-	connectivity.NoData:             "-",
+	history.NoData:                  "-",
 }
 
 // renderTimeline prints one line per window: start, end, length, a short state, the
 // verdict and the number of checks, in UTC.
-func renderTimeline(w io.Writer, windows []connectivity.Window, since time.Time) error {
+func renderTimeline(w io.Writer, windows []history.Window, since time.Time) error {
 	if len(windows) == 0 {
 		_, err := fmt.Fprintf(w, "no connectivity checks stored since %s\n", since.UTC().Format("2006-01-02 15:04 MST"))
 		return err

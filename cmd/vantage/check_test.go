@@ -14,6 +14,7 @@ import (
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/nettests/connectivity"
 	"github.com/vantage-probe/vantage/probe/config"
+	"github.com/vantage-probe/vantage/probe/history"
 	"github.com/vantage-probe/vantage/probe/netx"
 	"github.com/vantage-probe/vantage/probe/store"
 )
@@ -41,9 +42,10 @@ func shutdownKeys() *connectivity.TestKeys {
 
 func testDeps(t *testing.T, keys *connectivity.TestKeys) checkDeps {
 	return checkDeps{
-		measurer:    func(*nettests.Env) (nettests.Measurer, error) { return cannedCheck{keys}, nil },
-		openHistory: func(dir string) (connectivityHistory, error) { return store.Open(dir) },
-		now:         time.Now,
+		connectivity: func(*config.Config, *nettests.Env) (nettests.Measurer, error) { return cannedCheck{keys}, nil },
+		openHistory:  func(dir string) (connectivityHistory, error) { return store.Open(dir) },
+		networkKey:   func() string { return "net-test" },
+		now:          time.Now,
 	}
 }
 
@@ -89,16 +91,15 @@ func TestRunCheckPrintsAndStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	recs, err := st.ConnectivityHistory(context.Background(), time.Now().Add(-time.Hour))
+	recs, err := history.Read(context.Background(), st, time.Now().Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 2 || recs[0].Verdict != nettests.NetworkFullShutdown || recs[0].ProbeASN != "AS21299" {
+	if len(recs) != 2 || recs[0].Verdict != nettests.NetworkFullShutdown || recs[0].ProbeASN != "AS21299" || recs[0].NetworkKey != "net-test" {
 		t.Fatalf("history %+v", recs)
 	}
-	var ev checkEvidence
-	if err := json.Unmarshal(recs[0].Evidence, &ev); err != nil || ev.Reason != connectivity.ReasonAllCanariesSilent || !ev.FirstHopAlive {
-		t.Fatalf("evidence %s (%v)", recs[0].Evidence, err)
+	if ev := recs[0].Evidence; ev.Reason != connectivity.ReasonAllCanariesSilent || !ev.FirstHopAlive || ev.Phase != history.PhaseCheck || ev.MeasurementUID == "" {
+		t.Fatalf("evidence %+v", ev)
 	}
 }
 
@@ -120,13 +121,13 @@ func TestRunCheckWithoutStore(t *testing.T) {
 
 func TestRenderTimeline(t *testing.T) {
 	day := func(d, h int) time.Time { return time.Date(2022, 1, d, h, 0, 0, 0, time.UTC) }
-	points := []connectivity.Point{
+	points := []history.Point{
 		{Time: day(8, 1), Verdict: nettests.NetworkWhitelist}, {Time: day(8, 2), Verdict: nettests.NetworkWhitelist},
 		{Time: day(8, 3), Verdict: nettests.NetworkFullShutdown}, {Time: day(8, 4), Verdict: nettests.NetworkFullShutdown},
 		{Time: day(8, 12), Verdict: nettests.NetworkWhitelist}, {Time: day(8, 13), Verdict: nettests.NetworkWhitelist},
 	}
 	var b bytes.Buffer
-	if err := renderTimeline(&b, connectivity.Windows(points, connectivity.DefaultMaxGap), day(8, 0)); err != nil {
+	if err := renderTimeline(&b, history.Windows(points, history.DefaultMaxGap), day(8, 0)); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -183,5 +184,18 @@ func TestCheckIsolated(t *testing.T) {
 	hist, err := exec.CommandContext(ctx, isolated, bin, "check", "--config", cfgPath, "--history").Output()
 	if err != nil || !strings.Contains(string(hist), "local_failure") {
 		t.Fatalf("history: %v\n%s", err, hist)
+	}
+}
+
+// TestEveryNetworkVerdictHasAState: the timeline's short states follow the one
+// verdict list.
+func TestEveryNetworkVerdictHasAState(t *testing.T) {
+	for _, v := range append(nettests.NetworkVerdicts(), history.NoData) {
+		if stateOf[v] == "" {
+			t.Errorf("no state for %q", v)
+		}
+	}
+	if len(stateOf) != len(nettests.NetworkVerdicts())+1 {
+		t.Errorf("%d states for %d verdicts", len(stateOf), len(nettests.NetworkVerdicts()))
 	}
 }

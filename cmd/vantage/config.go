@@ -1,6 +1,10 @@
 package main
 
 import (
+	"crypto/x509"
+	"fmt"
+	"os"
+
 	"github.com/vantage-probe/vantage/probe/config"
 )
 
@@ -17,4 +21,21 @@ func loadConfig() (*config.Config, error) {
 	}
 	cfg, err := config.Load(path, false)
 	return cfg, withCode(exitUsage, err)
+}
+
+// loadRoots reads the PEM bundle of [tls] roots, which replaces the system roots;
+// "" keeps them (nil).
+func loadRoots(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tls roots: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("tls roots: %s holds no PEM certificate", path)
+	}
+	return pool, nil
 }

@@ -31,12 +31,22 @@ resolver = "system"
 [control]
 # Control helpers (vantage helper serve) that see the sites from outside.
 # helpers = ["https://helper.example.org"]
+# Further helpers behind a front (a CDN that forwards by Host) or a proxy:
+# helper_routes = [{ url = "https://helper.example.org", front = "cdn.example.com" }]
 
 [upload]
 # Measurements are always kept on this computer; set enabled = true and a
 # collector to share them.
 enabled = false
 # collector = "https://collector.example.org"
+# Further routes, tried in order when the collector cannot be reached: another
+# host, a front (TLS SNI and DNS name of a CDN that forwards by Host), a proxy
+# (socks5h:// for Tor or any SOCKS5 proxy, http:// for a CONNECT proxy).
+# collectors = [
+#   "https://collector2.example.net",
+#   { url = "https://collector.example.org", front = "cdn.example.com" },
+#   { url = "https://collector.example.org", proxy = "socks5h://127.0.0.1:9050" },
+# ]
 
 [storage]
 # dir = "/path/to/data"    # default: ~/.local/share/vantage

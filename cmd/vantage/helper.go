@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -88,7 +87,7 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 			return withCode(exitUsage, fmt.Errorf("helper: --tls-cert/--tls-key: %w", err))
 		}
 	}
-	roots, err := helperRoots(cfg.TLS.Roots)
+	roots, err := loadRoots(cfg.TLS.Roots)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -100,7 +99,7 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 		}
 		geo = append(geo, db)
 	}
-	nc := &netx.Config{Resolver: cfg.Network.Resolver, Roots: roots}
+	nc := &netx.Client{Resolver: cfg.Network.Resolver, Roots: roots}
 	h, err := thserver.New(thserver.Config{
 		Lookup: func(ctx context.Context, host string) ([]string, error) {
 			// No wait for late duplicate replies: injection is the probe's to
@@ -152,20 +151,4 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 	_ = srv.Shutdown(shutdownCtx) // in-flight requests end by their own budget
 	<-errc
 	return nil
-}
-
-// helperRoots reads a PEM bundle that replaces the system roots; "" keeps them.
-func helperRoots(path string) (*x509.CertPool, error) {
-	if path == "" {
-		return nil, nil
-	}
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("tls roots: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("tls roots: %s holds no PEM certificate", path)
-	}
-	return pool, nil
 }

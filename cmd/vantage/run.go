@@ -14,8 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vantage-probe/vantage/nettests"
-	"github.com/vantage-probe/vantage/nettests/connectivity"
 	"github.com/vantage-probe/vantage/nettests/registry"
 	"github.com/vantage-probe/vantage/nettests/webconnectivity"
 	"github.com/vantage-probe/vantage/probe/config"
@@ -104,7 +102,7 @@ func (s *runSession) close() {
 }
 
 func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
-	factory, err := registry.Lookup(name)
+	desc, err := registry.Lookup(name)
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("run: %w", err))
 	}
@@ -118,7 +116,14 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 	if err := ensureConsent(cmd, cfg, f.batch); err != nil {
 		return err
 	}
-	inputs, err := explicitInputs(name, f)
+	// Signals are caught before the input list is read: a signal at any moment
+	// ends the run with exit 1 (docs/cli.md), never with the default kill.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	inputs, err := explicitInputs(ctx, desc, f)
+	if ctx.Err() != nil {
+		return fmt.Errorf("run: interrupted: %w", ctx.Err())
+	}
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -127,25 +132,16 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 		return err
 	}
 	defer sess.close()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return measure(ctx, cmd, sess, name, factory, inputs, f)
+	return measure(ctx, cmd, sess, desc, inputs, f)
 }
 
-// explicitInputs gathers --input and --input-file; nil means "the default list".
-func explicitInputs(name string, f *runFlags) ([]string, error) {
+// explicitInputs gathers --input and --input-file and lets the runner apply the
+// nettest's input kind; nil means "the default list".
+func explicitInputs(ctx context.Context, desc registry.Descriptor, f *runFlags) ([]string, error) {
 	inputs := append([]string{}, f.inputs...)
-	isWeb := name == webconnectivity.Name || strings.ReplaceAll(name, "_", "") == "webconnectivity"
 	for _, in := range inputs {
 		if err := limits.Check("--input", in, limits.MaxInputBytes); err != nil {
 			return nil, fmt.Errorf("run: %w", err)
-		}
-	}
-	if isWeb {
-		for _, in := range inputs {
-			if err := testlists.CheckURL(in); err != nil {
-				return nil, fmt.Errorf("run: --input: %w", err)
-			}
 		}
 	}
 	if f.inputFile != "" {
@@ -155,7 +151,7 @@ func explicitInputs(name string, f *runFlags) ([]string, error) {
 		}
 		defer file.Close()
 		// Streamed: the file is never held, only its distinct URLs.
-		urls, err := testlists.ReadURLs(file, f.inputFile, f.categories)
+		urls, err := testlists.ReadURLs(ctx, file, f.inputFile, f.categories)
 		if err != nil {
 			return nil, err
 		}
@@ -164,27 +160,10 @@ func explicitInputs(name string, f *runFlags) ([]string, error) {
 			return nil, fmt.Errorf("run: %s has no URL in categories %v", f.inputFile, f.categories)
 		}
 	}
-	if len(inputs) == 0 && !isWeb && name != connectivity.Name {
-		return nil, fmt.Errorf("run %s: no input (use --input or --input-file)", name)
-	}
-	if len(inputs) == 0 && name == connectivity.Name {
-		inputs = []string{""} // it measures the network, not an input
-	}
 	if _, err := testlists.Filter(nil, f.categories); err != nil {
 		return nil, err
 	}
-	if len(inputs) == 0 {
-		return nil, nil // the default list, once the country is known
-	}
-	if f.inputFile != "" && len(f.inputs) == 0 && isWeb {
-		return inputs, nil // ReadURLs kept the first of each already
-	}
-	if !isWeb {
-		// QUIRK: repeated inputs of a single nettest are kept: measuring one
-		// endpoint many times is a legitimate use (and the storage tests rely on it).
-		return inputs, nil
-	}
-	return dedupeStrings(inputs), nil
+	return runner.PlanInputs(desc, inputs)
 }
 
 // openSession takes the lock, then opens the store and the probe key.
@@ -223,20 +202,20 @@ func newRunLogger(w io.Writer, batch bool) *slog.Logger {
 }
 
 // measure locates the probe, builds the nettests and runs them.
-func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, name string, factory nettests.Factory, inputs []string, f *runFlags) error {
+func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, desc registry.Descriptor, inputs []string, f *runFlags) error {
 	cfg := *sess.cfg // a copy: geolocation may fill the country the canaries depend on
 	loc := locate(ctx, &cfg, sess, firstOr(inputs, firstGlobalURL()))
 	if !f.batch && !f.json {
 		fmt.Fprintf(cmd.ErrOrStderr(), "probe location: %s %s (%s)\n", loc.CC, loc.ASN, locationSources[loc.Source])
 	}
-	env, err := checkEnv(&cfg, time.Now)
+	env, err := newNettestEnv(&cfg, time.Now)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
 	env.Logger = sess.logger
 	uploading := cfg.Upload.Enabled && !f.noUpload
 	r := &runner.Runner{
-		Identity:    runner.Identity{ProbeCC: loc.CC, ProbeASN: loc.ASN, ProbeNetworkName: loc.NetworkName},
+		Origin:      runner.Origin{ProbeCC: loc.CC, ProbeASN: loc.ASN, ProbeNetworkName: loc.NetworkName},
 		Key:         sess.key.Private,
 		Store:       sess.store,
 		Enqueue:     uploading,
@@ -245,7 +224,7 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, name str
 		Logger:      sess.logger,
 	}
 	if loc.ClientIP != "" {
-		r.Identity.Scrub = []string{loc.ClientIP}
+		r.Origin.Scrub = []string{loc.ClientIP}
 	}
 	if uploading {
 		client, err := newUploadClient(&cfg)
@@ -253,14 +232,14 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, name str
 			return withCode(exitUsage, err)
 		}
 		client.Logf = func(format string, args ...any) { sess.logger.Info(fmt.Sprintf(format, args...)) }
-		rec := &runner.Reachability{Store: sess.store, Key: sess.key.Private, Identity: r.Identity, Logf: client.Logf}
+		rec := &runner.Reachability{Store: sess.store, Key: sess.key.Private, Origin: r.Origin, Logf: client.Logf}
 		client.OnRouteFailure = rec.Record
 		r.Drain = func(ctx context.Context) error {
 			_, err := client.Drain(ctx, sess.store)
 			return errors.Join(err, rec.Finish(ctx))
 		}
 	}
-	if err := wireNettests(r, env, name, factory); err != nil {
+	if err := r.Compose(desc, &cfg, env); err != nil {
 		return withCode(exitUsage, err)
 	}
 	if inputs == nil {
@@ -274,27 +253,6 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, name str
 		}
 	}
 	return execute(ctx, cmd, r, inputs, f, sess.logger)
-}
-
-// wireNettests builds the measurer and, for web_connectivity, the connectivity
-// checks around it and the shared network status.
-func wireNettests(r *runner.Runner, env *nettests.Env, name string, factory nettests.Factory) error {
-	if strings.ReplaceAll(name, "_", "") == "webconnectivity" {
-		status := connectivity.NewStatus(env)
-		env.Network = status
-		conn, err := connectivity.New(env)
-		if err != nil {
-			return fmt.Errorf("run: %w", err)
-		}
-		r.Connectivity, r.Network = conn, status
-		r.Skipped = func(input, reason string) any { return webconnectivity.SkippedTestKeys(input, reason) }
-	}
-	m, err := factory(env)
-	if err != nil {
-		return fmt.Errorf("run %s: %w", name, err)
-	}
-	r.Measurer = m
-	return nil
 }
 
 // execute runs and shows the run: JSON lines, a progress bar and a summary, or a
@@ -385,15 +343,6 @@ func collectorInputs(ctx context.Context, collector, cc string, categories []str
 		return nil, err
 	}
 	return testlists.URLs(entries), nil
-}
-
-// dedupeStrings keeps the first of each input, in order.
-func dedupeStrings(in []string) []string {
-	var set testlists.URLSet
-	for _, v := range in {
-		set.Add(v)
-	}
-	return set.List()
 }
 
 func firstGlobalURL() string {

@@ -24,7 +24,7 @@ import (
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report"
 	"github.com/vantage-probe/vantage/report/sqlitedb"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // storageBinary returns the vantage binary to test.
@@ -152,7 +152,7 @@ func (e *storageEnv) seed(t *testing.T, bodies []string) map[string][]byte {
 	lines := map[string][]byte{}
 	for i, body := range bodies {
 		uid := report.NewMeasurementUID(start, "KZ", "web_connectivity")
-		line := collectortest.Sign(t, id.Private, collectortest.Measurement(uid, fmt.Sprintf("https://example.org/%d", i), start, map[string]any{"body": body}))
+		line := uploadtest.Sign(t, id.Private, uploadtest.Measurement(uid, fmt.Sprintf("https://example.org/%d", i), start, map[string]any{"body": body}))
 		meta := store.MeasurementMeta{UID: uid, TestName: "web_connectivity", StartTime: start.Add(time.Duration(i) * time.Millisecond)}
 		if err := st.SaveMeasurement(ctx, run, line, meta, true); err != nil {
 			t.Fatal(err)
@@ -200,7 +200,7 @@ func testKeysShow(t *testing.T, bin string) {
 func testExportVerifyHostile(t *testing.T, bin string) {
 	e := newStorageEnv(t, bin, "")
 	var bodies []string
-	for _, b := range collectortest.HostileBodies() {
+	for _, b := range uploadtest.HostileBodies() {
 		bodies = append(bodies, b)
 	}
 	lines := e.seed(t, bodies)
@@ -262,7 +262,7 @@ func testExportVerifyHostile(t *testing.T, bin string) {
 // the collector, that nothing was stored twice, and that a second upload finishes
 // the job re-sending at most the batch that was in flight.
 func testKillDuringUpload(t *testing.T, bin string) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
 	col.SetDelay(50 * time.Millisecond)
 	e := newStorageEnv(t, bin, col.URL)
@@ -395,7 +395,7 @@ func waitFor(t *testing.T, cmd *exec.Cmd, cond func() bool) {
 // and that a new run and an upload still work.
 func testKillDuringRun(t *testing.T, bin string) {
 	requireNetns(t)
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
 	e := newStorageEnv(t, bin, col.URL)
 	// 127.0.0.1:1 has no listener inside the isolated namespace: each tcpconnect

@@ -84,7 +84,7 @@ still waiting, run again later; 1 other errors (store, collector protocol);
 			if len(f.bundles) > 0 {
 				return runBundleUpload(ctx, cmd, f.bundles, c)
 			}
-			id := runner.Identity{ProbeCC: cfg.Probe.Country, ProbeASN: cfg.Probe.ASN, ProbeNetworkName: cfg.Probe.NetworkName}
+			id := runner.Origin{ProbeCC: cfg.Probe.Country, ProbeASN: cfg.Probe.ASN, ProbeNetworkName: cfg.Probe.NetworkName}
 			return runUpload(ctx, cmd, dataDirOf(cfg), c, id)
 		},
 	}
@@ -101,7 +101,7 @@ func newUploadClient(cfg *config.Config) (*upload.Client, error) {
 	for _, r := range cfg.Upload.Routes() {
 		c.Routes = append(c.Routes, r.Upload())
 	}
-	roots, err := helperRoots(cfg.TLS.Roots)
+	roots, err := loadRoots(cfg.TLS.Roots)
 	if err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
@@ -111,7 +111,7 @@ func newUploadClient(cfg *config.Config) (*upload.Client, error) {
 	return c, nil
 }
 
-func runUpload(ctx context.Context, cmd *cobra.Command, dir string, c *upload.Client, id runner.Identity) error {
+func runUpload(ctx context.Context, cmd *cobra.Command, dir string, c *upload.Client, id runner.Origin) error {
 	errOut := cmd.ErrOrStderr()
 	if _, err := os.Stat(filepath.Join(dir, store.FileName)); errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(errOut, "nothing to upload: no store in %s\n", dir)
@@ -127,7 +127,7 @@ func runUpload(ctx context.Context, cmd *cobra.Command, dir string, c *upload.Cl
 	if key, kerr := identity.LoadOrCreate(dir); kerr != nil {
 		logf("upload: failed routes are not recorded: %v", kerr)
 	} else {
-		rec := &runner.Reachability{Store: st, Key: key.Private, Identity: id, Logf: logf}
+		rec := &runner.Reachability{Store: st, Key: key.Private, Origin: id, Logf: logf}
 		c.OnRouteFailure = rec.Record
 		defer rec.Finish(ctx)
 	}

@@ -31,15 +31,15 @@ func BenchmarkCheckLoopbackOnline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	nc := &netx.Config{Roots: ca.Pool(), ClientHello: netx.ClientHelloGo}
-	benchCheck(b, cs, NetxProbes(nc, DefaultAttemptTimeout), "online")
+	nc := &netx.Client{Roots: ca.Pool(), ClientHello: netx.ClientHelloGo}
+	benchCheck(b, cs, netxPrimitives(nc, DefaultAttemptTimeout), "online")
 }
 
 // BenchmarkCheckBlackHoled: every canary and the resolver swallow packets (each
 // attempt lasts its whole timeout), the gateway refuses: a full shutdown's worst case.
 func BenchmarkCheckBlackHoled(b *testing.B) {
 	wait := func(ctx context.Context) error { <-ctx.Done(); return timeoutErr("connect") }
-	p := Probes{
+	p := primitives{
 		Lookup: func(ctx context.Context, _ *netx.Trace, _ string) ([]string, error) { return nil, wait(ctx) },
 		DialTCP: func(ctx context.Context, _ *netx.Trace, address string) (net.Conn, error) {
 			if address == "192.168.1.1:53" {
@@ -59,8 +59,8 @@ func BenchmarkCheckBlackHoled(b *testing.B) {
 	benchCheck(b, cs, p, "full_shutdown")
 }
 
-func benchCheck(b *testing.B, cs []Canary, p Probes, want string) {
-	m := NewMeasurer(Options{Canaries: cs, Probes: p, System: fakeSystem(routeWithDefault, "", eth0)})
+func benchCheck(b *testing.B, cs []Canary, p primitives, want string) {
+	m := newMeasurer(options{Canaries: cs, primitives: p, System: fakeSystem(routeWithDefault, "", eth0)})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()

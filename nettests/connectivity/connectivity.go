@@ -13,6 +13,7 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/report/clock"
 )
 
 // Name and Version of the nettest (test_name, test_version).
@@ -65,6 +66,20 @@ type Config struct {
 	PulseTimeout  time.Duration
 	// NoThroughput skips the download probe (the runner's quick checks).
 	NoThroughput bool
+	// Country selects the embedded canary sets when Canaries lists no domestic or
+	// foreign canary.
+	Country string
+	// Canaries are configured canary entries (chooseCanaries says how they combine
+	// with the embedded sets).
+	Canaries CanaryLists
+	// Resolver is the resolver setting, to tell a loopback stub from a real one;
+	// "" means the environment's netx resolver.
+	Resolver string
+}
+
+// CanaryLists are canary entries by class: URLs, host names or IP:port.
+type CanaryLists struct {
+	Domestic, Allowlisted, Foreign []string
 }
 
 func (c Config) withDefaults() Config {
@@ -100,12 +115,13 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Options is everything a Measurer is built from; New fills it from a nettests.Env.
-type Options struct {
-	Config   Config
-	Canaries []Canary
-	Probes   Probes
-	System   System
+// options is everything a Measurer is built from: New fills it from the
+// environment and Config, tests with fakes (newMeasurer). One exported constructor.
+type options struct {
+	Config     Config
+	Canaries   []Canary
+	primitives primitives
+	System     System
 	// Resolver is the resolver setting, to tell a loopback stub from a real one.
 	Resolver string
 	Now      func() time.Time
@@ -120,7 +136,7 @@ type Options struct {
 type Measurer struct {
 	cfg      Config
 	canaries []Canary
-	probes   Probes
+	probes   primitives
 	sys      System
 	resolver string
 	now      func() time.Time
@@ -134,36 +150,30 @@ var _ nettests.Measurer = (*Measurer)(nil)
 // ErrInput is returned when the test is given an input: it measures the network.
 var ErrInput = errors.New("connectivity: takes no input")
 
-// New builds the measurer from the run's environment: canaries from [canaries] when
-// set, else the embedded defaults for [probe] country; netx primitives from env.Netx.
-func New(env *nettests.Env) (*Measurer, error) {
-	opts, err := optionsFromEnv(env)
+// New builds the measurer for a run: canaries from cfg.Canaries when set, else the
+// embedded defaults for cfg.Country; netx primitives from env.Netx.
+func New(env *nettests.Env, cfg Config) (*Measurer, error) {
+	opts, err := optionsFor(env, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return NewMeasurer(opts), nil
+	return newMeasurer(opts), nil
 }
 
-func optionsFromEnv(env *nettests.Env) (Options, error) {
-	opts := Options{System: HostSystem()}
-	var netxCfg *netx.Config
-	var domestic, allowlisted, foreign []string
-	cc := ""
+func optionsFor(env *nettests.Env, cfg Config) (options, error) {
+	opts := options{System: HostSystem(), Resolver: cfg.Resolver, Config: cfg}
+	var netxCfg *netx.Client
+	cc, lists := cfg.Country, cfg.Canaries
 	if env != nil {
 		netxCfg, opts.Now, opts.Logger = env.Netx, env.Now, env.Logger
-		if env.Config != nil {
-			c := env.Config.Canaries
-			domestic, allowlisted, foreign = c.Domestic, c.Allowlisted, c.Foreign
-			cc, opts.Resolver = env.Config.Probe.Country, env.Config.Network.Resolver
-		}
 	}
 	if netxCfg != nil && opts.Resolver == "" {
 		opts.Resolver = netxCfg.Resolver
 	}
 	var err error
-	opts.Canaries, err = chooseCanaries(cc, domestic, allowlisted, foreign)
+	opts.Canaries, err = chooseCanaries(cc, lists.Domestic, lists.Allowlisted, lists.Foreign)
 	if err != nil {
-		return Options{}, fmt.Errorf("connectivity: canaries: %w", err)
+		return options{}, fmt.Errorf("connectivity: canaries: %w", err)
 	}
 	switch {
 	case !hasClass(opts.Canaries, ClassDomestic) && !hasClass(opts.Canaries, ClassAllowlisted):
@@ -172,8 +182,19 @@ func optionsFromEnv(env *nettests.Env) (Options, error) {
 		opts.Notes = append(opts.Notes, "no allowlisted canaries: an allowlist that spares only services such as banks and state portals reads as a full shutdown")
 	}
 	opts.Config = opts.Config.withDefaults()
-	opts.Probes = NetxProbes(netxCfg, opts.Config.AttemptTimeout)
+	opts.primitives = netxPrimitives(netxCfg, opts.Config.AttemptTimeout)
 	return opts, nil
+}
+
+// Canaries returns the canaries a check with cfg probes: cfg.Canaries when set,
+// else the embedded sets for cfg.Country (chooseCanaries says how they combine). A
+// bad entry is an error naming it.
+func Canaries(cfg Config) ([]Canary, error) {
+	cs, err := chooseCanaries(cfg.Country, cfg.Canaries.Domestic, cfg.Canaries.Allowlisted, cfg.Canaries.Foreign)
+	if err != nil {
+		return nil, fmt.Errorf("connectivity: canaries: %w", err)
+	}
+	return cs, nil
 }
 
 // chooseCanaries applies the [canaries] configuration: a configuration that lists
@@ -202,17 +223,17 @@ func chooseCanaries(cc string, domestic, allowlisted, foreign []string) ([]Canar
 	return append(out, configured...), nil
 }
 
-// NewMeasurer builds a measurer from explicit options (tests inject fakes here).
-func NewMeasurer(o Options) *Measurer {
+// newMeasurer builds a measurer from explicit options (tests inject fakes here).
+func newMeasurer(o options) *Measurer {
 	m := &Measurer{
-		cfg: o.Config.withDefaults(), canaries: o.Canaries, probes: o.Probes, sys: o.System,
+		cfg: o.Config.withDefaults(), canaries: o.Canaries, probes: o.primitives, sys: o.System,
 		resolver: o.Resolver, now: o.Now, sleep: o.Sleep, logger: o.Logger, notes: o.Notes,
 	}
 	if m.now == nil {
 		m.now = time.Now
 	}
 	if m.sleep == nil {
-		m.sleep = sleepCtx
+		m.sleep = clock.Sleep
 	}
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
@@ -338,27 +359,4 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Factory is New as a nettests.Factory, for the registry.
-func Factory(env *nettests.Env) (nettests.Measurer, error) {
-	m, err := New(env)
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
 }

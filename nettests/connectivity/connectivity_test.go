@@ -35,8 +35,8 @@ func timeoutErr(op string) error {
 	return &netx.Error{Failure: netx.FailureGenericTimeout, Operation: op, Err: context.DeadlineExceeded}
 }
 
-func (f *fakeNet) probes() Probes {
-	return Probes{
+func (f *fakeNet) probes() primitives {
+	return primitives{
 		Lookup: func(ctx context.Context, trace *netx.Trace, host string) ([]string, error) {
 			if fail, ok := f.dnsRcode[host]; ok {
 				return nil, &netx.Error{Failure: fail, Operation: "resolve", Err: errors.New(fail)}
@@ -188,7 +188,7 @@ func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
 func runFake(t *testing.T, f *fakeNet, sys System, cs []Canary) (*TestKeys, *sleepRecorder) {
 	t.Helper()
 	sl := &sleepRecorder{}
-	m := NewMeasurer(Options{Canaries: cs, Probes: f.probes(), System: sys, Sleep: sl.sleep, Resolver: "system",
+	m := newMeasurer(options{Canaries: cs, primitives: f.probes(), System: sys, Sleep: sl.sleep, Resolver: "system",
 		Config: Config{NoThroughput: true}})
 	keys, err := m.Run(context.Background(), "", netx.NewTrace(time.Now(), nil))
 	if err != nil {
@@ -296,16 +296,15 @@ func TestRunIsolated(t *testing.T) {
 }
 
 func TestRunRejectsInput(t *testing.T) {
-	m := NewMeasurer(Options{Probes: newFakeNet().probes(), System: fakeSystem(routeNoDefault, "", lo)})
+	m := newMeasurer(options{primitives: newFakeNet().probes(), System: fakeSystem(routeNoDefault, "", lo)})
 	if _, err := m.Run(context.Background(), "https://example.org/", netx.NewTrace(time.Now(), nil)); !errors.Is(err, ErrInput) {
 		t.Fatalf("err %v, want ErrInput", err)
 	}
 }
 
 func TestNewFromEnv(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.Probe.Country = "KZ"
-	m, err := New(&nettests.Env{Config: cfg, Netx: &netx.Config{}})
+	cfg := Config{Country: "KZ"}
+	m, err := New(&nettests.Env{Netx: &netx.Client{}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +321,7 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatalf("KZ defaults: %d domestic, %d foreign", dom, frn)
 	}
 	cfg.Canaries.Foreign = []string{"192.0.2.1:8443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +329,7 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatalf("config override: %+v", cs)
 	}
 	cfg.Canaries.Foreign = []string{"ftp://nope"}
-	if _, err := New(&nettests.Env{Config: cfg}); err == nil || !strings.Contains(err.Error(), "canar") {
+	if _, err := New(&nettests.Env{}, cfg); err == nil || !strings.Contains(err.Error(), "canar") {
 		t.Fatalf("bad entry accepted: %v", err)
 	}
 }
@@ -374,7 +373,7 @@ func TestRunSilentGatewayForwards(t *testing.T) {
 func TestRunInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	m := NewMeasurer(Options{Canaries: labCanaries(t), Probes: healthyNet().probes(), System: fakeSystem(routeWithDefault, "", eth0)})
+	m := newMeasurer(options{Canaries: labCanaries(t), primitives: healthyNet().probes(), System: fakeSystem(routeWithDefault, "", eth0)})
 	if keys, err := m.Run(ctx, "", netx.NewTrace(time.Now(), nil)); err == nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("keys %v, err %v", keys, err)
 	}
@@ -429,9 +428,8 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		}
 		return n
 	}
-	cfg := config.Defaults()
-	cfg.Probe.Country = "KZ"
-	m, err := New(&nettests.Env{Config: cfg})
+	cfg := Config{Country: "KZ"}
+	m, err := New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +438,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		t.Fatalf("KZ defaults by class %v", embedded)
 	}
 	cfg.Canaries.Allowlisted = []string{"192.0.2.20:443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +448,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 	}
 	cfg.Canaries.Allowlisted = nil
 	cfg.Canaries.Domestic, cfg.Canaries.Foreign = []string{"192.0.2.1:443"}, []string{"198.51.100.1:443"}
-	m, err = New(&nettests.Env{Config: cfg})
+	m, err = New(&nettests.Env{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +456,7 @@ func TestNewFromEnvAllowlisted(t *testing.T) {
 		t.Fatalf("configured sets: by class %v, notes %q", got, m.notes)
 	}
 	cfg.Canaries.Allowlisted = []string{"ftp://bank.kz"}
-	if _, err := New(&nettests.Env{Config: cfg}); err == nil || !strings.Contains(err.Error(), "canar") {
+	if _, err := New(&nettests.Env{}, cfg); err == nil || !strings.Contains(err.Error(), "canar") {
 		t.Fatalf("bad allowlisted entry accepted: %v", err)
 	}
 }
@@ -480,7 +478,8 @@ func TestNewFromEnvEveryCanaryForm(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	m, err := New(&nettests.Env{Config: cfg, Netx: &netx.Config{}})
+	lists := CanaryLists{Domestic: cfg.Canaries.Domestic, Allowlisted: cfg.Canaries.Allowlisted, Foreign: cfg.Canaries.Foreign}
+	m, err := New(&nettests.Env{Netx: &netx.Client{}}, Config{Canaries: lists})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

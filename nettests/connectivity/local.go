@@ -287,7 +287,7 @@ func scrubPublic(a netip.Addr) string {
 // checkFirstHop probes every gateway on gatewayPorts at once and reads the
 // neighbour table. The probes go on their own trace: gateway addresses stay out of
 // the events (they are reported, scrubbed, in Gateways).
-func checkFirstHop(ctx context.Context, sys System, dial DialFunc, now func() time.Time, l *LocalChecks) {
+func checkFirstHop(ctx context.Context, sys System, dial netx.ConnectFunc, now func() time.Time, l *LocalChecks) {
 	l.FirstHop.TCP = []string{}
 	if len(l.gateways) == 0 {
 		return
@@ -320,7 +320,7 @@ func checkFirstHop(ctx context.Context, sys System, dial DialFunc, now func() ti
 }
 
 // probeGateway connects once: an accept or a refusal proves the gateway is up.
-func probeGateway(ctx context.Context, trace *netx.Trace, dial DialFunc, gw netip.Addr, port string) (bool, string) {
+func probeGateway(ctx context.Context, trace *netx.Trace, dial netx.ConnectFunc, gw netip.Addr, port string) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, GatewayTimeout)
 	defer cancel()
 	label := port
@@ -337,7 +337,7 @@ func probeGateway(ctx context.Context, trace *netx.Trace, dial DialFunc, gw neti
 }
 
 // checkResolverInto looks a name up once with the configured resolver.
-func checkResolverInto(ctx context.Context, lookup LookupFunc, trace *netx.Trace, name string, rc *ResolverCheck) {
+func checkResolverInto(ctx context.Context, lookup lookupFunc, trace *netx.Trace, name string, rc *ResolverCheck) {
 	_, err := lookup(ctx, trace, name)
 	rc.Answered = err == nil || dnsAnswered(err)
 	rc.Failure = netx.FailureOf(err)

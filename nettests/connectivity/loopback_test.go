@@ -69,9 +69,9 @@ func (lab *loopbackLab) measure(t *testing.T, domestic, foreign []string, throug
 		t.Fatal(err)
 	}
 	cfg := Config{RoundSpacing: -1, RetryDelay: -1, AttemptTimeout: 300 * time.Millisecond, NoThroughput: !throughput}
-	nc := &netx.Config{Resolver: lab.resolver, Roots: lab.ca.Pool(), ClientHello: netx.ClientHelloGo}
-	m := NewMeasurer(Options{
-		Config: cfg, Canaries: cs, Probes: NetxProbes(nc, cfg.AttemptTimeout), Resolver: lab.resolver,
+	nc := &netx.Client{Resolver: lab.resolver, Roots: lab.ca.Pool(), ClientHello: netx.ClientHelloGo}
+	m := newMeasurer(options{
+		Config: cfg, Canaries: cs, primitives: netxPrimitives(nc, cfg.AttemptTimeout), Resolver: lab.resolver,
 		System: fakeSystem(routeViaLoopback, "", eth0, lo),
 	})
 	keys, err := m.Run(context.Background(), "", netx.NewTrace(time.Now(), nil))
@@ -136,7 +136,7 @@ func TestLoopbackShutdown(t *testing.T) {
 func TestLoopbackQUIC(t *testing.T) {
 	ca := netxtest.MustCA(t, "vantage connectivity test")
 	h3 := netxtest.NewHTTP3Server(t, netxtest.MustIssue(t, ca, "canary.test"), http.HandlerFunc(bigPage))
-	p := NetxProbes(&netx.Config{Roots: ca.Pool()}, 2*time.Second)
+	p := netxPrimitives(&netx.Client{Roots: ca.Pool()}, 2*time.Second)
 	trace := netx.NewTrace(time.Now(), nil)
 	if ok, err := p.attempt(context.Background(), trace, ProtoQUIC, h3.Addr, Canary{SNI: "canary.test"}); !ok {
 		t.Fatalf("quic to an HTTP/3 server: %v", err)
@@ -145,7 +145,7 @@ func TestLoopbackQUIC(t *testing.T) {
 	if ok, err := p.attempt(context.Background(), trace, ProtoQUIC, h3.Addr, Canary{}); !ok {
 		t.Fatalf("quic without SNI: %v", err)
 	}
-	short := NetxProbes(&netx.Config{}, 300*time.Millisecond)
+	short := netxPrimitives(&netx.Client{}, 300*time.Millisecond)
 	if ok, _ := short.attempt(context.Background(), trace, ProtoQUIC, netxtest.NewUDPBlackHole(t), Canary{}); ok {
 		t.Fatal("quic to a UDP black hole answered")
 	}
@@ -189,9 +189,9 @@ func TestLoopbackEveryCanaryForm(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg := Config{RoundSpacing: -1, RetryDelay: -1, AttemptTimeout: 300 * time.Millisecond, NoThroughput: true}
-			nc := &netx.Config{Resolver: lab.resolver, Roots: lab.ca.Pool(), ClientHello: netx.ClientHelloGo, Dial: dial}
-			m := NewMeasurer(Options{
-				Config: cfg, Canaries: cs, Probes: NetxProbes(nc, cfg.AttemptTimeout), Resolver: lab.resolver,
+			nc := &netx.Client{Resolver: lab.resolver, Roots: lab.ca.Pool(), ClientHello: netx.ClientHelloGo, Dial: dial}
+			m := newMeasurer(options{
+				Config: cfg, Canaries: cs, primitives: netxPrimitives(nc, cfg.AttemptTimeout), Resolver: lab.resolver,
 				System: fakeSystem(routeViaLoopback, "", eth0, lo),
 			})
 			keys, err := m.Run(context.Background(), "", netx.NewTrace(time.Now(), nil))

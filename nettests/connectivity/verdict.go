@@ -98,6 +98,18 @@ type CanaryOutcome struct {
 	Failures map[string]string `json:"last_failures"`
 }
 
+// ProbedAddress is the IP:port the check probed this canary at: its literal, or
+// the address its lookup chose (IPv4 first); "" when a host canary never resolved.
+func (o CanaryOutcome) ProbedAddress() string {
+	if o.Address != "" {
+		return o.Address
+	}
+	if a := pickAddress(o.Addrs); a != "" {
+		return joinHostPort(a, o.Port)
+	}
+	return ""
+}
+
 // total sums the canary's tallies for proto over all rounds.
 func (o CanaryOutcome) total(proto string) Tally {
 	var t Tally

@@ -401,3 +401,58 @@ func TestVerdictRatioOfNothing(t *testing.T) {
 		t.Fatalf("verdict %s (%s), want online; reach %v", a.Verdict, a.Reason, a.Reach)
 	}
 }
+
+// TestVerdictPulseRunThresholds: rule 7a needs a down run and an up run of
+// PulseRunMin (5) pulses each spanning at least PulseRunSpan (1 s); one pulse or
+// a few milliseconds less is no flip.
+func TestVerdictPulseRunThresholds(t *testing.T) {
+	// pulses: n failures every step seconds, then m successes every step seconds.
+	pulses := func(down int, downStep float64, up int, upStep float64) []Pulse {
+		var out []Pulse
+		at := 0.0
+		for i := 0; i < down; i++ {
+			out = append(out, Pulse{T: at, Canary: "f0.pin", OK: false})
+			at += downStep
+		}
+		at += 0.25
+		for i := 0; i < up; i++ {
+			out = append(out, Pulse{T: at, Canary: "f0.pin", OK: true})
+			at += upStep
+		}
+		return out
+	}
+	// pattern: one pulse every 250 ms, "d" failed, "u" answered.
+	pattern := func(p string) []Pulse {
+		var out []Pulse
+		for i, c := range p {
+			out = append(out, Pulse{T: float64(i) * 0.25, Canary: "f0.pin", OK: c == 'u'})
+		}
+		return out
+	}
+	upRounds := join(pinSet("d", ClassDomestic, 2, tcpRounds(same(fullRound, 3)...)), pinSet("f", ClassForeign, 2, tcpRounds(same(fullRound, 3)...)))
+	downRounds := join(pinSet("d", ClassDomestic, 2, tcpRounds(same(Tally{0, 10}, 3)...)), pinSet("f", ClassForeign, 2, tcpRounds(same(Tally{0, 10}, 3)...)))
+	cases := []struct {
+		name            string
+		canaries        []CanaryOutcome
+		pulses          []Pulse
+		verdict, reason string
+	}{
+		{"5 down over 1 s, 5 up over 1 s: flip", upRounds, pulses(5, 0.25, 5, 0.25), nettests.NetworkPartialShutdown, ReasonFlapping},
+		{"4 down: no flip", upRounds, pulses(4, 0.25, 8, 0.25), nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		{"4 up: no flip", upRounds, pulses(8, 0.25, 4, 0.25), nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		{"5 down over 0.96 s: no flip", upRounds, pulses(5, 0.24, 5, 0.25), nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		{"5 up over 0.96 s: no flip", upRounds, pulses(5, 0.25, 5, 0.24), nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		{"a run broken by one success is no run", upRounds, pattern("dddudddduuuuuu"), nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		{"the same without the break is a run", upRounds, pattern("ddddddduuuuuu"), nettests.NetworkPartialShutdown, ReasonFlapping},
+		{"a flip while every round was down: partial, not shutdown", downRounds, pulses(6, 0.25, 6, 0.25), nettests.NetworkPartialShutdown, ReasonFlapping},
+		{"only down pulses while every round was down: shutdown", downRounds, pulses(12, 0.25, 0, 0), nettests.NetworkFullShutdown, ReasonAllCanariesSilent},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := Decide(Evidence{Local: healthyLocal, Canaries: c.canaries, Rounds: 3, Pulses: c.pulses})
+			if a.Verdict != c.verdict || a.Reason != c.reason {
+				t.Fatalf("verdict %s (%s), want %s (%s); pulses %v", a.Verdict, a.Reason, c.verdict, c.reason, c.pulses)
+			}
+		})
+	}
+}

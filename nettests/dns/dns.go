@@ -53,28 +53,25 @@ type TestKeys struct {
 // Measurer runs the dns nettest.
 type Measurer struct {
 	cfg  Config
-	netx *netx.Config
+	netx *netx.Client
 }
 
 var _ nettests.Measurer = (*Measurer)(nil)
 
 // New builds a measurer from the environment: the resolver is env.Netx.Resolver,
-// else the configuration file's [network] resolver, else the system's.
+// else the system's.
 func New(env *nettests.Env) (*Measurer, error) {
 	return NewWithConfig(env, Config{})
 }
 
 // NewWithConfig builds a measurer with an explicit configuration.
 func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
-	nc := &netx.Config{}
+	nc := &netx.Client{}
 	if env != nil && env.Netx != nil {
 		nc = env.Netx
 	}
 	if cfg.Resolver == "" {
 		cfg.Resolver = nc.Resolver
-	}
-	if cfg.Resolver == "" && env != nil && env.Config != nil {
-		cfg.Resolver = env.Config.Network.Resolver
 	}
 	if cfg.Resolver == "" {
 		cfg.Resolver = netx.EngineSystem
@@ -84,9 +81,6 @@ func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
 	}
 	return &Measurer{cfg: cfg, netx: nc}, nil
 }
-
-// Factory is the registry's constructor.
-func Factory(env *nettests.Env) (nettests.Measurer, error) { return New(env) }
 
 // Name implements nettests.Measurer.
 func (m *Measurer) Name() string { return Name }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	dnsnettest "github.com/vantage-probe/vantage/nettests/dns"
-	"github.com/vantage-probe/vantage/probe/config"
 	"github.com/vantage-probe/vantage/probe/netx"
 	"github.com/vantage-probe/vantage/probe/netx/dnstest"
 	"github.com/vantage-probe/vantage/probe/runner"
@@ -34,7 +33,7 @@ const (
 // newMeasurer builds a dns measurer resolving with resolverURL.
 func newMeasurer(t *testing.T, resolverURL string, opts netx.DNSOptions) *dnsnettest.Measurer {
 	t.Helper()
-	env := &nettests.Env{Netx: &netx.Config{Resolver: resolverURL, Timeout: testStep}}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: resolverURL, Timeout: testStep}}
 	m, err := dnsnettest.NewWithConfig(env, dnsnettest.Config{DNS: opts})
 	if err != nil {
 		t.Fatalf("NewWithConfig: %v", err)
@@ -100,18 +99,18 @@ func TestRunReportsInjectionAndBogons(t *testing.T) {
 }
 
 func TestResolverComesFromTheEnvironment(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.Network.Resolver = "udp://127.0.0.1:5353"
 	cases := []struct {
 		env  *nettests.Env
+		cfg  dnsnettest.Config
 		want string
 	}{
-		{&nettests.Env{Netx: &netx.Config{Resolver: "tcp://127.0.0.1:53"}, Config: cfg}, "tcp://127.0.0.1:53"},
-		{&nettests.Env{Netx: &netx.Config{}, Config: cfg}, "udp://127.0.0.1:5353"},
-		{&nettests.Env{}, "system"},
+		{&nettests.Env{Netx: &netx.Client{Resolver: "tcp://127.0.0.1:53"}}, dnsnettest.Config{}, "tcp://127.0.0.1:53"},
+		{&nettests.Env{Netx: &netx.Client{Resolver: "tcp://127.0.0.1:53"}}, dnsnettest.Config{Resolver: "udp://127.0.0.1:5353"}, "udp://127.0.0.1:5353"},
+		{&nettests.Env{Netx: &netx.Client{}}, dnsnettest.Config{Resolver: "udp://127.0.0.1:5353"}, "udp://127.0.0.1:5353"},
+		{&nettests.Env{}, dnsnettest.Config{}, "system"},
 	}
 	for _, c := range cases {
-		m, err := dnsnettest.New(c.env)
+		m, err := dnsnettest.NewWithConfig(c.env, c.cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,15 +119,15 @@ func TestResolverComesFromTheEnvironment(t *testing.T) {
 			t.Errorf("resolver = %q (%v), want %q", tk.ResolverURL, err, c.want)
 		}
 	}
-	if _, err := dnsnettest.New(&nettests.Env{Netx: &netx.Config{Resolver: "ftp://x"}}); !errors.Is(err, netx.ErrBadResolverURL) {
+	if _, err := dnsnettest.New(&nettests.Env{Netx: &netx.Client{Resolver: "ftp://x"}}); !errors.Is(err, netx.ErrBadResolverURL) {
 		t.Errorf("New with a bad resolver: %v, want ErrBadResolverURL", err)
 	}
 }
 
-func TestFactoryBuildsTheDNSTest(t *testing.T) {
-	m, err := dnsnettest.Factory(&nettests.Env{})
+func TestNewBuildsTheDNSTest(t *testing.T) {
+	m, err := dnsnettest.New(&nettests.Env{})
 	if err != nil || m.Name() != "dns" || m.Version() != dnsnettest.Version {
-		t.Fatalf("Factory = %v, %v", m, err)
+		t.Fatalf("New = %v, %v", m, err)
 	}
 }
 
@@ -176,7 +175,7 @@ func TestGoldenMeasurement(t *testing.T) {
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"example.test": dnstest.Answer(siteIPv4, siteIPv6)})
 	m := newMeasurer(t, srv.UDPURL(), netx.DNSOptions{DuplicateWindow: -1})
 	clock := time.Date(2026, 1, 5, 7, 5, 51, 0, time.UTC)
-	id := runner.Identity{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
+	id := runner.Origin{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
 	_, b, err := runner.Measure(context.Background(), m, "example.test", id, "report-id", func() time.Time { return clock })
 	if err != nil {
 		t.Fatalf("Measure: %v", err)

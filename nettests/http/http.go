@@ -49,7 +49,7 @@ type TestKeys struct {
 // Measurer runs the http nettest.
 type Measurer struct {
 	cfg  Config
-	netx *netx.Config
+	netx *netx.Client
 }
 
 var _ nettests.Measurer = (*Measurer)(nil)
@@ -59,15 +59,12 @@ func New(env *nettests.Env) (*Measurer, error) { return NewWithConfig(env, Confi
 
 // NewWithConfig builds a measurer with an explicit configuration.
 func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
-	nc := &netx.Config{}
+	nc := &netx.Client{}
 	if env != nil && env.Netx != nil {
 		nc = env.Netx
 	}
 	return &Measurer{cfg: cfg, netx: nc}, nil
 }
-
-// Factory is the registry's constructor.
-func Factory(env *nettests.Env) (nettests.Measurer, error) { return New(env) }
 
 // Name implements nettests.Measurer.
 func (m *Measurer) Name() string { return Name }

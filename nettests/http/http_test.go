@@ -24,7 +24,7 @@ func servePage(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, page)
 }
 
-func run(t *testing.T, nc *netx.Config, input string) *httpnettest.TestKeys {
+func run(t *testing.T, nc *netx.Client, input string) *httpnettest.TestKeys {
 	t.Helper()
 	m, err := httpnettest.New(&nettests.Env{Netx: nc})
 	if err != nil {
@@ -43,7 +43,7 @@ func TestFetchWithRedirect(t *testing.T) {
 	mux.Handle("/", http.RedirectHandler("/home", http.StatusFound))
 	mux.HandleFunc("/home", servePage)
 	srv := netxtest.NewHTTPSServer(t, netxtest.MustIssue(t, ca, "127.0.0.1"), mux)
-	tk := run(t, &netx.Config{Roots: ca.Pool()}, srv.URL)
+	tk := run(t, &netx.Client{Roots: ca.Pool()}, srv.URL)
 	if tk.Failure != nil || tk.XStatusCode != 200 || tk.XTitle != "Example" || tk.XRedirects != 1 || tk.XFinalURL != srv.URL+"home" {
 		t.Errorf("keys %+v, want the page after one redirect", tk)
 	}
@@ -53,7 +53,7 @@ func TestFetchWithRedirect(t *testing.T) {
 }
 
 func TestRefusedIsAResult(t *testing.T) {
-	tk := run(t, &netx.Config{}, "http://"+netxtest.ClosedPort(t)+"/")
+	tk := run(t, &netx.Client{}, "http://"+netxtest.ClosedPort(t)+"/")
 	if tk.Failure == nil || *tk.Failure != netx.FailureConnectionRefused || tk.XFailedOperation != "connect" || len(tk.Requests) != 1 {
 		t.Errorf("failure %v operation %q: want connection_refused in connect, recorded", tk.Failure, tk.XFailedOperation)
 	}
@@ -63,7 +63,7 @@ func TestUntrustedIsAResult(t *testing.T) {
 	ca := netxtest.MustCA(t, "Test Root")
 	mitm := netxtest.MustCA(t, "Interceptor Root")
 	srv := netxtest.NewHTTPSServer(t, netxtest.MustIssue(t, mitm, "127.0.0.1"), http.HandlerFunc(servePage))
-	tk := run(t, &netx.Config{Roots: ca.Pool()}, srv.URL)
+	tk := run(t, &netx.Client{Roots: ca.Pool()}, srv.URL)
 	if tk.Failure == nil || *tk.Failure != netx.FailureSSLUnknownAuthority || tk.XStatusCode != 0 {
 		t.Errorf("failure %v code %d, want %q and no response", tk.Failure, tk.XStatusCode, netx.FailureSSLUnknownAuthority)
 	}
@@ -84,12 +84,12 @@ func TestBadURLIsAnError(t *testing.T) {
 func TestGoldenMeasurement(t *testing.T) {
 	ca := netxtest.MustCA(t, "Test Root")
 	srv := netxtest.NewHTTPSServer(t, netxtest.MustIssue(t, ca, "127.0.0.1"), http.HandlerFunc(servePage))
-	m, err := httpnettest.New(&nettests.Env{Netx: &netx.Config{Roots: ca.Pool()}})
+	m, err := httpnettest.New(&nettests.Env{Netx: &netx.Client{Roots: ca.Pool()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := time.Date(2026, 1, 5, 7, 5, 51, 0, time.UTC)
-	id := runner.Identity{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
+	id := runner.Origin{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
 	_, b, err := runner.Measure(context.Background(), m, srv.URL, id, "report-id", func() time.Time { return clock })
 	if err != nil {
 		t.Fatalf("Measure: %v", err)

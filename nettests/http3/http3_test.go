@@ -25,7 +25,7 @@ func servePage(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, page)
 }
 
-func run(t *testing.T, nc *netx.Config, input string) *http3.TestKeys {
+func run(t *testing.T, nc *netx.Client, input string) *http3.TestKeys {
 	t.Helper()
 	m, err := http3.New(&nettests.Env{Netx: nc})
 	if err != nil {
@@ -41,7 +41,7 @@ func run(t *testing.T, nc *netx.Config, input string) *http3.TestKeys {
 func TestFetchOverHTTP3(t *testing.T) {
 	ca := netxtest.MustCA(t, "Test Root")
 	srv := netxtest.NewHTTP3Server(t, netxtest.MustIssue(t, ca, "127.0.0.1"), http.HandlerFunc(servePage))
-	tk := run(t, &netx.Config{Roots: ca.Pool()}, srv.URL)
+	tk := run(t, &netx.Client{Roots: ca.Pool()}, srv.URL)
 	if tk.Failure != nil || tk.XStatusCode != 200 || tk.XTitle != "Example over QUIC" {
 		t.Errorf("keys %+v, want the page", tk)
 	}
@@ -52,7 +52,7 @@ func TestFetchOverHTTP3(t *testing.T) {
 
 func TestBlackHoleIsATimeout(t *testing.T) {
 	addr := netxtest.NewUDPBlackHole(t)
-	tk := run(t, &netx.Config{Timeout: 300 * time.Millisecond}, "https://"+addr+"/")
+	tk := run(t, &netx.Client{Timeout: 300 * time.Millisecond}, "https://"+addr+"/")
 	if tk.Failure == nil || *tk.Failure != netx.FailureGenericTimeout || tk.XFailedOperation != "quic_handshake" {
 		t.Errorf("failure %v operation %q, want %q in quic_handshake", tk.Failure, tk.XFailedOperation, netx.FailureGenericTimeout)
 	}
@@ -70,12 +70,12 @@ func TestPlainHTTPIsAnError(t *testing.T) {
 func TestGoldenMeasurement(t *testing.T) {
 	ca := netxtest.MustCA(t, "Test Root")
 	srv := netxtest.NewHTTP3Server(t, netxtest.MustIssue(t, ca, "127.0.0.1"), http.HandlerFunc(servePage))
-	m, err := http3.New(&nettests.Env{Netx: &netx.Config{Roots: ca.Pool()}})
+	m, err := http3.New(&nettests.Env{Netx: &netx.Client{Roots: ca.Pool()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := time.Date(2026, 1, 5, 7, 5, 51, 0, time.UTC)
-	id := runner.Identity{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
+	id := runner.Origin{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
 	_, b, err := runner.Measure(context.Background(), m, srv.URL, id, "report-id", func() time.Time { return clock })
 	if err != nil {
 		t.Fatalf("Measure: %v", err)

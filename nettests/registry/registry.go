@@ -1,9 +1,12 @@
-// Package registry maps test names to nettest factories.
+// Package registry describes every nettest: its name and version, how to build it
+// from the configuration file, what input it takes, whether the network verdict
+// brackets it, and its group. The runner composes a run from a Descriptor alone.
 package registry
 
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/nettests/connectivity"
@@ -13,49 +16,105 @@ import (
 	"github.com/vantage-probe/vantage/nettests/tcpconnect"
 	"github.com/vantage-probe/vantage/nettests/tlshandshake"
 	"github.com/vantage-probe/vantage/nettests/webconnectivity"
+	"github.com/vantage-probe/vantage/probe/config"
 )
 
-// factories lists every nettest by test_name. Add one line per nettest package.
-var factories = map[string]nettests.Factory{
-	connectivity.Name:    connectivity.Factory,
-	dnsnettest.Name:      dnsnettest.Factory,
-	httpnettest.Name:     httpnettest.Factory,
-	http3.Name:           http3.Factory,
-	tcpconnect.Name:      tcpconnect.Factory,
-	tlshandshake.Name:    tlshandshake.Factory,
-	webconnectivity.Name: webconnectivity.Factory,
+// InputKind says what a nettest measures, and so how the runner treats its inputs.
+type InputKind string
+
+// Input kinds.
+const (
+	// InputURLs: URLs from --input, --input-file or the country's test list; every
+	// --input is checked as a URL and repeats are dropped.
+	InputURLs InputKind = "urls"
+	// InputEndpoints: what the user names (host:port, a host name, a URL); at least
+	// one is required, and repeats are kept (measuring one endpoint many times is a
+	// legitimate use).
+	InputEndpoints InputKind = "endpoints"
+	// InputNone: the nettest measures the network itself and takes no input.
+	InputNone InputKind = "none"
+)
+
+// Groups of nettests (`vantage run --group`, DESIGN.md).
+const (
+	GroupWebsites      = "websites"
+	GroupIM            = "im"
+	GroupCircumvention = "circumvention"
+	GroupNetwork       = "network"
+)
+
+// Constructor builds a nettest: it maps the configuration file into the nettest's
+// own Config (a nettest never reads the file schema) and calls its constructor.
+type Constructor func(file *config.Config, env *nettests.Env) (nettests.Measurer, error)
+
+// Descriptor describes one nettest to the runner.
+type Descriptor struct {
+	Name    string // test_name
+	Version string // test_version
+	New     Constructor
+	Input   InputKind
+	Group   string
+	// Gated: the runner checks the network (the connectivity test) before and after
+	// the inputs, hands the nettest the live network state, skips the inputs when
+	// the network is down before, and makes results inconclusive when it is down
+	// after (docs/methodology.md, "The network verdict gates URL verdicts").
+	Gated bool
+	// Skipped builds the test keys of an input not measured because the network
+	// was down; set when Gated.
+	Skipped func(input, reason string) any
 }
 
-// Lookup returns the factory for a test name; "webconnectivity" and
-// "web_connectivity" are the same test.
-func Lookup(name string) (nettests.Factory, error) {
-	if f, ok := factories[name]; ok {
-		return f, nil
-	}
-	for n, f := range factories {
-		if normalize(n) == normalize(name) {
-			return f, nil
+// descriptors lists every nettest. Add one entry per nettest package.
+var descriptors = []Descriptor{
+	{Name: connectivity.Name, Version: connectivity.Version, New: newConnectivity, Input: InputNone, Group: GroupNetwork},
+	{Name: dnsnettest.Name, Version: dnsnettest.Version, New: newDNS, Input: InputEndpoints, Group: GroupNetwork},
+	{Name: httpnettest.Name, Version: httpnettest.Version, New: newHTTP, Input: InputEndpoints, Group: GroupNetwork},
+	{Name: http3.Name, Version: http3.Version, New: newHTTP3, Input: InputEndpoints, Group: GroupNetwork},
+	{Name: tcpconnect.Name, Version: tcpconnect.Version, New: newTCPConnect, Input: InputEndpoints, Group: GroupNetwork},
+	{Name: tlshandshake.Name, Version: tlshandshake.Version, New: newTLSHandshake, Input: InputEndpoints, Group: GroupNetwork},
+	{Name: webconnectivity.Name, Version: webconnectivity.Version, New: newWebConnectivity, Input: InputURLs, Group: GroupWebsites,
+		Gated: true, Skipped: func(input, reason string) any { return webconnectivity.SkippedTestKeys(input, reason) }},
+}
+
+// Lookup returns the descriptor of a test name. Underscores and dashes do not
+// count: "web_connectivity", "webconnectivity" and "web-connectivity" are the
+// same test.
+func Lookup(name string) (Descriptor, error) {
+	for _, d := range descriptors {
+		if normalize(d.Name) == normalize(name) {
+			return d, nil
 		}
 	}
-	return nil, fmt.Errorf("unknown nettest %q (known: %v)", name, Names())
+	return Descriptor{}, fmt.Errorf("unknown nettest %q (known: %v)", name, Names())
+}
+
+// MustLookup is Lookup for a name the program itself spells (a registered Name
+// constant); it panics on a programming error, never on user input.
+func MustLookup(name string) Descriptor {
+	d, err := Lookup(name)
+	if err != nil {
+		panic(err)
+	}
+	return d
 }
 
 // Names lists the registered test names, sorted.
 func Names() []string {
-	out := make([]string, 0, len(factories))
-	for n := range factories {
-		out = append(out, n)
+	out := make([]string, 0, len(descriptors))
+	for _, d := range descriptors {
+		out = append(out, d.Name)
 	}
 	sort.Strings(out)
 	return out
 }
 
+// All returns every descriptor, sorted by name.
+func All() []Descriptor {
+	out := append([]Descriptor{}, descriptors...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 func normalize(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '_' && s[i] != '-' {
-			b = append(b, s[i])
-		}
-	}
-	return string(b)
+	return strings.NewReplacer("_", "", "-", "").Replace(s)
 }

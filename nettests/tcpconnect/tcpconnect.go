@@ -46,7 +46,7 @@ type TestKeys struct {
 // Measurer runs the tcpconnect nettest.
 type Measurer struct {
 	cfg  Config
-	netx *netx.Config
+	netx *netx.Client
 }
 
 var _ nettests.Measurer = (*Measurer)(nil)
@@ -59,15 +59,12 @@ func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
 	if cfg.MaxAddresses <= 0 {
 		cfg.MaxAddresses = DefaultMaxAddresses
 	}
-	nc := &netx.Config{}
+	nc := &netx.Client{}
 	if env != nil && env.Netx != nil {
 		nc = env.Netx
 	}
 	return &Measurer{cfg: cfg, netx: nc}, nil
 }
-
-// Factory is the registry's constructor.
-func Factory(env *nettests.Env) (nettests.Measurer, error) { return New(env) }
 
 // Name implements nettests.Measurer.
 func (m *Measurer) Name() string { return Name }

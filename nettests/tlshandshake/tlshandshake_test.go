@@ -28,7 +28,7 @@ func run(t *testing.T, m *tlshandshake.Measurer, input string) *tlshandshake.Tes
 	return keys.(*tlshandshake.TestKeys)
 }
 
-func newMeasurer(t *testing.T, nc *netx.Config, cfg tlshandshake.Config) *tlshandshake.Measurer {
+func newMeasurer(t *testing.T, nc *netx.Client, cfg tlshandshake.Config) *tlshandshake.Measurer {
 	m, err := tlshandshake.NewWithConfig(&nettests.Env{Netx: nc}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func sniServer(t *testing.T, cert tls.Certificate) (*netxtest.Server, func() str
 func TestHandshakeVerified(t *testing.T) {
 	ca := netxtest.MustCA(t, "Test Root")
 	srv, sni := sniServer(t, netxtest.MustIssue(t, ca, "127.0.0.1"))
-	tk := run(t, newMeasurer(t, &netx.Config{Roots: ca.Pool()}, tlshandshake.Config{}), srv.Addr)
+	tk := run(t, newMeasurer(t, &netx.Client{Roots: ca.Pool()}, tlshandshake.Config{}), srv.Addr)
 	if tk.Failure != nil || !tk.XHandshakeCompleted || !tk.XVerified || len(tk.TLSHandshakes) != 1 || len(tk.TCPConnect) != 1 {
 		t.Errorf("keys %+v, want one verified handshake", tk)
 	}
@@ -69,7 +69,7 @@ func TestHandshakeVerified(t *testing.T) {
 func TestHandshakeSNIOverride(t *testing.T) {
 	ca := netxtest.MustCA(t, "Test Root")
 	srv, sni := sniServer(t, netxtest.MustIssue(t, ca, "innocuous.test"))
-	m := newMeasurer(t, &netx.Config{Roots: ca.Pool()}, tlshandshake.Config{SNI: "innocuous.test"})
+	m := newMeasurer(t, &netx.Client{Roots: ca.Pool()}, tlshandshake.Config{SNI: "innocuous.test"})
 	tk := run(t, m, srv.Addr)
 	if sni() != "innocuous.test" || tk.ServerName != "innocuous.test" || !tk.XVerified {
 		t.Errorf("server saw %q, keys %+v: want the override sent and verified", sni(), tk)
@@ -80,7 +80,7 @@ func TestHandshakeUntrustedIsCompletedButNotVerified(t *testing.T) {
 	ca := netxtest.MustCA(t, "Test Root")
 	mitm := netxtest.MustCA(t, "Interceptor Root")
 	srv := netxtest.NewHTTPSServer(t, netxtest.MustIssue(t, mitm, "127.0.0.1"), http.NotFoundHandler())
-	tk := run(t, newMeasurer(t, &netx.Config{Roots: ca.Pool()}, tlshandshake.Config{}), srv.Addr)
+	tk := run(t, newMeasurer(t, &netx.Client{Roots: ca.Pool()}, tlshandshake.Config{}), srv.Addr)
 	if tk.Failure == nil || *tk.Failure != netx.FailureSSLUnknownAuthority {
 		t.Fatalf("failure %v, want %q", tk.Failure, netx.FailureSSLUnknownAuthority)
 	}
@@ -90,7 +90,7 @@ func TestHandshakeUntrustedIsCompletedButNotVerified(t *testing.T) {
 }
 
 func TestHandshakeResetIsAResult(t *testing.T) {
-	tk := run(t, newMeasurer(t, &netx.Config{}, tlshandshake.Config{}), netxtest.NewResetter(t))
+	tk := run(t, newMeasurer(t, &netx.Client{}, tlshandshake.Config{}), netxtest.NewResetter(t))
 	if tk.Failure == nil || *tk.Failure != netx.FailureConnectionReset || tk.XHandshakeCompleted {
 		t.Errorf("failure %v completed %v, want %q", tk.Failure, tk.XHandshakeCompleted, netx.FailureConnectionReset)
 	}
@@ -119,9 +119,9 @@ func TestParseTarget(t *testing.T) {
 func TestGoldenMeasurement(t *testing.T) {
 	ca := netxtest.MustCA(t, "Test Root")
 	srv := netxtest.NewHTTPSServer(t, netxtest.MustIssue(t, ca, "127.0.0.1"), http.NotFoundHandler())
-	m := newMeasurer(t, &netx.Config{Roots: ca.Pool()}, tlshandshake.Config{})
+	m := newMeasurer(t, &netx.Client{Roots: ca.Pool()}, tlshandshake.Config{})
 	clock := time.Date(2026, 1, 5, 7, 5, 51, 0, time.UTC)
-	id := runner.Identity{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
+	id := runner.Origin{ProbeCC: "KZ", ProbeASN: "AS9198", ProbeNetworkName: "JSC Kazakhtelecom"}
 	_, b, err := runner.Measure(context.Background(), m, srv.Addr, id, "report-id", func() time.Time { return clock })
 	if err != nil {
 		t.Fatalf("Measure: %v", err)

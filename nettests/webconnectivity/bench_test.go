@@ -46,7 +46,7 @@ func BenchmarkBlackHoledURLs(b *testing.B) {
 				inputs = append(inputs, "https://"+net.JoinHostPort(name, port)+"/")
 			}
 			dns := dnstest.NewServer(b, rules)
-			env := &nettests.Env{Netx: &netx.Config{Resolver: dns.UDPURL()}}
+			env := &nettests.Env{Netx: &netx.Client{Resolver: dns.UDPURL()}}
 			cfg := Config{Helpers: []string{}, LabAllowPrivate: true, ValidationPort: closedPort}
 			want := nettests.VerdictInconclusive
 			if sc.control {

@@ -78,7 +78,7 @@ func nested(depth int) string {
 func measureWithHelper(t *testing.T, ca *netxtest.CA, resolver, helper, url string) *webconnectivity.TestKeys {
 	t.Helper()
 	step := 800 * time.Millisecond
-	env := &nettests.Env{Netx: &netx.Config{Resolver: resolver, Roots: ca.Pool(), Timeout: step}}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: resolver, Roots: ca.Pool(), Timeout: step}}
 	m, err := webconnectivity.NewWithConfig(env, webconnectivity.Config{
 		Helpers:         []string{helper},
 		Retries:         1,

@@ -1,6 +1,8 @@
 package webconnectivity
 
 import (
+	"strings"
+
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
 )
@@ -48,6 +50,12 @@ type Decision struct {
 	Evidence       Evidence
 	DNSConsistency string // "consistent", "inconsistent" or "" (not computed)
 	HTTP           *HTTPComparison
+	// OtherFindings are what other ports of the host showed (x_other_findings).
+	OtherFindings []OtherFinding
+	// wantsLossSample: the verdict is intermittent on timeouts alone, and no
+	// canary loss was sampled to weigh them against (the measurer samples, then
+	// decides again).
+	wantsLossSample bool
 }
 
 // stage is one step's verdict while deciding: done means the decision is final;
@@ -64,6 +72,8 @@ type decider struct {
 	ctl    *thproto.Response
 	result Decision
 	flaky  *Decision
+	// explained are the mixed stages the network's loss accounts for.
+	explained []string
 }
 
 // Decide turns observations into a verdict. It is a pure function of its inputs:
@@ -77,6 +87,7 @@ func Decide(o *Observations, fp *Fingerprints) Decision {
 	}
 	d := &decider{o: o, fp: fp, ctl: o.Control}
 	out := d.run()
+	out.OtherFindings = d.otherPortFindings()
 	return applyNetwork(o, out)
 }
 
@@ -93,14 +104,29 @@ func (d *decider) run() Decision {
 		return *d.flaky
 	}
 	d.result.Verdict = nettests.VerdictOK
+	if len(d.explained) > 0 {
+		notes := append([]string{}, d.explained...)
+		if d.result.Evidence.Detail != "" {
+			notes = append([]string{d.result.Evidence.Detail}, notes...)
+		}
+		d.result.Evidence.Detail = strings.Join(notes, "; ")
+	}
 	return d.result
 }
 
-// noteFlaky remembers the first stage with mixed outcomes.
+// noteFlaky remembers the first stage with mixed outcomes, unless the canaries'
+// loss in the same window explains them (decide_loss.go). A stage whose mixed
+// tries all timed out and were not weighed yet asks for a loss sample.
 func (d *decider) noteFlaky(method, step string, a Attempts) {
-	if d.flaky == nil {
-		d.flaky = &Decision{Verdict: nettests.VerdictIntermittent, Method: method, Evidence: attemptEvidence(step, a)}
+	if d.flaky != nil {
+		return
 	}
+	if why, ok := lossExplains(a, d.o.CanaryLoss); ok {
+		d.explained = append(d.explained, step+": "+why)
+		return
+	}
+	d.flaky = &Decision{Verdict: nettests.VerdictIntermittent, Method: method, Evidence: attemptEvidence(step, a)}
+	d.flaky.wantsLossSample = d.o.CanaryLoss == nil && timeoutsOnly(a)
 }
 
 func attemptEvidence(step string, a Attempts) Evidence {
@@ -130,11 +156,11 @@ func (d *decider) noControl(ev Evidence) *Decision {
 // partial_shutdown a URL is blocked only when canaries answered in the window of its
 // retries (DESIGN.md); under full_shutdown or local_failure nothing is blocked.
 func applyNetwork(o *Observations, d Decision) Decision {
+	if reason := nettests.GateURL(d.Verdict, nettests.NetworkDownReason(o.NetworkVerdict)); reason != "" {
+		d.Verdict, d.Method, d.Reason = nettests.VerdictInconclusive, "", reason
+		return d
+	}
 	switch o.NetworkVerdict {
-	case nettests.NetworkFullShutdown, nettests.NetworkLocalFailure:
-		if d.Verdict != nettests.VerdictOK {
-			d.Verdict, d.Method, d.Reason = nettests.VerdictInconclusive, "", o.NetworkVerdict
-		}
 	case nettests.NetworkPartialShutdown:
 		if d.Verdict != nettests.VerdictBlocked && d.Verdict != nettests.VerdictIntermittent {
 			return d

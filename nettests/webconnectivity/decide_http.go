@@ -36,9 +36,10 @@ func (d *decider) http() *Decision {
 	if tries.Mixed() {
 		d.noteFlaky(nettests.MethodHTTPFailure, "http", tries)
 	}
-	if isHTTPSURL(h.FinalURL) {
-		// A page served over a validated TLS session is the site's own, whatever it
-		// says (a 451 or a legal notice from the site itself is not censorship).
+	if isHTTPSURL(h.FinalURL) && d.o.URL != nil && sameSite(finalHost(h.FinalURL), d.o.URL.Hostname()) {
+		// A page served over a validated TLS session of the site is the site's
+		// own, whatever it says (a 451 or a legal notice from the site itself is
+		// not censorship). A redirect to another site's https page is judged below.
 		return nil
 	}
 	if m := d.fp.MatchBlockpage(h.StatusCode, h.Header, h.Body); m != nil {
@@ -58,10 +59,28 @@ func (d *decider) http() *Decision {
 	}
 	cmp := compareHTTP(h, &d.ctl.HTTPRequest)
 	d.result.HTTP = cmp
-	if cmp.Differs() {
+	if why := d.redirectedAway(h); why != "" {
+		// Whatever the comparison says (a warning page may be as long as the
+		// site's): the user was sent to another site than the control was.
 		ev := attemptEvidence("http", h.Attempts)
-		ev.Detail = fmt.Sprintf("status %d vs control %d, body %d vs %d bytes, title %q vs %q, uncommon headers %v",
+		ev.Detail = why
+		return blocked(nettests.MethodHTTPDiff, ev)
+	}
+	if isHTTPSURL(h.FinalURL) {
+		return nil // another site's validated page that the control also reached
+	}
+	if cmp.Differs() {
+		diff := fmt.Sprintf("status %d vs control %d, body %d vs %d bytes, title %q vs %q, uncommon headers %v",
 			h.StatusCode, d.ctl.HTTPRequest.StatusCode, h.BodyLength, d.ctl.HTTPRequest.BodyLength, h.Title, d.ctl.HTTPRequest.Title, uncommonNames(h.Header))
+		why := d.diffCorroboration(h)
+		if why == "" {
+			// Differs, but nothing a censor's page shows and an audience
+			// difference does not: the page is the site's (decide_diff.go).
+			d.result.Evidence.Detail = "differs from the control (" + diff + ") with nothing to corroborate blocking: content that varies by audience or by load"
+			return nil
+		}
+		ev := attemptEvidence("http", h.Attempts)
+		ev.Detail = diff + "; " + why
 		return blocked(nettests.MethodHTTPDiff, ev)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vantage-probe/vantage/nettests"
@@ -237,5 +238,164 @@ func TestLoadFingerprintsRefuses(t *testing.T) {
 		"interceptors":[{"name":"i","country":"KZ","source":"s","match":{"common_name":"b"}}]}`
 	if _, err := LoadFingerprints([]byte(good)); err != nil {
 		t.Errorf("good file refused: %v", err)
+	}
+}
+
+// dnsFailedObs: every lookup failed with failure; nothing was connected or fetched.
+func dnsFailedObs(failure string) *Observations {
+	o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+	o.DNS = DNSObservation{Resolver: "system", Attempts: Attempts{failure, failure, failure}}
+	o.Endpoints, o.HTTP = nil, nil
+	return o
+}
+
+// TestDNSFailureEvidence pins the clauses of a failed lookup: a lookup that
+// answered without addresses, the second resolver's answer, the control's failure.
+func TestDNSFailureEvidence(t *testing.T) {
+	t.Run("a lookup that succeeded without addresses is no answer", func(t *testing.T) {
+		o := dnsFailedObs("")
+		got := Decide(o, nil)
+		checkDecision(t, got, nettests.VerdictBlocked, nettests.MethodDNSNXDOMAIN, "inconsistent")
+		if got.Evidence.Failure != netx.FailureDNSNoAnswer || got.Evidence.Attempts != 3 || got.Evidence.Failures != 0 {
+			t.Fatalf("evidence %+v, want failure dns_no_answer, 3 attempts, 0 failures", got.Evidence)
+		}
+	})
+	t.Run("counts of attempts and failures", func(t *testing.T) {
+		o := dnsFailedObs(netx.FailureGenericTimeout)
+		o.DNS.Attempts = Attempts{netx.FailureGenericTimeout, netx.FailureDNSServfail}
+		got := Decide(o, nil)
+		checkDecision(t, got, nettests.VerdictBlocked, nettests.MethodDNSFailure, "inconsistent")
+		if got.Evidence.Attempts != 2 || got.Evidence.Failures != 2 || got.Evidence.Failure != netx.FailureDNSServfail {
+			t.Fatalf("evidence %+v, want 2 attempts, 2 failures, the last failure", got.Evidence)
+		}
+		o = plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+		o.DNS.Attempts = Attempts{netx.FailureGenericTimeout, netx.FailureGenericTimeout, ""}
+		got = Decide(o, nil)
+		checkDecision(t, got, nettests.VerdictIntermittent, nettests.MethodDNSTimeout, "consistent")
+		if got.Evidence.Attempts != 3 || got.Evidence.Failures != 2 || got.Evidence.Step != "dns" {
+			t.Fatalf("flaky evidence %+v, want dns, 3 attempts, 2 failures", got.Evidence)
+		}
+	})
+	t.Run("the second resolver's answer is noted only when it had addresses", func(t *testing.T) {
+		for _, c := range []struct {
+			second     *DNSObservation
+			wantDetail bool
+		}{
+			{&DNSObservation{Resolver: "udp://9.9.9.9:53", Attempts: Attempts{""}, Addrs: []string{pinSiteIP}}, true},
+			{&DNSObservation{Resolver: "udp://9.9.9.9:53", Attempts: Attempts{""}}, false},
+			{&DNSObservation{Resolver: "udp://9.9.9.9:53", Attempts: Attempts{netx.FailureGenericTimeout}, Addrs: []string{pinSiteIP}}, false},
+			{nil, false},
+		} {
+			o := dnsFailedObs(netx.FailureDNSNXDOMAIN)
+			o.SecondDNS = c.second
+			got := Decide(o, nil)
+			checkDecision(t, got, nettests.VerdictBlocked, nettests.MethodDNSNXDOMAIN, "inconsistent")
+			if has := strings.Contains(got.Evidence.Detail, "second resolver"); has != c.wantDetail {
+				t.Errorf("second %+v: detail %q, want a note: %v", c.second, got.Evidence.Detail, c.wantDetail)
+			}
+		}
+	})
+	t.Run("the control failing too is down, with its failure", func(t *testing.T) {
+		o := dnsFailedObs(netx.FailureDNSNXDOMAIN)
+		o.Control.DNS = thproto.DNSResult{Failure: strp(thproto.FailureDNSNameError)}
+		got := Decide(o, nil)
+		checkDecision(t, got, nettests.VerdictDown, "", "")
+		if got.Evidence.ControlFailure != thproto.FailureDNSNameError {
+			t.Fatalf("control failure %q, want %q", got.Evidence.ControlFailure, thproto.FailureDNSNameError)
+		}
+		o = dnsFailedObs(netx.FailureDNSNXDOMAIN)
+		o.Control.DNS = thproto.DNSResult{} // answered, no addresses, no failure
+		got = Decide(o, nil)
+		checkDecision(t, got, nettests.VerdictDown, "", "")
+		if got.Evidence.ControlFailure != "" {
+			t.Fatalf("control failure %q, want none", got.Evidence.ControlFailure)
+		}
+	})
+	t.Run("no control: inconclusive, with why the control is missing", func(t *testing.T) {
+		o := dnsFailedObs(netx.FailureDNSNXDOMAIN)
+		o.Control, o.ControlErr = nil, "connection_refused"
+		got := Decide(o, nil)
+		if got.Verdict != nettests.VerdictInconclusive || got.Reason != nettests.ReasonNoControl || got.Evidence.ControlFailure != "connection_refused" {
+			t.Fatalf("%+v, want inconclusive no_control with the control's failure", got)
+		}
+		o.ControlErr = ""
+		if got := Decide(o, nil); got.Evidence.ControlFailure != "" {
+			t.Fatalf("control failure %q without a control error", got.Evidence.ControlFailure)
+		}
+	})
+}
+
+// TestLabPrivateKeepsUnspecifiedBogons: in a lab every private answer is normal,
+// an unspecified one (0.0.0.0, 0.x) is still a censor's.
+func TestLabPrivateKeepsUnspecifiedBogons(t *testing.T) {
+	for _, c := range []struct {
+		addr   string
+		lab    bool
+		method string
+	}{
+		{"10.0.0.99", true, nettests.MethodDNSInconsistent},
+		{"10.0.0.99", false, nettests.MethodDNSBogon},
+		{"0.0.0.0", true, nettests.MethodDNSBogon},
+		{"0.1.2.3", true, nettests.MethodDNSBogon},
+		{"127.0.0.1", true, nettests.MethodDNSInconsistent},
+		{"127.0.0.1", false, nettests.MethodDNSBogon},
+	} {
+		o := plainHTTPObs(c.addr, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+		o.LabPrivate = c.lab
+		if got := Decide(o, nil); got.Verdict != nettests.VerdictBlocked || got.Method != c.method {
+			t.Errorf("%s (lab %v): %s %s, want blocked %s", c.addr, c.lab, got.Verdict, got.Method, c.method)
+		}
+	}
+}
+
+// TestNetworkVerdictTempersEachVerdict pins applyNetwork clause by clause.
+func TestNetworkVerdictTempersEachVerdict(t *testing.T) {
+	yes, no := true, false
+	blockedObs := func() *Observations { return dnsFailedObs(netx.FailureDNSNXDOMAIN) }
+	okObs := func() *Observations {
+		return plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+	}
+	downObs := func() *Observations {
+		o := dnsFailedObs(netx.FailureDNSNXDOMAIN)
+		o.Control.DNS = thproto.DNSResult{Failure: strp(thproto.FailureDNSNameError)}
+		return o
+	}
+	flakyObs := func() *Observations {
+		o := okObs()
+		o.DNS.Attempts = Attempts{netx.FailureGenericTimeout, ""}
+		return o
+	}
+	cases := []struct {
+		name     string
+		obs      func() *Observations
+		network  string
+		canaries *bool
+		verdict  string
+		reason   string
+		upNoted  bool
+	}{
+		{"full shutdown: blocked is inconclusive", blockedObs, nettests.NetworkFullShutdown, nil, nettests.VerdictInconclusive, nettests.NetworkFullShutdown, false},
+		{"full shutdown: down is inconclusive", downObs, nettests.NetworkFullShutdown, nil, nettests.VerdictInconclusive, nettests.NetworkFullShutdown, false},
+		{"full shutdown: ok stays ok", okObs, nettests.NetworkFullShutdown, nil, nettests.VerdictOK, "", false},
+		{"local failure: blocked is inconclusive", blockedObs, nettests.NetworkLocalFailure, nil, nettests.VerdictInconclusive, nettests.NetworkLocalFailure, false},
+		{"partial shutdown, canaries up: blocked stays", blockedObs, nettests.NetworkPartialShutdown, &yes, nettests.VerdictBlocked, "", true},
+		{"partial shutdown, canaries down: blocked is inconclusive", blockedObs, nettests.NetworkPartialShutdown, &no, nettests.VerdictInconclusive, ReasonPartialShutdown, true},
+		{"partial shutdown, canaries not asked: blocked is inconclusive", blockedObs, nettests.NetworkPartialShutdown, nil, nettests.VerdictInconclusive, ReasonPartialShutdown, false},
+		{"partial shutdown, canaries down: intermittent is inconclusive", flakyObs, nettests.NetworkPartialShutdown, &no, nettests.VerdictInconclusive, ReasonPartialShutdown, true},
+		{"partial shutdown, canaries up: intermittent stays", flakyObs, nettests.NetworkPartialShutdown, &yes, nettests.VerdictIntermittent, "", true},
+		{"partial shutdown: down is left alone", downObs, nettests.NetworkPartialShutdown, &no, nettests.VerdictDown, "", false},
+		{"partial shutdown: ok is left alone", okObs, nettests.NetworkPartialShutdown, &no, nettests.VerdictOK, "", false},
+		{"online: blocked stays", blockedObs, nettests.NetworkOnline, &no, nettests.VerdictBlocked, "", false},
+	}
+	for _, c := range cases {
+		o := c.obs()
+		o.NetworkVerdict, o.Canaries = c.network, c.canaries
+		got := Decide(o, nil)
+		if got.Verdict != c.verdict || got.Reason != c.reason || (got.Evidence.CanariesUp != nil) != c.upNoted {
+			t.Errorf("%s: %s (%s), canaries_up %v; want %s (%s), canaries noted %v", c.name, got.Verdict, got.Reason, got.Evidence.CanariesUp, c.verdict, c.reason, c.upNoted)
+		}
+		if got.Verdict == nettests.VerdictInconclusive && got.Method != "" {
+			t.Errorf("%s: inconclusive with method %q", c.name, got.Method)
+		}
 	}
 }

@@ -137,14 +137,15 @@ func (d *decider) tls() *Decision {
 	return d.tlsFailed(tried, all)
 }
 
-// interceptor looks for a known interceptor's name in any chain the probe received:
+// interceptor looks for a known interceptor's name in any chain the probe received
+// on a port the URL's load crosses:
 // conclusive without a control, whatever the validation said (a volunteer may have
 // installed the state root, as Kazakhstan asked in 2019).
 func (d *decider) interceptor() *Decision {
 	for i := range d.o.Endpoints {
 		ep := &d.o.Endpoints[i]
-		if ep.TLS == nil || len(ep.TLS.Chain) == 0 {
-			continue
+		if ep.TLS == nil || len(ep.TLS.Chain) == 0 || !d.judgedPort(ep) {
+			continue // another port's interceptor is an other finding (decide_ports.go)
 		}
 		if m, issuer := d.fp.MatchInterceptor(ep.TLS.Chain); m != nil {
 			ev := attemptEvidence("tls", ep.TLS.Attempts)

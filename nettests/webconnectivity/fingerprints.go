@@ -60,6 +60,10 @@ type InterceptorMatcher struct {
 type Fingerprints struct {
 	Blockpages   []*Blockpage   `json:"blockpages"`
 	Interceptors []*Interceptor `json:"interceptors"`
+	// Traits are vague blockpage patterns (Censored Planet's "vbw" rows: "Access
+	// denied", "Web Page Blocked"): too common to call a page blocked alone, they
+	// corroborate a difference from the control (decide_http.go).
+	Traits []*Blockpage `json:"traits"`
 }
 
 // FingerprintMatch is what the evidence says about a matched fingerprint.
@@ -81,6 +85,11 @@ func LoadFingerprints(data []byte) (*Fingerprints, error) {
 	for _, b := range fp.Blockpages {
 		if err := b.compile(); err != nil {
 			return nil, fmt.Errorf("webconnectivity: fingerprints: blockpage %q: %w", b.Name, err)
+		}
+	}
+	for _, b := range fp.Traits {
+		if err := b.compile(); err != nil {
+			return nil, fmt.Errorf("webconnectivity: fingerprints: trait %q: %w", b.Name, err)
 		}
 	}
 	for _, i := range fp.Interceptors {
@@ -153,6 +162,16 @@ func DefaultFingerprints() *Fingerprints { return defaultFingerprints }
 // MatchBlockpage returns the first blockpage the response matches, or nil.
 func (f *Fingerprints) MatchBlockpage(status int, header http.Header, body []byte) *FingerprintMatch {
 	for _, b := range f.Blockpages {
+		if b.matches(status, header, body) {
+			return &FingerprintMatch{Name: b.Name, Country: b.Country, Source: b.Source, Verified: b.Verified}
+		}
+	}
+	return nil
+}
+
+// MatchTrait returns the first blockpage trait the response shows, or nil.
+func (f *Fingerprints) MatchTrait(status int, header http.Header, body []byte) *FingerprintMatch {
+	for _, b := range f.Traits {
 		if b.matches(status, header, body) {
 			return &FingerprintMatch{Name: b.Name, Country: b.Country, Source: b.Source, Verified: b.Verified}
 		}

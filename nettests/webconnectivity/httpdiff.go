@@ -65,7 +65,9 @@ func compareHTTP(p *HTTPObservation, c *thproto.HTTPResult) *HTTPComparison {
 		}
 		out.HeadersMatch = boolPtr(uncommonHeadersIntersect(p, c.Headers))
 	}
-	if p.StatusCode > 0 && c.StatusCode > 0 && !p.Truncated && p.Title != "" {
+	// A title is compared even in a truncated body: netx.Title only reports a
+	// title whose closing tag arrived, so a partial body's title is whole.
+	if p.StatusCode > 0 && c.StatusCode > 0 && p.Title != "" {
 		out.TitleMatch = boolPtr(titlesMatch(p.Title, c.Title))
 	}
 	return out

@@ -38,6 +38,7 @@ func (m *Measurer) testKeys(trace *netx.Trace, o *Observations, d Decision, step
 		tk.XSecondDNS = r
 	}
 	tk.XQUICAttempted = len(o.QUIC) > 0
+	tk.XCanaryLoss = o.CanaryLoss
 	tk.XObservations = summarize(o)
 	tk.applyDecision(d)
 	if tk.Verdict == nettests.VerdictInconclusive && tk.Reason == nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/report/upload"
 )
 
 // Name is the test_name.
@@ -54,9 +55,10 @@ const (
 
 // LookupFunc resolves host with the resolver named by resolverURL. It is injected so
 // tests can script exact DNS outcomes; the default is nc.Lookup.
-type LookupFunc func(ctx context.Context, nc *netx.Config, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error)
+type LookupFunc func(ctx context.Context, nc *netx.Client, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error)
 
-// Config tunes the measurer. ConfigFromEnv fills it from the configuration file.
+// Config tunes the measurer; registry.WebConnectivityConfig fills it from the
+// configuration file.
 type Config struct {
 	Helpers        []string      // control helper URLs, tried in order
 	SecondResolver string        // "" for none
@@ -76,29 +78,20 @@ type Config struct {
 	LabAllowPrivate bool
 	// ControlClient talks to the helpers; nil builds one trusting Netx.Roots.
 	ControlClient *http.Client
-	// Lookup resolves names; nil means netx.Config.Lookup.
+	// ControlRoutes are helpers reached through a front or a proxy (the routes
+	// of report/upload); the built ControlClient carries them, and each one's
+	// upload.RouteBase is in Helpers.
+	ControlRoutes []upload.Route
+	// Lookup resolves names; nil means netx.Client.Lookup.
 	Lookup LookupFunc
 	// Fingerprints are the blockpage and interceptor fingerprints; nil: embedded.
 	Fingerprints *Fingerprints
 }
 
-// ConfigFromEnv derives the configuration from the file ([control] helpers and
-// benign_sni, [network] second_resolver, [run] timeout and retries); NewWithConfig
-// fills the defaults.
-func ConfigFromEnv(env *nettests.Env) Config {
-	cfg := Config{QUIC: true}
-	if env != nil && env.Config != nil {
-		c := env.Config
-		cfg.Helpers = append(cfg.Helpers, c.Control.Helpers...)
-		cfg.SecondResolver = c.Network.SecondResolver
-		cfg.BenignSNI = c.Control.BenignSNI
-		cfg.Retries = c.Run.Retries
-		if c.Run.Timeout > 0 {
-			t := time.Duration(c.Run.Timeout * float64(time.Second))
-			cfg.Timeouts = TimeoutPolicy{Initial: t, Floor: timeoutFloor, Ceiling: t}
-		}
-	}
-	return cfg
+// FixedTimeouts is the policy of a configured step timeout ([run] timeout): every
+// step gets t, never less than the floor.
+func FixedTimeouts(t time.Duration) TimeoutPolicy {
+	return TimeoutPolicy{Initial: t, Floor: timeoutFloor, Ceiling: t}
 }
 
 func (c *Config) fillDefaults(env *nettests.Env) {
@@ -136,27 +129,42 @@ func (c *Config) fillDefaults(env *nettests.Env) {
 		c.ValidationPort = DefaultValidationPort
 	}
 	if c.Lookup == nil {
-		c.Lookup = func(ctx context.Context, nc *netx.Config, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error) {
+		c.Lookup = func(ctx context.Context, nc *netx.Client, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error) {
 			return nc.Lookup(ctx, trace, resolverURL, host)
 		}
 	}
 	if c.Fingerprints == nil {
 		c.Fingerprints = DefaultFingerprints()
 	}
-	if c.ControlClient == nil {
-		var roots = env.Netx.Roots
-		c.ControlClient = &http.Client{
-			Transport: &http.Transport{
-				TLSClientConfig:     &tls.Config{RootCAs: roots},
-				TLSHandshakeTimeout: perHelperBudget,
-				MaxIdleConnsPerHost: c.MaxControlInFlight, // one reusable connection per request slot
-				ForceAttemptHTTP2:   true,
-			},
-			// A helper answers where it is asked; a redirect is a failure, not a
-			// pointer to follow somewhere else.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+}
+
+// buildControlClient is the default ControlClient: it trusts Netx.Roots and
+// carries the ControlRoutes.
+func (c *Config) buildControlClient(env *nettests.Env) error {
+	if c.ControlClient != nil {
+		return nil
 	}
+	base := &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: env.Netx.Roots},
+		TLSHandshakeTimeout: perHelperBudget,
+		MaxIdleConnsPerHost: c.MaxControlInFlight, // one reusable connection per request slot
+		ForceAttemptHTTP2:   true,
+	}
+	var rt http.RoundTripper = base
+	if len(c.ControlRoutes) > 0 {
+		routes, err := upload.NewRouteTransport(c.ControlRoutes, base)
+		if err != nil {
+			return fmt.Errorf("webconnectivity: helper routes: %w", err)
+		}
+		rt = routes
+	}
+	c.ControlClient = &http.Client{
+		Transport: rt,
+		// A helper answers where it is asked; a redirect is a failure, not a
+		// pointer to follow somewhere else.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return nil
 }
 
 // Measurer measures URLs. One Measurer serves a whole run and Run is called
@@ -174,20 +182,24 @@ type Measurer struct {
 
 var _ nettests.Measurer = (*Measurer)(nil)
 
-// New builds a measurer from the environment's configuration.
+// New builds a measurer with the default configuration (HTTP/3 tried, no helper).
 func New(env *nettests.Env) (*Measurer, error) {
-	return NewWithConfig(env, ConfigFromEnv(env))
+	return NewWithConfig(env, Config{QUIC: true})
 }
 
-// NewWithConfig builds a measurer with an explicit configuration (tests).
+// NewWithConfig builds a measurer with an explicit configuration; the registry
+// maps the configuration file into it.
 func NewWithConfig(env *nettests.Env, cfg Config) (*Measurer, error) {
 	if env == nil {
 		return nil, errors.New("webconnectivity: nil environment")
 	}
 	if env.Netx == nil {
-		env.Netx = &netx.Config{}
+		env.Netx = &netx.Client{}
 	}
 	cfg.fillDefaults(env)
+	if err := cfg.buildControlClient(env); err != nil {
+		return nil, err
+	}
 	return &Measurer{
 		env:  env,
 		cfg:  cfg,
@@ -243,12 +255,27 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	obs.RunThroughput, obs.RunThroughputSamples = m.tput.median() // the others', before this one's
 	m.tput.add(obs.HTTP)
 	decision := Decide(obs, m.cfg.Fingerprints)
+	if decision.wantsLossSample {
+		if sampler, ok := m.env.Network.(lossSampler); ok && ctx.Err() == nil {
+			failed, attempts := sampler.CanaryLoss(ctx)
+			if attempts > 0 {
+				obs.CanaryLoss = &LossSample{Failed: failed, Attempts: attempts}
+				decision = Decide(obs, m.cfg.Fingerprints)
+			}
+		}
+	}
 	if parent.Err() != nil {
 		// The run was cancelled mid-measurement: the failures are ours, not the site's.
 		decision = Decision{Verdict: nettests.VerdictInconclusive, Reason: ReasonInterrupted,
 			Evidence: Evidence{Detail: "the run was interrupted while this URL was measured"}}
 	}
 	return m.testKeys(trace, obs, decision, step), nil
+}
+
+// lossSampler is a NetworkStatus that can measure, now, the share of canary
+// connects that fail (netstate.Status does).
+type lossSampler interface {
+	CanaryLoss(ctx context.Context) (failed, attempts int)
 }
 
 // watchCanaries asks the runner, in the window of this URL's tries, whether canaries
@@ -269,13 +296,4 @@ func (m *Measurer) watchCanaries(ctx context.Context) func() (string, *bool) {
 		up := <-done
 		return verdict, &up
 	}
-}
-
-// Factory is the registry's constructor.
-func Factory(env *nettests.Env) (nettests.Measurer, error) {
-	m, err := New(env)
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
 }

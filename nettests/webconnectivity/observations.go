@@ -147,6 +147,9 @@ type HTTPObservation struct {
 	// TransferSeconds is the duration of the final round trip (connect to last body
 	// byte) of the successful fetch.
 	TransferSeconds float64
+	// BudgetStopped: the body was still arriving when netx's time budget ended the
+	// read; Body is partial and the transfer lasted the whole budget.
+	BudgetStopped bool
 }
 
 // QUICObservation is the QUIC handshakes with one endpoint.
@@ -175,6 +178,10 @@ type Observations struct {
 	// retries (nil when not asked).
 	NetworkVerdict string
 	Canaries       *bool
+	// CanaryLoss is the canaries' per-connect loss sampled right after the URL's
+	// tries, when a step's tries were mixed and every failure a timeout (nil when
+	// not sampled): what the network's own loss explains is not the site's.
+	CanaryLoss *LossSample
 	// LabPrivate: the measurement ran in a lab or test whose whole "internet" is
 	// loopback or private, so such answers are not bogons (unspecified ones still
 	// are). Never set outside labs (Config.LabAllowPrivate).

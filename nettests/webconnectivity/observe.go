@@ -16,7 +16,7 @@ import (
 // the control, TCP and TLS on every address and the fetch; then QUIC where the site
 // or the control says it speaks h3. Every step's tries are recorded; nothing here
 // judges.
-func (m *Measurer) observe(ctx context.Context, trace *netx.Trace, u *url.URL, nc *netx.Config) *Observations {
+func (m *Measurer) observe(ctx context.Context, trace *netx.Trace, u *url.URL, nc *netx.Client) *Observations {
 	o := &Observations{URL: u, Port: urlPort(u), HostIsIP: net.ParseIP(u.Hostname()) != nil}
 	host := u.Hostname()
 
@@ -87,7 +87,7 @@ func (m *Measurer) reachable(addrs []string) []string {
 	return out
 }
 
-func resolverOf(nc *netx.Config) string {
+func resolverOf(nc *netx.Client) string {
 	if nc.Resolver == "" {
 		return "system"
 	}
@@ -127,7 +127,7 @@ func (m *Measurer) plan(u *url.URL, port string, addrs []string) []EndpointObser
 // step returns a copy of nc whose step timeout is the estimator's budget now: each
 // step reads it afresh, so a URL measured while the first answers arrive already
 // benefits from them.
-func (m *Measurer) step(nc *netx.Config) *netx.Config {
+func (m *Measurer) step(nc *netx.Client) *netx.Client {
 	c := *nc
 	c.Timeout = m.rtt.StepTimeout(m.cfg.Timeouts)
 	return &c
@@ -159,7 +159,7 @@ func failureOf(err error) string {
 }
 
 // resolve looks host up with one resolver, retrying failures.
-func (m *Measurer) resolve(ctx context.Context, nc *netx.Config, trace *netx.Trace, resolver, host string) DNSObservation {
+func (m *Measurer) resolve(ctx context.Context, nc *netx.Client, trace *netx.Trace, resolver, host string) DNSObservation {
 	obs := DNSObservation{Resolver: resolver}
 	seen := map[string]bool{}
 	var mu sync.Mutex // guards obs and seen against concurrent tries

@@ -64,7 +64,7 @@ func (l *phaseLog) of(phase, address string) Attempts {
 // measureEndpoint connects to one endpoint and, when planned, shakes hands with the
 // URL's name; when that fails (not on a certificate), it tries the benign SNI on a
 // fresh connection: the SNI swap. Validation-only endpoints get one try per step.
-func (m *Measurer) measureEndpoint(ctx context.Context, nc *netx.Config, trace *netx.Trace, host string, ep *EndpointObservation, validationOnly bool, working *workingEndpoints, connects *phaseLog) {
+func (m *Measurer) measureEndpoint(ctx context.Context, nc *netx.Client, trace *netx.Trace, host string, ep *EndpointObservation, validationOnly bool, working *workingEndpoints, connects *phaseLog) {
 	n := m.cfg.Retries
 	if validationOnly {
 		n = 1
@@ -115,7 +115,7 @@ func (m *Measurer) measureEndpoint(ctx context.Context, nc *netx.Config, trace *
 
 // connect runs the TCP step (n tries) and returns the first connection that worked,
 // nil if none did; the connections of other successful tries are closed.
-func (m *Measurer) connect(ctx context.Context, nc *netx.Config, trace *netx.Trace, ep *EndpointObservation, n int) net.Conn {
+func (m *Measurer) connect(ctx context.Context, nc *netx.Client, trace *netx.Trace, ep *EndpointObservation, n int) net.Conn {
 	conns := make([]net.Conn, n)
 	ep.TCP = m.tries(ctx, n, func(i int) string {
 		return failureOf(m.timed(func() (err error) { conns[i], err = m.step(nc).DialTCP(ctx, trace, ep.Address); return err }))
@@ -149,7 +149,7 @@ func (t *TLSObservation) record(ev *netx.TLSHandshakeEvent) {
 // handshake runs one TLS handshake on conn, dialling a fresh connection when conn is
 // nil (a retry; its connect outcome goes to connects). It returns the failure, the
 // handshake event if any, and whether the failure was the fresh connect's.
-func (m *Measurer) handshake(ctx context.Context, nc *netx.Config, trace *netx.Trace, conn net.Conn, address, sni string, connects *phaseLog) (string, *netx.TLSHandshakeEvent, bool) {
+func (m *Measurer) handshake(ctx context.Context, nc *netx.Client, trace *netx.Trace, conn net.Conn, address, sni string, connects *phaseLog) (string, *netx.TLSHandshakeEvent, bool) {
 	nc = m.step(nc)
 	if conn == nil {
 		var err error

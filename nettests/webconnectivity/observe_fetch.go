@@ -16,7 +16,7 @@ import (
 // fetch GETs the URL pinned to first, retrying failures on an endpoint known to
 // work when there is one. The outcome of each try's first connect and handshake
 // also goes to phases, as TCP and TLS evidence.
-func (m *Measurer) fetch(ctx context.Context, nc *netx.Config, trace *netx.Trace, u *url.URL, first string, working *workingEndpoints, phases *phaseLog) *HTTPObservation {
+func (m *Measurer) fetch(ctx context.Context, nc *netx.Client, trace *netx.Trace, u *url.URL, first string, working *workingEndpoints, phases *phaseLog) *HTTPObservation {
 	obs := &HTTPObservation{FailedPhase: make([]string, m.cfg.Retries)}
 	var mu sync.Mutex // guards obs against concurrent tries
 	obs.Attempts = m.triesUntilAnswered(ctx, m.cfg.Retries, func(i int, answered func()) string {
@@ -92,6 +92,7 @@ func fillHTTP(obs *HTTPObservation, res *netx.FetchResult) {
 	obs.Truncated = res.BodyTruncated
 	obs.Title = f.Response.XTitle
 	obs.TransferSeconds = f.T - f.T0
+	obs.BudgetStopped = f.Response.XBodyStopped == netx.BodyStoppedBudget
 	for _, v := range obs.Header.Values("Alt-Svc") {
 		if strings.Contains(v, "h3=") {
 			obs.AltSvcH3 = true
@@ -137,7 +138,7 @@ func altSvcH3Port(v string) string {
 
 // measureQUIC shakes hands over QUIC with each address on the h3 port, when the
 // site or the control says it speaks h3.
-func (m *Measurer) measureQUIC(ctx context.Context, nc *netx.Config, trace *netx.Trace, host string, o *Observations) []QUICObservation {
+func (m *Measurer) measureQUIC(ctx context.Context, nc *netx.Client, trace *netx.Trace, host string, o *Observations) []QUICObservation {
 	port := h3Port(o)
 	if !m.cfg.QUIC || port == "" || len(o.DNS.Addrs) == 0 {
 		return nil

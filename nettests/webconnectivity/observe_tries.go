@@ -108,12 +108,8 @@ func (c *answeredConn) Read(b []byte) (int, error) {
 
 // dialReportingAnswer wraps nc's dialer so that answered is called when any
 // connection it opens receives its first byte.
-func dialReportingAnswer(nc *netx.Config, answered func()) netx.DialFunc {
-	dial := nc.Dial
-	if dial == nil {
-		var d net.Dialer
-		dial = d.DialContext
-	}
+func dialReportingAnswer(nc *netx.Client, answered func()) netx.DialFunc {
+	dial := nc.Dialer()
 	return func(ctx context.Context, network, address string) (net.Conn, error) {
 		c, err := dial(ctx, network, address)
 		if err != nil {

@@ -115,7 +115,7 @@ func (l *testLab) measure(url string) *TestKeys {
 	if cfg.Helpers == nil {
 		cfg.Helpers = []string{l.helper}
 	}
-	env := &nettests.Env{Netx: &netx.Config{Resolver: l.dns.UDPURL(), Roots: l.ca.Pool(), Dial: l.probeDial}, Network: l.network}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: l.dns.UDPURL(), Roots: l.ca.Pool(), Dial: l.probeDial}, Network: l.network}
 	m, err := NewWithConfig(env, cfg)
 	if err != nil {
 		l.t.Fatal(err)
@@ -419,7 +419,7 @@ func TestRunInterrupted(t *testing.T) {
 	l.redirect[l.https.Addr] = l.closed // failures that would otherwise be a block
 	cfg := l.cfg
 	cfg.Helpers = []string{l.helper}
-	env := &nettests.Env{Netx: &netx.Config{Resolver: l.dns.UDPURL(), Roots: l.ca.Pool(), Dial: l.probeDial}}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: l.dns.UDPURL(), Roots: l.ca.Pool(), Dial: l.probeDial}}
 	m, err := NewWithConfig(env, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -460,7 +460,7 @@ func TestThrottledSite(t *testing.T) {
 	cfg := l.cfg
 	cfg.Helpers = []string{}
 	cfg.LabAllowPrivate = true
-	env := &nettests.Env{Netx: &netx.Config{Resolver: l.dns.UDPURL(), Roots: l.ca.Pool(), Dial: l.probeDial}}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: l.dns.UDPURL(), Roots: l.ca.Pool(), Dial: l.probeDial}}
 	m, err := NewWithConfig(env, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -22,12 +22,17 @@ type TestKeys struct {
 	// XStepTimeout is the per-step budget (seconds) this URL was measured with.
 	XStepTimeout float64 `json:"x_step_timeout"`
 
-	ControlFailure *string              `json:"control_failure"`
-	Control        *thproto.Response    `json:"control"`
-	XControlHelper string               `json:"x_control_helper,omitempty"`
-	XSecondDNS     *SecondDNSResult     `json:"x_second_resolver,omitempty"`
-	XQUICAttempted bool                 `json:"x_quic_attempted"`
-	XObservations  *ObservationsSummary `json:"x_observations,omitempty"`
+	ControlFailure *string           `json:"control_failure"`
+	Control        *thproto.Response `json:"control"`
+	XControlHelper string            `json:"x_control_helper,omitempty"`
+	XSecondDNS     *SecondDNSResult  `json:"x_second_resolver,omitempty"`
+	XQUICAttempted bool              `json:"x_quic_attempted"`
+	// XOtherFindings are what other ports of the URL's host showed (TLS on 443 for
+	// an http:// URL): evidence, not the URL's verdict.
+	XOtherFindings []OtherFinding `json:"x_other_findings,omitempty"`
+	// XCanaryLoss is the canaries' loss the URL's timeouts were weighed against.
+	XCanaryLoss   *LossSample          `json:"x_canary_loss,omitempty"`
+	XObservations *ObservationsSummary `json:"x_observations,omitempty"`
 
 	DNSExperimentFailure  *string `json:"dns_experiment_failure"`
 	DNSConsistency        *string `json:"dns_consistency"`
@@ -81,6 +86,11 @@ type EndpointSummary struct {
 }
 
 var _ nettests.URLResult = (*TestKeys)(nil)
+
+// ControlReached reports whether a control helper answered for this URL (the
+// runner's URL-phase evidence: a censor blocks URLs, the network going away takes
+// the helper too).
+func (tk *TestKeys) ControlReached() bool { return tk.Control != nil }
 
 // URLVerdict implements nettests.URLResult.
 func (tk *TestKeys) URLVerdict() (verdict, method string) {
@@ -187,4 +197,5 @@ func (tk *TestKeys) applyDecision(d Decision) {
 		tk.HTTPComparison = *d.HTTP
 	}
 	tk.Blocking, tk.Accessible = blockingFor(d)
+	tk.XOtherFindings = d.OtherFindings
 }

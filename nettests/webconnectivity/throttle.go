@@ -56,9 +56,15 @@ func (t *throughputs) add(h *HTTPObservation) {
 	}
 }
 
-// throughputOf returns a successful fetch's bytes per second, when it is large enough.
+// throughputOf returns a successful fetch's bytes per second, when it measures a
+// rate: a body of at least throttleMinBytes, or one the time budget stopped while
+// it was still arriving (a transfer that lasted the whole budget is no longer
+// round trips and slow start, whatever its size).
 func throughputOf(h *HTTPObservation) (float64, bool) {
-	if h == nil || h.Attempts.Successes() == 0 || h.BodyLength < throttleMinBytes || h.TransferSeconds <= 0 {
+	if h == nil || h.Attempts.Successes() == 0 || h.TransferSeconds <= 0 || h.BodyLength == 0 {
+		return 0, false
+	}
+	if h.BodyLength < throttleMinBytes && !h.BudgetStopped {
 		return 0, false
 	}
 	return float64(h.BodyLength) / h.TransferSeconds, true

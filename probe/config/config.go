@@ -61,6 +61,9 @@ type TLS struct {
 // Control lists the control helpers, by URL.
 type Control struct {
 	Helpers []string `toml:"helpers"`
+	// HelperRoutes are further helpers, tried after Helpers: a URL or a fronted
+	// and/or proxied route, as in [upload] collectors.
+	HelperRoutes []Route `toml:"helper_routes"`
 	// BenignSNI is the name web_connectivity's SNI swap sends ("" = example.com).
 	BenignSNI string `toml:"benign_sni"`
 }
@@ -288,6 +291,11 @@ func (c *Config) Validate() error {
 	for _, h := range c.Control.Helpers {
 		if u, err := url.Parse(h); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return &Error{Key: "control.helpers", Msg: limits.Quote(h) + " is not an http:// or https:// URL"}
+		}
+	}
+	for _, r := range c.Control.HelperRoutes {
+		if err := r.Upload().Validate(); err != nil {
+			return &Error{Key: "control.helper_routes", Msg: err.Error()}
 		}
 	}
 	if n := c.Control.BenignSNI; n != "" && (strings.ContainsAny(n, " /:[]") || !strings.Contains(n, ".") || func() bool { _, err := netip.ParseAddr(n); return err == nil }()) {

@@ -15,12 +15,13 @@ import (
 	"time"
 
 	"github.com/vantage-probe/vantage/probe/store"
+	"github.com/vantage-probe/vantage/report"
 )
 
-// Unknown values, as OONI writes them.
+// Unknown values, as OONI writes them (one spelling, in the data format).
 const (
-	UnknownCC  = "ZZ"
-	UnknownASN = "AS0"
+	UnknownCC  = report.UnknownCC
+	UnknownASN = report.UnknownASN
 )
 
 // Sources a Location's fields may come from.
@@ -38,7 +39,7 @@ const (
 const DefaultLookupTimeout = 5 * time.Second
 
 // Location is where the probe is. ClientIP is the public address the helper saw: it
-// is for scrubbing (runner.Identity.Scrub) and must never be stored or printed.
+// is for scrubbing (runner.Origin.Scrub) and must never be stored or printed.
 type Location struct {
 	CC          string
 	ASN         string

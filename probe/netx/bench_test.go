@@ -24,7 +24,7 @@ func BenchmarkTCPTLSHTTP(b *testing.B) {
 	} {
 		for _, hello := range []string{netx.ClientHelloChrome, netx.ClientHelloGo} {
 			b.Run(proto.name+"/"+hello, func(b *testing.B) {
-				c := &netx.Config{Roots: ca.Pool(), ClientHello: hello}
+				c := &netx.Client{Roots: ca.Pool(), ClientHello: hello}
 				url := proto.srv.URLFor("example.test")
 				opts := netx.FetchOptions{Address: proto.srv.Addr}
 				b.ReportAllocs()

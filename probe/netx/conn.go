@@ -6,11 +6,25 @@ import (
 	"sync"
 )
 
-// DialFunc is the shape of net.Dialer.DialContext, the one thing DialTCP needs from
-// the operating system. Tests inject a func to return exact errors.
+// DialFunc is the shape of net.Dialer.DialContext: the one way netx opens a stream
+// to the network (TCP connects, DNS over TCP and TLS, DNS over HTTPS). Tests and
+// the lab inject one to return exact errors.
 type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
 
-// DefaultMaxIOEvents is a suggested cap for Config.MaxIOEvents: enough read events
+// PacketDialFunc opens the UDP socket netx uses to talk to address (IP:port): the
+// one way netx sends datagrams (DNS over UDP, QUIC). It is the packet twin of
+// DialFunc: a test faults UDP here exactly as it faults TCP there. The socket is
+// not connected: the caller writes to address with WriteTo.
+type PacketDialFunc func(ctx context.Context, network, address string) (net.PacketConn, error)
+
+// listenPacket is the default PacketDialFunc: an unconnected socket on an
+// ephemeral port of every local address, as quic-go's DialAddr opens.
+func listenPacket(ctx context.Context, network, _ string) (net.PacketConn, error) {
+	var lc net.ListenConfig
+	return lc.ListenPacket(ctx, network, ":0")
+}
+
+// DefaultMaxIOEvents is a suggested cap for Client.MaxIOEvents: enough read events
 // to see the shape of a throttled transfer (bytes per read over time) without letting
 // one large download grow the measurement without bound.
 const DefaultMaxIOEvents = 64

@@ -74,14 +74,14 @@ type DNSOptions struct {
 // query succeeded: then the lookup succeeded. A nil error means at least one
 // address. The error is classified (*Error) for network failures, and wraps
 // ErrBadResolverURL or ErrBadHostname (with a nil result) for bad input.
-func (c *Config) Lookup(ctx context.Context, trace *Trace, resolverURL, host string) (*DNSResult, error) {
+func (c *Client) Lookup(ctx context.Context, trace *Trace, resolverURL, host string) (*DNSResult, error) {
 	return c.LookupWithOptions(ctx, trace, resolverURL, host, DNSOptions{})
 }
 
 // LookupWithOptions is Lookup with explicit options.
-func (c *Config) LookupWithOptions(ctx context.Context, trace *Trace, resolverURL, host string, opts DNSOptions) (*DNSResult, error) {
+func (c *Client) LookupWithOptions(ctx context.Context, trace *Trace, resolverURL, host string, opts DNSOptions) (*DNSResult, error) {
 	if c == nil {
-		c = &Config{}
+		c = &Client{}
 	}
 	if trace == nil {
 		trace = NewTrace(time.Now(), nil)
@@ -213,20 +213,20 @@ func hostPort(u *url.URL, defaultPort string) string {
 
 // newDNSEngine builds the engine for spec; the returned func releases what it
 // holds (the DoH client's idle connections).
-func (c *Config) newDNSEngine(spec resolverSpec, opts DNSOptions) (dnsEngine, func()) {
+func (c *Client) newDNSEngine(spec resolverSpec, opts DNSOptions) (dnsEngine, func()) {
 	timeout := c.StepTimeout()
 	wire := &wireEngine{engine: spec.engine, address: spec.address, timeout: timeout}
 	switch spec.engine {
 	case EngineSystem:
 		return newSystemEngine(timeout), func() {}
 	case EngineUDP:
-		wire.transport = newUDPTransport(spec.address, opts)
+		wire.transport = newUDPTransport(spec.address, opts, c.packetDialer())
 	case EngineTCP:
-		wire.transport = &streamTransport{address: spec.address}
+		wire.transport = &streamTransport{address: spec.address, dial: c.dialer()}
 	case EngineDoT:
-		wire.transport = &streamTransport{address: spec.address, tls: c.dotConfig(spec.address)}
+		wire.transport = &streamTransport{address: spec.address, tls: c.dotConfig(spec.address), dial: c.dialer()}
 	case EngineDoH:
-		doh := newDoHTransport(spec.address, c.Roots, timeout)
+		doh := newDoHTransport(spec.address, c.Roots, timeout, c.dialer())
 		wire.transport, wire.zeroID = doh, true
 		return wire, doh.close
 	}

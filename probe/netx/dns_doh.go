@@ -31,11 +31,15 @@ type dohTransport struct {
 
 var _ dnsTransport = (*dohTransport)(nil)
 
-func newDoHTransport(rawURL string, roots *x509.CertPool, timeout time.Duration) *dohTransport {
-	dialer := &net.Dialer{Timeout: timeout}
+// dial is Client.Dial, the one stream seam, bounded here by the step timeout.
+func newDoHTransport(rawURL string, roots *x509.CertPool, timeout time.Duration, dial DialFunc) *dohTransport {
 	transport := &http.Transport{
-		Proxy:                  nil, // a measurement goes where it says, never via a proxy
-		DialContext:            dialer.DialContext,
+		Proxy: nil, // a measurement goes where it says, never via a proxy
+		DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			return dial(ctx, network, address)
+		},
 		TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2:      true,
 		TLSHandshakeTimeout:    timeout,

@@ -92,7 +92,7 @@ func (r *lossyResolver) copies(name, qtype string) []uint16 {
 func TestLookupResendsALostUDPQuery(t *testing.T) {
 	r := newLossyResolver(t, 1, 0, false)
 	opts := netx.DNSOptions{DuplicateWindow: dnsTestNoWindow, Retransmit: 100 * time.Millisecond}
-	res, _, err := dnsLookup(t, &netx.Config{Timeout: dnsTestStep}, r.url(), "lossy.test", opts)
+	res, _, err := dnsLookup(t, &netx.Client{Timeout: dnsTestStep}, r.url(), "lossy.test", opts)
 	if err != nil || !slices.Equal(res.Addrs, []string{"198.51.100.7"}) {
 		t.Fatalf("Lookup = %+v, %v; want 198.51.100.7 from the resent query", res, err)
 	}
@@ -107,7 +107,7 @@ func TestLookupResendsALostUDPQuery(t *testing.T) {
 func TestLookupWithoutResendWaitsOutTheStep(t *testing.T) {
 	r := newLossyResolver(t, 1, 0, false)
 	opts := netx.DNSOptions{DuplicateWindow: dnsTestNoWindow, Retransmit: -1}
-	_, _, err := dnsLookup(t, &netx.Config{Timeout: 500 * time.Millisecond}, r.url(), "lossy.test", opts)
+	_, _, err := dnsLookup(t, &netx.Client{Timeout: 500 * time.Millisecond}, r.url(), "lossy.test", opts)
 	if got := netx.Classify(err); got != netx.FailureGenericTimeout {
 		t.Fatalf("failure = %q (%v), want %q: with resends off one lost datagram costs the step", got, err, netx.FailureGenericTimeout)
 	}
@@ -119,12 +119,16 @@ func TestLookupWithoutResendWaitsOutTheStep(t *testing.T) {
 func TestLookupResendsAtMostTheCap(t *testing.T) {
 	r := newLossyResolver(t, 1000, 0, false)
 	opts := netx.DNSOptions{DuplicateWindow: dnsTestNoWindow, Retransmit: 50 * time.Millisecond}
-	_, _, err := dnsLookup(t, &netx.Config{Timeout: time.Second}, r.url(), "silent.test", opts)
+	start := time.Now()
+	_, _, err := dnsLookup(t, &netx.Client{Timeout: time.Second}, r.url(), "silent.test", opts)
 	if got := netx.Classify(err); got != netx.FailureGenericTimeout {
 		t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureGenericTimeout)
 	}
 	if ids := r.copies("silent.test", "A"); len(ids) != 1+netx.DefaultMaxRetransmits {
 		t.Errorf("A copies = %d, want %d (the query and its capped resends)", len(ids), 1+netx.DefaultMaxRetransmits)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("lookup ended after %v: the last copy must wait for the step's end (1 s), not give up", d)
 	}
 }
 
@@ -134,7 +138,7 @@ func TestLookupRepliesToDifferentCopiesAreNotInjection(t *testing.T) {
 	// the duplicate window, yet they answer different queries.
 	r := newLossyResolver(t, 0, 150*time.Millisecond, true)
 	opts := netx.DNSOptions{DuplicateWindow: 600 * time.Millisecond, Retransmit: 100 * time.Millisecond}
-	res, trace, err := dnsLookup(t, &netx.Config{Timeout: dnsTestStep}, r.url(), "rr.test", opts)
+	res, trace, err := dnsLookup(t, &netx.Client{Timeout: dnsTestStep}, r.url(), "rr.test", opts)
 	if err != nil {
 		t.Fatalf("Lookup: %v", err)
 	}

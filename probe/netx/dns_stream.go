@@ -19,14 +19,15 @@ import (
 type streamTransport struct {
 	address string
 	tls     *tls.Config
+	dial    DialFunc // Client.Dial: the one stream seam
 }
 
 var _ dnsTransport = (*streamTransport)(nil)
 
 // dotConfig is the TLS configuration of a DoT resolver at address: the name to
 // verify is the host part (an IP literal is checked against IP SANs), the roots
-// those of the Config (nil means the system's).
-func (c *Config) dotConfig(address string) *tls.Config {
+// those of the Client (nil means the system's).
+func (c *Client) dotConfig(address string) *tls.Config {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		host = address
@@ -35,8 +36,7 @@ func (c *Config) dotConfig(address string) *tls.Config {
 }
 
 func (t *streamTransport) exchange(ctx context.Context, q *dns.Msg, now func() time.Time) ([]timedReply, int, error) {
-	var dialer net.Dialer
-	tcpConn, err := dialer.DialContext(ctx, "tcp", t.address)
+	tcpConn, err := t.dial(ctx, "tcp", t.address)
 	if err != nil {
 		return nil, 0, contextError(ctx, err)
 	}

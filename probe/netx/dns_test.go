@@ -31,7 +31,7 @@ const (
 )
 
 // dnsLookup runs one lookup with a fresh trace.
-func dnsLookup(t *testing.T, cfg *netx.Config, url, host string, opts netx.DNSOptions) (*netx.DNSResult, *netx.Trace, error) {
+func dnsLookup(t *testing.T, cfg *netx.Client, url, host string, opts netx.DNSOptions) (*netx.DNSResult, *netx.Trace, error) {
 	t.Helper()
 	trace := netx.NewTrace(time.Now(), nil)
 	res, err := cfg.LookupWithOptions(context.Background(), trace, url, host, opts)
@@ -57,7 +57,7 @@ func resolverURLs(t *testing.T, srv *dnstest.Server) map[string]string {
 
 func TestLookupSuccessOnEveryWireEngine(t *testing.T) {
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"example.test": dnstest.Answer(dnsTestPublicIPv4, dnsTestPublicIPv6)})
-	cfg := &netx.Config{Roots: srv.CA.Pool, Timeout: dnsTestStep}
+	cfg := &netx.Client{Roots: srv.CA.Pool(), Timeout: dnsTestStep}
 	for engine, url := range resolverURLs(t, srv) {
 		t.Run(engine, func(t *testing.T) {
 			res, trace, err := dnsLookup(t, cfg, url, "example.test", netx.DNSOptions{DuplicateWindow: dnsTestNoWindow})
@@ -95,7 +95,7 @@ func TestLookupSuccessOnEveryWireEngine(t *testing.T) {
 }
 
 func TestLookupSystemResolvesLocalhost(t *testing.T) {
-	res, trace, err := dnsLookup(t, &netx.Config{Timeout: dnsTestStep}, "system", "localhost", netx.DNSOptions{})
+	res, trace, err := dnsLookup(t, &netx.Client{Timeout: dnsTestStep}, "system", "localhost", netx.DNSOptions{})
 	if err != nil {
 		t.Fatalf("Lookup(localhost): %v", err)
 	}
@@ -111,7 +111,7 @@ func TestLookupSystemResolvesLocalhost(t *testing.T) {
 func TestLookupIPLiteralSendsNoQuery(t *testing.T) {
 	srv := dnstest.NewServer(t, nil)
 	for _, ip := range []string{"192.0.2.9", "2001:db8::9"} {
-		res, trace, err := dnsLookup(t, &netx.Config{Timeout: dnsTestStep}, srv.UDPURL(), ip, netx.DNSOptions{})
+		res, trace, err := dnsLookup(t, &netx.Client{Timeout: dnsTestStep}, srv.UDPURL(), ip, netx.DNSOptions{})
 		if err != nil || !slices.Equal(res.Addrs, []string{ip}) {
 			t.Errorf("Lookup(%s) = %v, %v; want itself", ip, res, err)
 		}
@@ -128,7 +128,7 @@ func TestLookupRcodeAndEmptyFailures(t *testing.T) {
 		"refused.test":  dnstest.Refused(),
 		"empty.test":    dnstest.NoAnswer(),
 	})
-	cfg := &netx.Config{Roots: srv.CA.Pool, Timeout: dnsTestStep}
+	cfg := &netx.Client{Roots: srv.CA.Pool(), Timeout: dnsTestStep}
 	cases := []struct {
 		host, failure string
 		rcode         int
@@ -163,7 +163,7 @@ func TestLookupBlackHoleTimesOut(t *testing.T) {
 		"silent.test":       dnstest.BlackHole(),
 		"only-garbage.test": {Malformed: true, BlackHole: true},
 	})
-	cfg := &netx.Config{Roots: srv.CA.Pool, Timeout: dnsTestShortStep}
+	cfg := &netx.Client{Roots: srv.CA.Pool(), Timeout: dnsTestShortStep}
 	for engine, url := range resolverURLs(t, srv) {
 		t.Run(engine, func(t *testing.T) {
 			res, trace, err := dnsLookup(t, cfg, url, "silent.test", netx.DNSOptions{})
@@ -191,7 +191,7 @@ func TestLookupDuplicateRepliesWithDifferentDataAreInjection(t *testing.T) {
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{
 		"censored.test": dnstest.Injected([]string{dnsTestForgedIPv4}, dnstest.Answer(dnsTestGenuineIPv4)),
 	})
-	res, trace, err := dnsLookup(t, &netx.Config{Timeout: 2 * dnsTestInjectWait}, srv.UDPURL(), "censored.test", netx.DNSOptions{DuplicateWindow: dnsTestInjectWait})
+	res, trace, err := dnsLookup(t, &netx.Client{Timeout: 2 * dnsTestInjectWait}, srv.UDPURL(), "censored.test", netx.DNSOptions{DuplicateWindow: dnsTestInjectWait})
 	if err != nil {
 		t.Fatalf("Lookup: %v", err)
 	}
@@ -223,7 +223,7 @@ func TestLookupDuplicateRepliesWithSameDataAreNotInjection(t *testing.T) {
 	// A resolver may send the same reply twice (a retransmission): not injection.
 	same := dnstest.Answer(dnsTestGenuineIPv4)
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"twice.test": dnstest.Injected([]string{dnsTestGenuineIPv4}, same)})
-	res, trace, err := dnsLookup(t, &netx.Config{Timeout: 2 * dnsTestInjectWait}, srv.UDPURL(), "twice.test", netx.DNSOptions{DuplicateWindow: dnsTestInjectWait})
+	res, trace, err := dnsLookup(t, &netx.Client{Timeout: 2 * dnsTestInjectWait}, srv.UDPURL(), "twice.test", netx.DNSOptions{DuplicateWindow: dnsTestInjectWait})
 	if err != nil {
 		t.Fatalf("Lookup: %v", err)
 	}
@@ -244,7 +244,7 @@ func TestLookupSkipsUnusableDatagramsBeforeTheReply(t *testing.T) {
 		"wrong-id-first.test": {A: []string{dnsTestGenuineIPv4}, WrongID: true},
 	})
 	for _, host := range []string{"garbage-first.test", "wrong-id-first.test"} {
-		res, _, err := dnsLookup(t, &netx.Config{Timeout: dnsTestStep}, srv.UDPURL(), host, netx.DNSOptions{DuplicateWindow: dnsTestNoWindow})
+		res, _, err := dnsLookup(t, &netx.Client{Timeout: dnsTestStep}, srv.UDPURL(), host, netx.DNSOptions{DuplicateWindow: dnsTestNoWindow})
 		if err != nil || !slices.Equal(res.Addrs, []string{dnsTestGenuineIPv4}) {
 			t.Errorf("%s: Lookup = %v, %v; want %s", host, res, err, dnsTestGenuineIPv4)
 			continue
@@ -283,7 +283,7 @@ func TestLookupStopsReadingAtTheReplyCap(t *testing.T) {
 		}
 	}()
 	t.Cleanup(func() { pc.Close(); <-done })
-	res, _, err := dnsLookup(t, &netx.Config{Timeout: dnsTestStep}, "udp://"+pc.LocalAddr().String(), "flood.test", netx.DNSOptions{MaxUDPReplies: 4})
+	res, _, err := dnsLookup(t, &netx.Client{Timeout: dnsTestStep}, "udp://"+pc.LocalAddr().String(), "flood.test", netx.DNSOptions{MaxUDPReplies: 4})
 	if got := netx.Classify(err); got != netx.FailureDNSServerMisbehaving {
 		t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureDNSServerMisbehaving)
 	}
@@ -294,7 +294,7 @@ func TestLookupStopsReadingAtTheReplyCap(t *testing.T) {
 
 func TestLookupFollowsCNAMEs(t *testing.T) {
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"www.example.test": {CNAME: "edge.cdn.test", A: []string{dnsTestPublicIPv4}}})
-	res, trace, err := dnsLookup(t, &netx.Config{Timeout: dnsTestStep}, srv.TCPURL(), "www.example.test", netx.DNSOptions{})
+	res, trace, err := dnsLookup(t, &netx.Client{Timeout: dnsTestStep}, srv.TCPURL(), "www.example.test", netx.DNSOptions{})
 	if err != nil || !slices.Equal(res.Addrs, []string{dnsTestPublicIPv4}) {
 		t.Fatalf("Lookup = %v, %v; want %s through the CNAME", res, err, dnsTestPublicIPv4)
 	}
@@ -306,7 +306,7 @@ func TestLookupFollowsCNAMEs(t *testing.T) {
 
 func TestLookupSucceedsWhenOnlyAAAAWorks(t *testing.T) {
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"v6only.test": {AAAA: []string{dnsTestPublicIPv6}}})
-	res, trace, err := dnsLookup(t, &netx.Config{Timeout: dnsTestStep}, srv.TCPURL(), "v6only.test", netx.DNSOptions{})
+	res, trace, err := dnsLookup(t, &netx.Client{Timeout: dnsTestStep}, srv.TCPURL(), "v6only.test", netx.DNSOptions{})
 	if err != nil || res.Failure != nil || !slices.Equal(res.Addrs, []string{dnsTestPublicIPv6}) {
 		t.Fatalf("Lookup = %+v, %v; want success with the AAAA address", res, err)
 	}
@@ -318,7 +318,7 @@ func TestLookupSucceedsWhenOnlyAAAAWorks(t *testing.T) {
 func TestLookupUntrustedCertificate(t *testing.T) {
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"example.test": dnstest.Answer(dnsTestPublicIPv4)})
 	other := dnstest.NewCA(t)
-	cfg := &netx.Config{Roots: other.Pool, Timeout: dnsTestStep}
+	cfg := &netx.Client{Roots: other.Pool(), Timeout: dnsTestStep}
 	for engine, url := range map[string]string{netx.EngineDoT: srv.StartDoT(t), netx.EngineDoH: srv.StartDoH(t)} {
 		_, trace, err := dnsLookup(t, cfg, url, "example.test", netx.DNSOptions{})
 		if got := netx.Classify(err); got != netx.FailureSSLUnknownAuthority {
@@ -334,7 +334,7 @@ func TestLookupUntrustedCertificate(t *testing.T) {
 }
 
 func TestLookupRejectsBadInput(t *testing.T) {
-	cfg := &netx.Config{Timeout: dnsTestShortStep}
+	cfg := &netx.Client{Timeout: dnsTestShortStep}
 	for _, url := range []string{"ftp://127.0.0.1", "udp://dns.example:53", "udp://", "tcp://[::1", "8.8.8.8"} {
 		if res, _, err := dnsLookup(t, cfg, url, "example.test", netx.DNSOptions{}); !errors.Is(err, netx.ErrBadResolverURL) || res != nil {
 			t.Errorf("resolver %q: %v, %v; want ErrBadResolverURL", url, res, err)
@@ -351,7 +351,7 @@ func TestLookupRejectsBadInput(t *testing.T) {
 // duplicate window: the cost of the primitive itself (docs/netx-dns.md).
 func BenchmarkLookupUDP(b *testing.B) {
 	srv := dnstest.NewServer(b, map[string]dnstest.Rule{"example.test": dnstest.Answer(dnsTestPublicIPv4, dnsTestPublicIPv6)})
-	cfg := &netx.Config{Timeout: dnsTestStep}
+	cfg := &netx.Client{Timeout: dnsTestStep}
 	opts := netx.DNSOptions{DuplicateWindow: dnsTestNoWindow}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -364,7 +364,7 @@ func BenchmarkLookupUDP(b *testing.B) {
 
 func TestLookupUnusableStreamReplies(t *testing.T) {
 	srv := dnstest.NewServer(t, map[string]dnstest.Rule{"garbage.test": {A: []string{dnsTestPublicIPv4}, Malformed: true}})
-	cfg := &netx.Config{Roots: srv.CA.Pool, Timeout: dnsTestStep}
+	cfg := &netx.Client{Roots: srv.CA.Pool(), Timeout: dnsTestStep}
 	for engine, url := range map[string]string{netx.EngineTCP: srv.TCPURL(), netx.EngineDoT: srv.StartDoT(t), netx.EngineDoH: srv.StartDoH(t)} {
 		if _, _, err := dnsLookup(t, cfg, url, "garbage.test", netx.DNSOptions{}); netx.Classify(err) != netx.FailureDNSServerMisbehaving {
 			t.Errorf("%s: failure = %q (%v), want %q", engine, netx.Classify(err), err, netx.FailureDNSServerMisbehaving)
@@ -384,7 +384,7 @@ func TestLookupDoHThatIsNotDNS(t *testing.T) {
 	t.Cleanup(hs.Close)
 	roots := x509.NewCertPool()
 	roots.AddCert(hs.Certificate())
-	cfg := &netx.Config{Roots: roots, Timeout: dnsTestStep}
+	cfg := &netx.Client{Roots: roots, Timeout: dnsTestStep}
 	for _, path := range []string{"/html", "/dns-query"} {
 		if _, _, err := dnsLookup(t, cfg, hs.URL+path, "example.test", netx.DNSOptions{}); netx.Classify(err) != netx.FailureDNSServerMisbehaving {
 			t.Errorf("%s: failure = %q (%v), want %q", path, netx.Classify(err), err, netx.FailureDNSServerMisbehaving)
@@ -397,7 +397,7 @@ func TestLookupCancelledIsInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, url := range []string{srv.UDPURL(), srv.TCPURL()} {
-		_, err := (&netx.Config{Timeout: dnsTestStep}).Lookup(ctx, nil, url, "silent.test")
+		_, err := (&netx.Client{Timeout: dnsTestStep}).Lookup(ctx, nil, url, "silent.test")
 		if got := netx.Classify(err); got != netx.FailureInterrupted {
 			t.Errorf("%s: failure = %q (%v), want %q", url, got, err, netx.FailureInterrupted)
 		}

@@ -52,12 +52,13 @@ type udpTransport struct {
 	maxReplies     int
 	retransmit     time.Duration // <= 0: never resend
 	maxRetransmits int
+	dial           PacketDialFunc // Client.DialPacket: the one UDP seam
 }
 
 var _ dnsTransport = (*udpTransport)(nil)
 
-func newUDPTransport(address string, opts DNSOptions) *udpTransport {
-	t := &udpTransport{address: address, window: opts.DuplicateWindow, maxReplies: opts.MaxUDPReplies}
+func newUDPTransport(address string, opts DNSOptions, dial PacketDialFunc) *udpTransport {
+	t := &udpTransport{address: address, window: opts.DuplicateWindow, maxReplies: opts.MaxUDPReplies, dial: dial}
 	if t.window == 0 {
 		t.window = DefaultDuplicateWindow
 	}
@@ -75,8 +76,7 @@ func newUDPTransport(address string, opts DNSOptions) *udpTransport {
 }
 
 func (t *udpTransport) exchange(ctx context.Context, q *dns.Msg, now func() time.Time) ([]timedReply, int, error) {
-	var dialer net.Dialer
-	conn, err := dialer.DialContext(ctx, "udp", t.address)
+	conn, err := dialPacketTo(ctx, t.dial, t.address)
 	if err != nil {
 		return nil, 0, contextError(ctx, err)
 	}
@@ -117,7 +117,10 @@ func (s *udpSession) send(ctx context.Context) error {
 	}
 	s.ids[s.q.Id] = true
 	s.sent++
+	// The last copy waits for the step's end (the context's wake-up), not for
+	// the previous copy's resend deadline, which has passed.
 	s.nextResend = time.Time{}
+	_ = s.conn.SetReadDeadline(time.Time{})
 	if s.t.retransmit > 0 && s.sent <= s.t.maxRetransmits {
 		s.nextResend = time.Now().Add(s.t.retransmit)
 		_ = s.conn.SetReadDeadline(s.nextResend)
@@ -138,11 +141,12 @@ func freshID(used map[uint16]bool) uint16 {
 }
 
 // resendDue reports whether a read error is the resend deadline passing (not the
-// step ending) with no valid reply yet.
+// step ending: the step's wake-up cancels ctx first) with no valid reply yet. The
+// clock is not compared with nextResend: a poller may wake a hair early.
 func (s *udpSession) resendDue(ctx context.Context, err error, replies int) bool {
 	var ne net.Error
 	return replies == 0 && ctx.Err() == nil && !s.nextResend.IsZero() &&
-		errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(s.nextResend)
+		errors.As(err, &ne) && ne.Timeout()
 }
 
 // readReplies reads datagrams until the window after the first valid reply closes,

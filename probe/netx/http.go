@@ -63,7 +63,7 @@ type FetchOptions struct {
 	// Header adds to or replaces the default browser-like request headers.
 	Header http.Header
 	// ConnectTimeout and TLSTimeout bound TCP connect and the TLS or QUIC
-	// handshake; zero means the Config's step timeout.
+	// handshake; zero means the Client's step timeout.
 	ConnectTimeout, TLSTimeout time.Duration
 	// HeaderTimeout bounds waiting for the response headers; zero means
 	// DefaultResponseHeaderTimeout.
@@ -81,7 +81,7 @@ type FetchOptions struct {
 	// TotalTimeout bounds the whole Fetch; zero means DefaultFetchTimeout.
 	TotalTimeout time.Duration
 	// Resolve turns a host name into addresses for hops that are not pinned; nil
-	// means the Config's resolver (see Config.resolveHost).
+	// means the Client's resolver (see Client.resolveHost).
 	Resolve func(ctx context.Context, trace *Trace, host string) ([]string, error)
 }
 
@@ -107,7 +107,7 @@ type FetchResult struct {
 // URL is bad (ErrBadURL); the error is the classified failure of the last hop
 // (its Operation says which phase: resolve, connect, tls_handshake, quic_handshake,
 // http_round_trip, read), or http_too_many_redirects when the budget ran out.
-func (c *Config) Fetch(ctx context.Context, trace *Trace, rawURL string, opts FetchOptions) (*FetchResult, error) {
+func (c *Client) Fetch(ctx context.Context, trace *Trace, rawURL string, opts FetchOptions) (*FetchResult, error) {
 	u, err := parseFetchURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func parseFetchURL(rawURL string) (*url.URL, error) {
 	return u, nil
 }
 
-func (o FetchOptions) withDefaults(c *Config) FetchOptions {
+func (o FetchOptions) withDefaults(c *Client) FetchOptions {
 	if o.MaxRedirects == 0 {
 		o.MaxRedirects = DefaultMaxRedirects
 	}

@@ -15,7 +15,7 @@ import (
 func TestFetchBodyCap(t *testing.T) {
 	big := strings.Repeat("x", 1000)
 	srv := netxtest.NewHTTPServer(t, serveString(big))
-	var c netx.Config
+	var c netx.Client
 	res, _, err := fetch(t, &c, srv.URL, netx.FetchOptions{MaxBodyBytes: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +44,7 @@ func serveGzip(payload []byte) http.Handler {
 
 func TestFetchDecodesGzip(t *testing.T) {
 	srv := netxtest.NewHTTPServer(t, serveGzip(gzipped(t, []byte(helloPage))))
-	var c netx.Config
+	var c netx.Client
 	res, _, err := fetch(t, &c, srv.URL, netx.FetchOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestFetchGzipBombStopsAtCap(t *testing.T) {
 	// 16 MiB of zeros compress to about 16 KiB: decoding it all would be the bomb.
 	bomb := gzipped(t, make([]byte, 16<<20))
 	srv := netxtest.NewHTTPServer(t, serveGzip(bomb))
-	var c netx.Config
+	var c netx.Client
 	const limit = 1 << 16
 	res, _, err := fetch(t, &c, srv.URL, netx.FetchOptions{MaxBodyBytes: limit})
 	if err != nil {
@@ -74,7 +74,7 @@ func TestFetchGzipBombStopsAtCap(t *testing.T) {
 
 func TestFetchBadGzipIsInvalidResponse(t *testing.T) {
 	srv := netxtest.NewHTTPServer(t, serveGzip([]byte("this is not gzip")))
-	var c netx.Config
+	var c netx.Client
 	_, _, err := fetch(t, &c, srv.URL, netx.FetchOptions{})
 	if got := failure(err); got != netx.FailureHTTPInvalidResponse {
 		t.Fatalf("failure = %q, want %q", got, netx.FailureHTTPInvalidResponse)
@@ -84,7 +84,7 @@ func TestFetchBadGzipIsInvalidResponse(t *testing.T) {
 func TestFetchInvalidUTF8BodyIsBase64InJSON(t *testing.T) {
 	raw := []byte{0xff, 0xfe, 'a', 0x80}
 	srv := netxtest.NewHTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(raw) }))
-	var c netx.Config
+	var c netx.Client
 	res, _, err := fetch(t, &c, srv.URL, netx.FetchOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestFetchInvalidUTF8BodyIsBase64InJSON(t *testing.T) {
 
 func TestFetchTruncatedBody(t *testing.T) {
 	srv := netxtest.NewTruncatedServer(t)
-	var c netx.Config
+	var c netx.Client
 	res, _, err := fetch(t, &c, srv.URL, netx.FetchOptions{})
 	if got := failure(err); got != netx.FailureEOF || operation(err) != "read" {
 		t.Fatalf("failure = %q operation %q, want %q in read", got, operation(err), netx.FailureEOF)

@@ -41,7 +41,7 @@ type hopConn struct {
 
 // fetchOnce performs one hop: resolve (unless pinned), connect, handshake, send the
 // GET, read the headers and the body, each phase under its own timeout.
-func (c *Config) fetchOnce(ctx context.Context, trace *Trace, u *url.URL, pinned string, opts FetchOptions) (out hopResult) {
+func (c *Client) fetchOnce(ctx context.Context, trace *Trace, u *url.URL, pinned string, opts FetchOptions) (out hopResult) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req, err := newRequest(ctx, u, opts.Header)
@@ -82,7 +82,7 @@ func (c *Config) fetchOnce(ctx context.Context, trace *Trace, u *url.URL, pinned
 }
 
 // exchange sends the request on hc and reads the response into out.
-func (c *Config) exchange(ctx context.Context, cancel context.CancelFunc, req *http.Request, hc *hopConn, opts FetchOptions, out *hopResult) {
+func (c *Client) exchange(ctx context.Context, cancel context.CancelFunc, req *http.Request, hc *hopConn, opts FetchOptions, out *hopResult) {
 	guard := newPhaseGuard(ctx, cancel, hc.raw)
 	defer guard.release()
 
@@ -125,7 +125,7 @@ func (c *Config) exchange(ctx context.Context, cancel context.CancelFunc, req *h
 // openHop connects for one hop, trying each address in turn until one works. When
 // none does it returns the last address tried and its classified error, with a
 // hopConn holding only the handshake event when a handshake failed.
-func (c *Config) openHop(ctx context.Context, trace *Trace, u *url.URL, pinned string, opts FetchOptions) (*hopConn, string, error) {
+func (c *Client) openHop(ctx context.Context, trace *Trace, u *url.URL, pinned string, opts FetchOptions) (*hopConn, string, error) {
 	addrs, err := hopAddresses(ctx, trace, u, pinned, opts)
 	if err != nil {
 		return nil, "", err
@@ -152,7 +152,7 @@ func (c *Config) openHop(ctx context.Context, trace *Trace, u *url.URL, pinned s
 }
 
 // openTCP connects, handshakes TLS for https, and picks HTTP/2 or HTTP/1.1 by ALPN.
-func (c *Config) openTCP(ctx context.Context, trace *Trace, u *url.URL, addr string, opts FetchOptions) (*hopConn, error) {
+func (c *Client) openTCP(ctx context.Context, trace *Trace, u *url.URL, addr string, opts FetchOptions) (*hopConn, error) {
 	step := *c
 	step.Timeout = opts.ConnectTimeout
 	conn, err := step.DialTCP(ctx, trace, addr)
@@ -244,7 +244,7 @@ func (l *headerLimiter) Read(p []byte) (int, error) {
 func (l *headerLimiter) lift() { l.lifted.Store(true) }
 
 // openQUIC handshakes QUIC with ALPN h3 and opens an HTTP/3 client connection.
-func (c *Config) openQUIC(ctx context.Context, trace *Trace, u *url.URL, addr string, opts FetchOptions) (*hopConn, error) {
+func (c *Client) openQUIC(ctx context.Context, trace *Trace, u *url.URL, addr string, opts FetchOptions) (*hopConn, error) {
 	step := *c
 	step.Timeout = opts.TLSTimeout
 	qconn, ev, err := step.HandshakeQUIC(ctx, trace, addr, sniOf(u), []string{"h3"})

@@ -20,11 +20,13 @@ const (
 	// detection-methods.md §4.1). A censor that stalls a transfer after its first
 	// bytes sends nothing, far below it.
 	DefaultMinBodyRate = 1000
-	// DefaultBodyRateWindow is the span over which the minimum rate is checked: a
-	// window that brings fewer than rate × window bytes ends the read as stalled.
-	// Five seconds spans several TCP retransmission timeouts, so a lossy but
-	// moving link passes, while a stall is caught within five seconds of its start.
-	DefaultBodyRateWindow = 5 * time.Second
+	// DefaultBodyRateWindow is the sliding span over which the minimum rate is
+	// checked: when the last ten seconds brought fewer than rate × window bytes,
+	// the read ends as stalled. A shaper that drops packets makes TCP back off
+	// (1, 2, 4 s retransmission timeouts, RFC 6298), so a transfer that moves can
+	// go quiet for several seconds; ten seconds span such a backoff, and a stall is
+	// still caught ten seconds after its last byte.
+	DefaultBodyRateWindow = 10 * time.Second
 )
 
 // Why a body read stopped before its end (HTTPResponse.XBodyStopped).
@@ -51,6 +53,8 @@ type bodyPace struct {
 
 	start   time.Time
 	bytes   atomic.Int64
+	mu      sync.Mutex
+	samples []paceSample // guarded by mu
 	reason  atomic.Value // string: BodyStoppedBudget or BodyStoppedStalled
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -79,25 +83,52 @@ func startBodyPace(cancel context.CancelFunc, raw net.Conn, opts FetchOptions) *
 	return p
 }
 
-// watch checks every window that the window brought at least minRate × window bytes.
+// watch checks, ten times a window, that the last window brought at least
+// minRate × window bytes (once a whole window has passed).
 func (p *bodyPace) watch() {
-	ticker := time.NewTicker(p.window)
+	ticker := time.NewTicker(max(p.window/10, time.Millisecond))
 	defer ticker.Stop()
-	need := int64(p.minRate * p.window.Seconds())
-	last := int64(0)
 	for {
 		select {
 		case <-p.done:
 			return
 		case <-ticker.C:
-			n := p.bytes.Load()
-			if n-last < need {
+			if !p.progressing(false) {
 				p.end(BodyStoppedStalled)
 				return
 			}
-			last = n
 		}
 	}
+}
+
+// progressing records a sample and reports whether the last window moved at least
+// at the minimum rate. Before a whole window has passed, a check in the middle of
+// the read passes, and the final one (final: the budget ran out) judges the whole
+// read's average instead.
+func (p *bodyPace) progressing(final bool) bool {
+	now, n := time.Since(p.start), p.bytes.Load()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.samples = append(p.samples, paceSample{at: now, bytes: n})
+	if now < p.window {
+		return !final || float64(n) >= p.minRate*now.Seconds()
+	}
+	// The newest sample at least a window old is where the window starts.
+	from := paceSample{}
+	for len(p.samples) > 1 && p.samples[1].at <= now-p.window {
+		p.samples = p.samples[1:]
+	}
+	if p.samples[0].at <= now-p.window {
+		from = p.samples[0]
+	}
+	need := p.minRate * (now - from.at).Seconds()
+	return float64(n-from.bytes) >= need
+}
+
+// paceSample is the byte count at one instant of a read.
+type paceSample struct {
+	at    time.Duration
+	bytes int64
 }
 
 // end stops the read for reason; the first reason wins.
@@ -113,8 +144,8 @@ func (p *bodyPace) wrap(body io.ReadCloser) io.ReadCloser {
 }
 
 // finish stops watching and turns the read's error into the body's outcome: nil
-// with BodyStoppedBudget when the budget ran out on a transfer at or above the
-// minimum rate over its whole length, a generic_timeout_error with
+// with BodyStoppedBudget when the budget ran out on a transfer still at or above
+// the minimum rate over the last window, a generic_timeout_error with
 // BodyStoppedStalled when the rate fell short, else err as it was.
 func (p *bodyPace) finish(err error) (stopped string, _ error) {
 	p.budget.Stop()
@@ -125,22 +156,10 @@ func (p *bodyPace) finish(err error) (stopped string, _ error) {
 	if err == nil || reason == "" {
 		return "", err
 	}
-	if reason == BodyStoppedBudget && (p.minRate <= 0 || p.rate() >= p.minRate) {
+	if reason == BodyStoppedBudget && (p.minRate <= 0 || p.progressing(true)) {
 		return BodyStoppedBudget, nil
 	}
 	return BodyStoppedStalled, &Error{Failure: FailureGenericTimeout, Operation: "read", Err: errors.Join(errBodyStalled, err)}
-}
-
-// rate is the average body rate so far, in bytes per second.
-func (p *bodyPace) rate() float64 {
-	s := time.Since(p.start).Seconds()
-	if p.elapsed > 0 {
-		s = p.elapsed.Seconds()
-	}
-	if s <= 0 {
-		return 0
-	}
-	return float64(p.bytes.Load()) / s
 }
 
 // pacedBody counts the bytes read through it.

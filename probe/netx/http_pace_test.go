@@ -43,7 +43,7 @@ func TestFetchSlowBodyStoppedByTheBudgetIsAResult(t *testing.T) {
 	// 1 KB every 20 ms (about 50 KB/s, far above the floor) of a 1 MB body: the
 	// budget ends the read long before the end.
 	srv := netxtest.NewHTTPServer(t, pacedBody(1<<20, 1000, 20*time.Millisecond, 0))
-	res, _, err := fetch(t, &netx.Config{}, srv.URL, paceOptions(600*time.Millisecond))
+	res, _, err := fetch(t, &netx.Client{}, srv.URL, paceOptions(600*time.Millisecond))
 	if err != nil {
 		t.Fatalf("Fetch: %v; want no error: the transfer was progressing", err)
 	}
@@ -61,7 +61,7 @@ func TestFetchSlowBodyStoppedByTheBudgetIsAResult(t *testing.T) {
 
 func TestFetchSlowBodyThatEndsIsComplete(t *testing.T) {
 	srv := netxtest.NewHTTPServer(t, pacedBody(5000, 1000, 20*time.Millisecond, 0))
-	res, _, err := fetch(t, &netx.Config{}, srv.URL, paceOptions(4*time.Second))
+	res, _, err := fetch(t, &netx.Client{}, srv.URL, paceOptions(4*time.Second))
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
@@ -75,7 +75,7 @@ func TestFetchStallAfterTheFirstBytesFails(t *testing.T) {
 	// not. Judged at the budget (4 s) the average would be 7.5 KB/s, above the
 	// floor, so only the window check can say "stalled".
 	srv := netxtest.NewHTTPServer(t, pacedBody(1<<20, 1000, time.Millisecond, 30000))
-	res, _, err := fetch(t, &netx.Config{}, srv.URL, paceOptions(4*time.Second))
+	res, _, err := fetch(t, &netx.Client{}, srv.URL, paceOptions(4*time.Second))
 	if got := failure(err); got != netx.FailureGenericTimeout || operation(err) != "read" {
 		t.Fatalf("failure %q in %q (%v), want a timeout reading the body", got, operation(err), err)
 	}
@@ -88,7 +88,7 @@ func TestFetchStallAfterTheFirstBytesFails(t *testing.T) {
 func TestFetchTrickleBelowTheFloorFails(t *testing.T) {
 	// 10 bytes every 20 ms is 500 B/s: moving, but under the 1,000 B/s floor.
 	srv := netxtest.NewHTTPServer(t, pacedBody(1<<20, 10, 20*time.Millisecond, 0))
-	res, _, err := fetch(t, &netx.Config{}, srv.URL, paceOptions(4*time.Second))
+	res, _, err := fetch(t, &netx.Client{}, srv.URL, paceOptions(4*time.Second))
 	if got := failure(err); got != netx.FailureGenericTimeout || res.Final.Response.XBodyStopped != netx.BodyStoppedStalled {
 		t.Fatalf("failure %q stopped %q, want %q and %q", got, res.Final.Response.XBodyStopped, netx.FailureGenericTimeout, netx.BodyStoppedStalled)
 	}
@@ -100,8 +100,20 @@ func TestFetchBudgetOnATrickleFails(t *testing.T) {
 	srv := netxtest.NewHTTPServer(t, pacedBody(1<<20, 10, 20*time.Millisecond, 0))
 	opts := paceOptions(300 * time.Millisecond)
 	opts.BodyRateWindow = 4 * time.Second
-	res, _, err := fetch(t, &netx.Config{}, srv.URL, opts)
+	res, _, err := fetch(t, &netx.Client{}, srv.URL, opts)
 	if got := failure(err); got != netx.FailureGenericTimeout || res.Final.Response.XBodyStopped != netx.BodyStoppedStalled {
 		t.Fatalf("failure %q stopped %q, want %q and %q", got, res.Final.Response.XBodyStopped, netx.FailureGenericTimeout, netx.BodyStoppedStalled)
+	}
+}
+
+func TestFetchQuietSpellShorterThanTheWindowIsNotAStall(t *testing.T) {
+	// 4 KB every 300 ms, silent in between (a TCP backoff on a shaped link):
+	// every 400 ms window holds a chunk, far above the 400 bytes it needs.
+	srv := netxtest.NewHTTPServer(t, pacedBody(1<<20, 4000, 300*time.Millisecond, 0))
+	opts := paceOptions(1500 * time.Millisecond)
+	opts.BodyRateWindow = 400 * time.Millisecond
+	res, _, err := fetch(t, &netx.Client{}, srv.URL, opts)
+	if err != nil || res.Final.Response.XBodyStopped != netx.BodyStoppedBudget {
+		t.Fatalf("Fetch: %v, stopped %q; want the budget to end a transfer that kept moving", err, res.Final.Response.XBodyStopped)
 	}
 }

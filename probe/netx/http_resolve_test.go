@@ -10,12 +10,12 @@ import (
 )
 
 // TestFetchResolvesRedirectHosts pins the first hop and lets the redirect's host be
-// resolved with the Config's resolver, whose queries land in the same trace.
+// resolved with the Client's resolver, whose queries land in the same trace.
 func TestFetchResolvesRedirectHosts(t *testing.T) {
 	final := netxtest.NewHTTPServer(t, serveString(helloPage))
 	first := netxtest.NewHTTPServer(t, http.RedirectHandler(final.URLFor("next.test"), http.StatusFound))
 	dnsSrv := dnstest.NewServer(t, map[string]dnstest.Rule{"next.test": dnstest.Answer("127.0.0.1")})
-	c := &netx.Config{Resolver: dnsSrv.UDPURL()}
+	c := &netx.Client{Resolver: dnsSrv.UDPURL()}
 	res, trace, err := fetch(t, c, first.URLFor("start.test"), netx.FetchOptions{Address: first.Addr})
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
@@ -34,7 +34,7 @@ func TestFetchResolvesRedirectHosts(t *testing.T) {
 
 func TestFetchNXDOMAIN(t *testing.T) {
 	dnsSrv := dnstest.NewServer(t, map[string]dnstest.Rule{"gone.test": dnstest.NXDOMAIN()})
-	c := &netx.Config{Resolver: dnsSrv.UDPURL()}
+	c := &netx.Client{Resolver: dnsSrv.UDPURL()}
 	res, _, err := fetch(t, c, "http://gone.test/", netx.FetchOptions{})
 	if got := failure(err); got != netx.FailureDNSNXDOMAIN || operation(err) != "resolve" {
 		t.Fatalf("failure = %q operation %q, want %q in resolve", got, operation(err), netx.FailureDNSNXDOMAIN)

@@ -25,7 +25,7 @@ func serveString(s string) http.Handler {
 	})
 }
 
-func fetch(t *testing.T, c *netx.Config, url string, opts netx.FetchOptions) (*netx.FetchResult, *netx.Trace, error) {
+func fetch(t *testing.T, c *netx.Client, url string, opts netx.FetchOptions) (*netx.FetchResult, *netx.Trace, error) {
 	t.Helper()
 	trace := newTrace()
 	res, err := c.Fetch(context.Background(), trace, url, opts)
@@ -55,7 +55,7 @@ func TestFetchHTTPSByALPN(t *testing.T) {
 		{"http1.1", "http/1.1", netxtest.NewHTTPS1Server(t, p.good, handler)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &netx.Config{Roots: p.ca.Pool()}
+			c := &netx.Client{Roots: p.ca.Pool()}
 			url := tc.srv.URLFor("example.test")
 			res, trace, err := fetch(t, c, url, netx.FetchOptions{Address: tc.srv.Addr})
 			if err != nil {
@@ -94,7 +94,7 @@ func TestFetchHTTPSByALPN(t *testing.T) {
 
 func TestFetchPlainHTTP(t *testing.T) {
 	srv := netxtest.NewHTTPServer(t, serveString(helloPage))
-	var c netx.Config
+	var c netx.Client
 	res, _, err := fetch(t, &c, srv.URL, netx.FetchOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestFetchFollowsRedirects(t *testing.T) {
 	mux.Handle("/b", http.RedirectHandler("/c", http.StatusMovedPermanently))
 	mux.Handle("/c", serveString(helloPage))
 	srv := netxtest.NewHTTPServer(t, mux)
-	var c netx.Config
+	var c netx.Client
 	res, trace, err := fetch(t, &c, srv.URL+"a", netx.FetchOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestFetchFollowsRedirects(t *testing.T) {
 
 func TestFetchRedirectLoopIsBounded(t *testing.T) {
 	srv := netxtest.NewHTTPServer(t, http.RedirectHandler("/", http.StatusFound))
-	var c netx.Config
+	var c netx.Client
 	res, _, err := fetch(t, &c, srv.URL, netx.FetchOptions{MaxRedirects: 3})
 	if got := failure(err); got != netx.FailureHTTPTooManyRedirects || !errors.Is(err, netx.ErrTooManyRedirects) {
 		t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureHTTPTooManyRedirects)
@@ -144,7 +144,7 @@ func TestFetchRedirectLoopIsBounded(t *testing.T) {
 
 func TestFetchNoRedirects(t *testing.T) {
 	srv := netxtest.NewHTTPServer(t, http.RedirectHandler("/elsewhere", http.StatusFound))
-	var c netx.Config
+	var c netx.Client
 	res, _, err := fetch(t, &c, srv.URL, netx.FetchOptions{MaxRedirects: -1})
 	if err != nil || len(res.Requests) != 1 || res.Final.Response.Code != 302 {
 		t.Fatalf("err %v, %d requests: want the 302 as final", err, len(res.Requests))
@@ -152,7 +152,7 @@ func TestFetchNoRedirects(t *testing.T) {
 }
 
 func TestFetchRefusedIsRecorded(t *testing.T) {
-	var c netx.Config
+	var c netx.Client
 	url := "http://" + netxtest.ClosedPort(t) + "/"
 	res, trace, err := fetch(t, &c, url, netx.FetchOptions{})
 	if got := failure(err); got != netx.FailureConnectionRefused || operation(err) != "connect" {
@@ -169,7 +169,7 @@ func TestFetchRefusedIsRecorded(t *testing.T) {
 func TestFetchUntrustedCertificate(t *testing.T) {
 	p := newPKI(t)
 	srv := netxtest.NewHTTPSServer(t, p.untrusted, serveString(helloPage))
-	c := &netx.Config{Roots: p.ca.Pool()}
+	c := &netx.Client{Roots: p.ca.Pool()}
 	res, _, err := fetch(t, c, srv.URLFor("example.test"), netx.FetchOptions{Address: srv.Addr})
 	if got := failure(err); got != netx.FailureSSLUnknownAuthority || operation(err) != "tls_handshake" {
 		t.Fatalf("failure = %q operation %q", got, operation(err))
@@ -187,7 +187,7 @@ func TestFetchUntrustedCertificate(t *testing.T) {
 
 func TestFetchHeaderTimeout(t *testing.T) {
 	addr := netxtest.NewBlackHole(t)
-	var c netx.Config
+	var c netx.Client
 	_, _, err := fetch(t, &c, "http://"+addr+"/", netx.FetchOptions{HeaderTimeout: testTimeout})
 	if got := failure(err); got != netx.FailureGenericTimeout || operation(err) != "http_round_trip" {
 		t.Fatalf("failure = %q operation %q, want a timeout waiting for headers", got, operation(err))
@@ -215,7 +215,7 @@ func TestFetchBodyTimeout(t *testing.T) {
 		{"h3", netxtest.NewHTTP3Server(t, p.good, http.HandlerFunc(stallAfterHeaders)), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &netx.Config{Roots: p.ca.Pool()}
+			c := &netx.Client{Roots: p.ca.Pool()}
 			opts := netx.FetchOptions{Address: tc.srv.Addr, BodyTimeout: testTimeout, HTTP3: tc.http3}
 			res, _, err := fetch(t, c, tc.srv.URLFor("example.test"), opts)
 			if got := failure(err); got != netx.FailureGenericTimeout || operation(err) != "read" {
@@ -230,7 +230,7 @@ func TestFetchBodyTimeout(t *testing.T) {
 
 func TestFetchTotalTimeoutBoundsAllPhases(t *testing.T) {
 	addr := netxtest.NewBlackHole(t)
-	var c netx.Config
+	var c netx.Client
 	// The header timeout alone would wait 10 s: the total bound ends it first.
 	_, _, err := fetch(t, &c, "http://"+addr+"/", netx.FetchOptions{TotalTimeout: testTimeout})
 	if got := failure(err); got != netx.FailureGenericTimeout {
@@ -247,7 +247,7 @@ func TestFetchMalformedResponse(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := netxtest.NewRawServer(t, raw)
-			var c netx.Config
+			var c netx.Client
 			_, _, err := fetch(t, &c, "http://"+srv+"/", netx.FetchOptions{})
 			if got := failure(err); got != netx.FailureHTTPInvalidResponse || operation(err) != "http_round_trip" {
 				t.Fatalf("failure = %q in %q (%v), want %q", got, operation(err), err, netx.FailureHTTPInvalidResponse)
@@ -259,7 +259,7 @@ func TestFetchMalformedResponse(t *testing.T) {
 func TestFetchHTTP3(t *testing.T) {
 	p := newPKI(t)
 	srv := netxtest.NewHTTP3Server(t, p.good, serveString(helloPage))
-	c := &netx.Config{Roots: p.ca.Pool()}
+	c := &netx.Client{Roots: p.ca.Pool()}
 	res, trace, err := fetch(t, c, srv.URLFor("example.test"), netx.FetchOptions{Address: srv.Addr, HTTP3: true})
 	if err != nil {
 		t.Fatalf("Fetch over HTTP/3: %v", err)
@@ -275,7 +275,7 @@ func TestFetchHTTP3(t *testing.T) {
 
 func TestFetchHTTP3BlackHole(t *testing.T) {
 	addr := netxtest.NewUDPBlackHole(t)
-	var c netx.Config
+	var c netx.Client
 	_, _, err := fetch(t, &c, "https://example.test/", netx.FetchOptions{Address: addr, HTTP3: true, TLSTimeout: testTimeout})
 	if got := failure(err); got != netx.FailureGenericTimeout || operation(err) != "quic_handshake" {
 		t.Fatalf("failure = %q operation %q", got, operation(err))
@@ -285,7 +285,7 @@ func TestFetchHTTP3BlackHole(t *testing.T) {
 func TestFetchHTTP3StopsAtPlainHTTPRedirect(t *testing.T) {
 	p := newPKI(t)
 	srv := netxtest.NewHTTP3Server(t, p.good, http.RedirectHandler("http://example.test/", http.StatusFound))
-	c := &netx.Config{Roots: p.ca.Pool()}
+	c := &netx.Client{Roots: p.ca.Pool()}
 	res, _, err := fetch(t, c, srv.URLFor("example.test"), netx.FetchOptions{Address: srv.Addr, HTTP3: true})
 	if err != nil || len(res.Requests) != 1 || res.Final.Response.Code != http.StatusFound {
 		t.Fatalf("err %v, %d round trips: want the redirect as the final response", err, len(res.Requests))
@@ -296,7 +296,7 @@ func TestFetchHTTP3StopsAtPlainHTTPRedirect(t *testing.T) {
 }
 
 func TestFetchRejectsBadURL(t *testing.T) {
-	var c netx.Config
+	var c netx.Client
 	for _, u := range []string{"ftp://example.test/", "https:///path", "://"} {
 		if _, err := c.Fetch(context.Background(), newTrace(), u, netx.FetchOptions{}); !errors.Is(err, netx.ErrBadURL) {
 			t.Errorf("Fetch(%q) error %v, want ErrBadURL", u, err)
@@ -308,7 +308,7 @@ func TestFetchHTTP3HeaderTimeout(t *testing.T) {
 	p := newPKI(t)
 	stall := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	srv := netxtest.NewHTTP3Server(t, p.good, stall)
-	c := &netx.Config{Roots: p.ca.Pool()}
+	c := &netx.Client{Roots: p.ca.Pool()}
 	_, _, err := fetch(t, c, srv.URLFor("example.test"), netx.FetchOptions{Address: srv.Addr, HTTP3: true, HeaderTimeout: testTimeout})
 	if got := failure(err); got != netx.FailureGenericTimeout || operation(err) != "http_round_trip" {
 		t.Fatalf("failure = %q operation %q (%v), want a timeout waiting for headers", got, operation(err), err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/netip"
 
 	"github.com/quic-go/quic-go"
@@ -19,7 +20,7 @@ var DefaultQUICALPN = []string{"h3"}
 // recorded, the connection closed, and an ssl_* error returned with the event. sni ""
 // sends no SNI. A path that drops UDP ends in generic_timeout_error once the step
 // timeout passes. The caller closes the returned connection with CloseWithError.
-func (c *Config) HandshakeQUIC(ctx context.Context, trace *Trace, address, sni string, alpn []string) (*quic.Conn, *TLSHandshakeEvent, error) {
+func (c *Client) HandshakeQUIC(ctx context.Context, trace *Trace, address, sni string, alpn []string) (*quic.Conn, *TLSHandshakeEvent, error) {
 	if _, err := netip.ParseAddrPort(address); err != nil {
 		return nil, nil, fmt.Errorf("netx: quic handshake: address must be IP:port: %w", err)
 	}
@@ -48,7 +49,7 @@ func (c *Config) HandshakeQUIC(ctx context.Context, trace *Trace, address, sni s
 		NextProtos:         alpn,
 		InsecureSkipVerify: true, // verified after the handshake by verifyChain
 	}
-	conn, err := quic.DialAddr(ctx, address, tlsConf, &quic.Config{HandshakeIdleTimeout: timeout})
+	conn, err := c.dialQUIC(ctx, address, tlsConf, &quic.Config{HandshakeIdleTimeout: timeout})
 	ev.T = trace.Elapsed()
 	if err != nil {
 		err = Wrap("quic_handshake", err)
@@ -66,4 +67,25 @@ func (c *Config) HandshakeQUIC(ctx context.Context, trace *Trace, address, sni s
 		return nil, ev, verr
 	}
 	return conn, ev, nil
+}
+
+// dialQUIC opens the UDP socket through Client.DialPacket (the one UDP seam, shared
+// with DNS over UDP) and dials address over it. The socket lives as long as the
+// connection: it is closed when the dial fails or the connection ends.
+func (c *Client) dialQUIC(ctx context.Context, address string, tlsConf *tls.Config, conf *quic.Config) (*quic.Conn, error) {
+	peer, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := c.packetDialer()(ctx, "udp", address)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := quic.Dial(ctx, pc, net.UDPAddrFromAddrPort(peer), tlsConf, conf)
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	context.AfterFunc(conn.Context(), func() { pc.Close() })
+	return conn, nil
 }

@@ -12,7 +12,7 @@ import (
 func TestHandshakeQUICSuccess(t *testing.T) {
 	p := newPKI(t)
 	srv := netxtest.NewHTTP3Server(t, p.good, http.NotFoundHandler())
-	c := &netx.Config{Roots: p.ca.Pool()}
+	c := &netx.Client{Roots: p.ca.Pool()}
 	trace := newTrace()
 	conn, ev, err := c.HandshakeQUIC(context.Background(), trace, srv.Addr, "example.test", nil)
 	if err != nil {
@@ -33,7 +33,7 @@ func TestHandshakeQUICSuccess(t *testing.T) {
 func TestHandshakeQUICUntrustedRecordsChain(t *testing.T) {
 	p := newPKI(t)
 	srv := netxtest.NewHTTP3Server(t, p.untrusted, http.NotFoundHandler())
-	c := &netx.Config{Roots: p.ca.Pool()}
+	c := &netx.Client{Roots: p.ca.Pool()}
 	conn, ev, err := c.HandshakeQUIC(context.Background(), newTrace(), srv.Addr, "example.test", nil)
 	if got := failure(err); got != netx.FailureSSLUnknownAuthority {
 		t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureSSLUnknownAuthority)
@@ -45,7 +45,7 @@ func TestHandshakeQUICUntrustedRecordsChain(t *testing.T) {
 
 func TestHandshakeQUICBlackHoleTimesOut(t *testing.T) {
 	addr := netxtest.NewUDPBlackHole(t)
-	c := &netx.Config{Timeout: testTimeout}
+	c := &netx.Client{Timeout: testTimeout}
 	trace := newTrace()
 	_, ev, err := c.HandshakeQUIC(context.Background(), trace, addr, "example.test", nil)
 	if got := failure(err); got != netx.FailureGenericTimeout {
@@ -57,7 +57,7 @@ func TestHandshakeQUICBlackHoleTimesOut(t *testing.T) {
 }
 
 func TestHandshakeQUICRejectsHostName(t *testing.T) {
-	var c netx.Config
+	var c netx.Client
 	if _, _, err := c.HandshakeQUIC(context.Background(), newTrace(), "example.test:443", "", nil); err == nil {
 		t.Fatal("HandshakeQUIC resolved a name: it must take IP:port only")
 	}

@@ -13,8 +13,8 @@ import (
 // connection_reset, generic_timeout_error, host_unreachable, network_unreachable, ...).
 // The connect is bounded by the configured step timeout. The returned conn carries
 // the event's transaction id (see TransactionIDOf), which HandshakeTLS reuses, and,
-// when Config.MaxIOEvents is positive, records read and write network events.
-func (c *Config) DialTCP(ctx context.Context, trace *Trace, address string) (net.Conn, error) {
+// when Client.MaxIOEvents is positive, records read and write network events.
+func (c *Client) DialTCP(ctx context.Context, trace *Trace, address string) (net.Conn, error) {
 	host, portText, err := net.SplitHostPort(address)
 	if err != nil {
 		return nil, fmt.Errorf("netx: dial tcp: %w", err)
@@ -60,17 +60,25 @@ func addrString(addr net.Addr) string {
 	return addr.String()
 }
 
-// dialer returns the configured dial function or a plain net.Dialer.
-func (c *Config) dialer() DialFunc {
-	if c.Dial != nil {
+// dialer returns the configured stream dialer or a plain net.Dialer.
+func (c *Client) dialer() DialFunc {
+	if c != nil && c.Dial != nil {
 		return c.Dial
 	}
 	var d net.Dialer
 	return d.DialContext
 }
 
+// packetDialer returns the configured packet dialer or an ephemeral UDP socket.
+func (c *Client) packetDialer() PacketDialFunc {
+	if c != nil && c.DialPacket != nil {
+		return c.DialPacket
+	}
+	return listenPacket
+}
+
 // tags returns the configured event tags, never nil, so that they encode as [].
-func (c *Config) tags() []string {
+func (c *Client) tags() []string {
 	if len(c.Tags) == 0 {
 		return []string{}
 	}

@@ -17,7 +17,7 @@ import (
 func TestDialTCPSuccessRecordsEvent(t *testing.T) {
 	srv := netxtest.NewHTTPServer(t, http.NotFoundHandler())
 	trace := newTrace()
-	var c netx.Config
+	var c netx.Client
 	conn, err := c.DialTCP(context.Background(), trace, srv.Addr)
 	if err != nil {
 		t.Fatalf("DialTCP: %v", err)
@@ -42,7 +42,7 @@ func TestDialTCPSuccessRecordsEvent(t *testing.T) {
 
 func TestDialTCPRefused(t *testing.T) {
 	trace := newTrace()
-	var c netx.Config
+	var c netx.Client
 	_, err := c.DialTCP(context.Background(), trace, netxtest.ClosedPort(t))
 	if got := failure(err); got != netx.FailureConnectionRefused {
 		t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureConnectionRefused)
@@ -72,7 +72,7 @@ func TestDialTCPClassifiesErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := netx.Config{Dial: func(context.Context, string, string) (net.Conn, error) { return nil, tc.err }}
+			c := netx.Client{Dial: func(context.Context, string, string) (net.Conn, error) { return nil, tc.err }}
 			trace := newTrace()
 			_, err := c.DialTCP(context.Background(), trace, "192.0.2.1:443")
 			if got := failure(err); got != tc.want {
@@ -89,7 +89,7 @@ func TestDialTCPClassifiesErrors(t *testing.T) {
 }
 
 func TestDialTCPTimeoutUsesStepTimeout(t *testing.T) {
-	c := netx.Config{
+	c := netx.Client{
 		Timeout: testTimeout,
 		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			<-ctx.Done() // a SYN that is never answered
@@ -103,7 +103,7 @@ func TestDialTCPTimeoutUsesStepTimeout(t *testing.T) {
 }
 
 func TestDialTCPRejectsAddressWithoutPort(t *testing.T) {
-	var c netx.Config
+	var c netx.Client
 	if _, err := c.DialTCP(context.Background(), newTrace(), "127.0.0.1"); err == nil {
 		t.Fatal("DialTCP without a port succeeded")
 	}
@@ -114,7 +114,7 @@ func TestMeasuredConnRecordsCappedIOEvents(t *testing.T) {
 		io.WriteString(w, "hello")
 	}))
 	trace := newTrace()
-	c := netx.Config{MaxIOEvents: 3}
+	c := netx.Client{MaxIOEvents: 3}
 	conn, err := c.DialTCP(context.Background(), trace, srv.Addr)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestMeasuredConnRecordsCappedIOEvents(t *testing.T) {
 
 func TestPrimitivesAcceptNilTrace(t *testing.T) {
 	srv := netxtest.NewHTTPServer(t, http.NotFoundHandler())
-	var c netx.Config
+	var c netx.Client
 	conn, err := c.DialTCP(context.Background(), nil, srv.Addr)
 	if err != nil {
 		t.Fatalf("DialTCP with a nil trace: %v", err)

@@ -10,7 +10,7 @@ import (
 	utls "github.com/refraction-networking/utls"
 )
 
-// Names of Config.ClientHello.
+// Names of Client.ClientHello.
 const (
 	// ClientHelloChrome sends utls's current Chrome ClientHello (the default): a
 	// censor that fingerprints Go's ClientHello must not see a different handshake
@@ -23,12 +23,12 @@ const (
 // HandshakeTLS runs a TLS handshake over conn and records one tls_handshakes event.
 // sni "" sends no server_name extension (IP literals). alpn, when not empty, replaces
 // the ClientHello's ALPN list. The chain is verified after the handshake against
-// Config.Roots (nil: system roots) for sni, or for the peer IP when sni is "", so that
+// Client.Roots (nil: system roots) for sni, or for the peer IP when sni is "", so that
 // a handshake with an untrusted or mismatched chain is still recorded in full: the
 // event and an ssl_unknown_authority / ssl_invalid_hostname / ssl_invalid_certificate
 // error are then returned together and the connection is closed. HandshakeTLS owns
 // conn: on any error it is closed. The handshake is bounded by the step timeout.
-func (c *Config) HandshakeTLS(ctx context.Context, trace *Trace, conn net.Conn, sni string, alpn []string) (net.Conn, *TLSHandshakeEvent, error) {
+func (c *Client) HandshakeTLS(ctx context.Context, trace *Trace, conn net.Conn, sni string, alpn []string) (net.Conn, *TLSHandshakeEvent, error) {
 	trace = orDiscard(trace)
 	ctx, cancel := context.WithTimeout(ctx, c.StepTimeout())
 	defer cancel()
@@ -73,14 +73,14 @@ type handshakeState struct {
 	chain           []*x509.Certificate
 }
 
-func (c *Config) clientHelloName() string {
+func (c *Client) clientHelloName() string {
 	if c.ClientHello == ClientHelloGo {
 		return ClientHelloGo
 	}
 	return ClientHelloChrome
 }
 
-func (c *Config) handshake(ctx context.Context, conn net.Conn, sni string, alpn []string) (net.Conn, handshakeState, error) {
+func (c *Client) handshake(ctx context.Context, conn net.Conn, sni string, alpn []string) (net.Conn, handshakeState, error) {
 	if c.clientHelloName() == ClientHelloGo {
 		return stdlibHandshake(ctx, conn, sni, alpn)
 	}

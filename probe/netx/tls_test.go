@@ -15,7 +15,7 @@ import (
 )
 
 // handshake dials addr and runs HandshakeTLS with the given ClientHello flavour.
-func handshake(t *testing.T, c *netx.Config, addr, sni string, alpn []string) (net.Conn, *netx.TLSHandshakeEvent, *netx.Trace, error) {
+func handshake(t *testing.T, c *netx.Client, addr, sni string, alpn []string) (net.Conn, *netx.TLSHandshakeEvent, *netx.Trace, error) {
 	t.Helper()
 	trace := newTrace()
 	conn, err := c.DialTCP(context.Background(), trace, addr)
@@ -33,7 +33,7 @@ func TestHandshakeTLSSuccessRecordsChain(t *testing.T) {
 	p := newPKI(t)
 	srv := netxtest.NewHTTPSServer(t, p.good, http.NotFoundHandler())
 	clientHellos(t, func(t *testing.T, hello string) {
-		c := &netx.Config{Roots: p.ca.Pool(), ClientHello: hello}
+		c := &netx.Client{Roots: p.ca.Pool(), ClientHello: hello}
 		conn, ev, trace, err := handshake(t, c, srv.Addr, "example.test", []string{"h2", "http/1.1"})
 		if err != nil || conn == nil {
 			t.Fatalf("HandshakeTLS: %v", err)
@@ -68,7 +68,7 @@ func TestHandshakeTLSOverridesALPN(t *testing.T) {
 	p := newPKI(t)
 	srv := netxtest.NewHTTPSServer(t, p.good, http.NotFoundHandler()) // offers h2 first
 	clientHellos(t, func(t *testing.T, hello string) {
-		c := &netx.Config{Roots: p.ca.Pool(), ClientHello: hello}
+		c := &netx.Client{Roots: p.ca.Pool(), ClientHello: hello}
 		_, ev, _, err := handshake(t, c, srv.Addr, "example.test", []string{"http/1.1"})
 		if err != nil {
 			t.Fatal(err)
@@ -83,7 +83,7 @@ func TestHandshakeTLSUntrustedStillRecordsChain(t *testing.T) {
 	p := newPKI(t)
 	srv := netxtest.NewHTTPSServer(t, p.untrusted, http.NotFoundHandler())
 	clientHellos(t, func(t *testing.T, hello string) {
-		c := &netx.Config{Roots: p.ca.Pool(), ClientHello: hello}
+		c := &netx.Client{Roots: p.ca.Pool(), ClientHello: hello}
 		conn, ev, _, err := handshake(t, c, srv.Addr, "example.test", nil)
 		if got := failure(err); got != netx.FailureSSLUnknownAuthority {
 			t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureSSLUnknownAuthority)
@@ -107,7 +107,7 @@ func TestHandshakeTLSWrongHostname(t *testing.T) {
 	p := newPKI(t)
 	srv := netxtest.NewHTTPSServer(t, p.wrongName, http.NotFoundHandler())
 	clientHellos(t, func(t *testing.T, hello string) {
-		c := &netx.Config{Roots: p.ca.Pool(), ClientHello: hello}
+		c := &netx.Client{Roots: p.ca.Pool(), ClientHello: hello}
 		_, ev, _, err := handshake(t, c, srv.Addr, "example.test", nil)
 		if got := failure(err); got != netx.FailureSSLInvalidHostname {
 			t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureSSLInvalidHostname)
@@ -121,7 +121,7 @@ func TestHandshakeTLSWrongHostname(t *testing.T) {
 func TestHandshakeTLSSystemRootsRejectTestCA(t *testing.T) {
 	p := newPKI(t)
 	srv := netxtest.NewHTTPSServer(t, p.good, http.NotFoundHandler())
-	_, _, _, err := handshake(t, &netx.Config{}, srv.Addr, "example.test", nil) // Roots nil: system roots
+	_, _, _, err := handshake(t, &netx.Client{}, srv.Addr, "example.test", nil) // Roots nil: system roots
 	if got := failure(err); got != netx.FailureSSLUnknownAuthority {
 		t.Fatalf("failure = %q, want %q", got, netx.FailureSSLUnknownAuthority)
 	}
@@ -149,7 +149,7 @@ func TestHandshakeTLSWithoutSNIVerifiesPeerIP(t *testing.T) {
 	p := newPKI(t)
 	addr, seen := sniRecorder(t, p.good)
 	clientHellos(t, func(t *testing.T, hello string) {
-		c := &netx.Config{Roots: p.ca.Pool(), ClientHello: hello}
+		c := &netx.Client{Roots: p.ca.Pool(), ClientHello: hello}
 		_, ev, _, err := handshake(t, c, addr, "", nil)
 		if err != nil {
 			t.Fatalf("HandshakeTLS without SNI: %v (the leaf is valid for 127.0.0.1)", err)
@@ -167,7 +167,7 @@ func TestHandshakeTLSSendsSNI(t *testing.T) {
 	p := newPKI(t)
 	addr, seen := sniRecorder(t, p.good)
 	clientHellos(t, func(t *testing.T, hello string) {
-		c := &netx.Config{Roots: p.ca.Pool(), ClientHello: hello}
+		c := &netx.Client{Roots: p.ca.Pool(), ClientHello: hello}
 		if _, _, _, err := handshake(t, c, addr, "example.test", nil); err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestHandshakeTLSSendsSNI(t *testing.T) {
 func TestHandshakeTLSResetMidHandshake(t *testing.T) {
 	addr := netxtest.NewResetter(t)
 	clientHellos(t, func(t *testing.T, hello string) {
-		c := &netx.Config{ClientHello: hello}
+		c := &netx.Client{ClientHello: hello}
 		_, ev, _, err := handshake(t, c, addr, "example.test", nil)
 		if got := failure(err); got != netx.FailureConnectionReset {
 			t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureConnectionReset)
@@ -194,7 +194,7 @@ func TestHandshakeTLSResetMidHandshake(t *testing.T) {
 func TestHandshakeTLSTimeout(t *testing.T) {
 	addr := netxtest.NewBlackHole(t)
 	clientHellos(t, func(t *testing.T, hello string) {
-		c := &netx.Config{ClientHello: hello, Timeout: testTimeout}
+		c := &netx.Client{ClientHello: hello, Timeout: testTimeout}
 		_, ev, _, err := handshake(t, c, addr, "example.test", nil)
 		if got := failure(err); got != netx.FailureGenericTimeout {
 			t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureGenericTimeout)
@@ -208,7 +208,7 @@ func TestHandshakeTLSTimeout(t *testing.T) {
 func TestHandshakeTLSEOF(t *testing.T) {
 	addr := netxtest.NewCloser(t)
 	clientHellos(t, func(t *testing.T, hello string) {
-		c := &netx.Config{ClientHello: hello}
+		c := &netx.Client{ClientHello: hello}
 		_, _, _, err := handshake(t, c, addr, "example.test", nil)
 		if got := failure(err); got != netx.FailureEOF {
 			t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureEOF)
@@ -224,7 +224,7 @@ func TestHandshakeTLSExpiredCertificate(t *testing.T) {
 	}
 	srv := netxtest.NewHTTPSServer(t, expired, http.NotFoundHandler())
 	clientHellos(t, func(t *testing.T, hello string) {
-		c := &netx.Config{Roots: p.ca.Pool(), ClientHello: hello}
+		c := &netx.Client{Roots: p.ca.Pool(), ClientHello: hello}
 		_, ev, _, err := handshake(t, c, srv.Addr, "example.test", nil)
 		if got := failure(err); got != netx.FailureSSLInvalidCertificate {
 			t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureSSLInvalidCertificate)

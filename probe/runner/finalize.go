@@ -2,26 +2,24 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/probe/history"
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report"
 )
 
 // finalizeAll makes held URL results final and saves them. A non-empty reason
-// (the network was down at the end, or its state is unknown) turns every verdict
-// but ok into inconclusive with that reason: a failure seen while the network was
-// down says nothing about the site, while a page that loaded did load.
+// (the network was down at the end, or its state is unknown) gates every URL
+// verdict (nettests.GateURL): a failure seen while the network was down says
+// nothing about the site, while a page that loaded did load.
 func (s *state) finalizeAll(ctx context.Context, held []completed, reason string) error {
 	for _, c := range held {
-		if reason != "" {
-			if ur, ok := c.meas.TestKeys.(nettests.URLResult); ok {
-				if v, _ := ur.URLVerdict(); v != nettests.VerdictOK && v != nettests.VerdictInconclusive {
-					ur.MarkInconclusive(reason)
-				}
+		if ur, ok := c.meas.TestKeys.(nettests.URLResult); ok {
+			if v, _ := ur.URLVerdict(); nettests.GateURL(v, reason) != "" {
+				ur.MarkInconclusive(reason)
 			}
 		}
 		if err := s.save(ctx, c.meas); err != nil {
@@ -61,7 +59,7 @@ func (s *state) save(ctx context.Context, meas *report.Measurement) error {
 // addresses from geolocation, plus any a nettest learnt during the run (the
 // control helper's x_client_ip, seen by web_connectivity).
 func (s *state) scrub() []string {
-	out := append([]string{}, s.r.Identity.Scrub...)
+	out := append([]string{}, s.r.Origin.Scrub...)
 	if ips, ok := s.r.Measurer.(interface{ ClientIPs() []string }); ok {
 		out = append(out, ips.ClientIPs()...)
 	}
@@ -94,7 +92,7 @@ func (s *state) checkNetwork(ctx context.Context, phase string) string {
 		return ""
 	}
 	s.r.Observer.Phase(phase)
-	meas, _, err := Measure(ctx, s.r.Connectivity, "", s.r.Identity, s.reportID, s.r.Now)
+	meas, err := measureOnce(ctx, s.r.Connectivity, "", s.r.Origin, s.reportID, s.r.Now)
 	if err != nil || ctx.Err() != nil {
 		s.r.Logger.Warn("connectivity check did not complete", "phase", phase, "err", err, "interrupted", ctx.Err() != nil)
 		return ""
@@ -112,10 +110,7 @@ func (s *state) checkNetwork(ctx context.Context, phase string) string {
 	if err := s.save(ctx, meas); err != nil {
 		s.r.Logger.Error("cannot save the connectivity measurement", "err", err)
 	}
-	evidence, _ := json.Marshal(map[string]string{"measurement_uid": meas.MeasurementUID, "phase": phase})
-	rec := store.ConnectivityRecord{Time: startTime(meas, s.r.Now), ProbeCC: meas.ProbeCC, ProbeASN: meas.ProbeASN,
-		NetworkKey: s.r.NetworkKey, Verdict: verdict, Evidence: evidence}
-	if err := s.r.Store.AddConnectivity(ctx, rec); err != nil {
+	if err := history.Record(ctx, s.r.Store, meas, phase, s.r.NetworkKey); err != nil {
 		s.r.Logger.Error("cannot keep the verdict in the connectivity history", "err", err)
 	}
 	return verdict

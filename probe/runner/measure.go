@@ -15,10 +15,11 @@ import (
 // SoftwareVersion is the software_version of every measurement; the build sets it.
 var SoftwareVersion = devVersion
 
-// Identity is what a measurement says about where it was taken.
-type Identity struct {
-	ProbeCC          string // "ZZ" when unknown
-	ProbeASN         string // "AS0" when unknown
+// Origin is what a measurement says about where it was taken (probe_cc, probe_asn,
+// the network name, the resolver) and which addresses must never appear in it.
+type Origin struct {
+	ProbeCC          string // "" is written report.UnknownCC
+	ProbeASN         string // "" is written report.UnknownASN
 	ProbeNetworkName string
 	ResolverIP       string
 	ResolverASN      string
@@ -28,9 +29,23 @@ type Identity struct {
 }
 
 // Measure runs one measurer on one input and returns the measurement and its
-// canonical bytes. An error means the input was bad: network failures are inside
-// the test keys.
-func Measure(ctx context.Context, m nettests.Measurer, input string, id Identity, reportID string, now func() time.Time) (*report.Measurement, []byte, error) {
+// canonical bytes, for callers that measure once (tests, a nettest run alone). An
+// error means the input was bad: network failures are inside the test keys.
+func Measure(ctx context.Context, m nettests.Measurer, input string, o Origin, reportID string, now func() time.Time) (*report.Measurement, []byte, error) {
+	meas, err := measureOnce(ctx, m, input, o, reportID, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := report.Marshal(meas, o.Scrub...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return meas, b, nil
+}
+
+// measureOnce runs m on input. The measurement is not marshalled: a run marshals
+// it once, when it is final (save), with every address learnt by then scrubbed.
+func measureOnce(ctx context.Context, m nettests.Measurer, input string, o Origin, reportID string, now func() time.Time) (*report.Measurement, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -38,26 +53,34 @@ func Measure(ctx context.Context, m nettests.Measurer, input string, id Identity
 	trace := netx.NewTrace(start, now)
 	keys, err := m.Run(ctx, input, trace)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	meas := newMeasurement(m, input, id, reportID, start)
+	meas := newMeasurement(m, input, o, reportID, start)
 	meas.TestKeys = keys
 	meas.TestRuntime = now().Sub(start).Seconds()
-	b, err := report.Marshal(meas, id.Scrub...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return meas, b, nil
+	return meas, nil
 }
 
-func newMeasurement(m nettests.Measurer, input string, id Identity, reportID string, start time.Time) *report.Measurement {
+// withUnknowns spells an unknown country and network as OONI does.
+func (o Origin) withUnknowns() Origin {
+	if o.ProbeCC == "" {
+		o.ProbeCC = report.UnknownCC
+	}
+	if o.ProbeASN == "" {
+		o.ProbeASN = report.UnknownASN
+	}
+	return o
+}
+
+// newReportID names the report of a run (or of a check) started at start.
+func newReportID(start time.Time, testName string, o Origin) string {
+	o = o.withUnknowns()
+	return report.NewReportID(start, testName, o.ProbeCC, o.ProbeASN)
+}
+
+func newMeasurement(m nettests.Measurer, input string, id Origin, reportID string, start time.Time) *report.Measurement {
+	id = id.withUnknowns()
 	cc, asn := id.ProbeCC, id.ProbeASN
-	if cc == "" {
-		cc = "ZZ"
-	}
-	if asn == "" {
-		asn = "AS0"
-	}
 	var in *string
 	if input != "" {
 		in = &input

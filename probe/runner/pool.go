@@ -28,7 +28,7 @@ func (s *state) measureAll(ctx context.Context, inputs []string) ([]completed, e
 		go func() {
 			defer wg.Done()
 			for in := range jobs {
-				meas, _, err := Measure(ctx, s.r.Measurer, in, s.r.Identity, s.reportID, s.r.Now)
+				meas, err := measureOnce(ctx, s.r.Measurer, in, s.r.Origin, s.reportID, s.r.Now)
 				results <- result{input: in, meas: meas, err: err, at: s.r.Now(), cut: ctx.Err() != nil}
 			}
 		}()

@@ -18,10 +18,10 @@ import (
 // other, so they leave with the next batch over the first route that works.
 // Record is upload.Client.OnRouteFailure.
 type Reachability struct {
-	Store    Store
-	Key      ed25519.PrivateKey
-	Identity Identity
-	Now      func() time.Time // nil: time.Now
+	Store  Store
+	Key    ed25519.PrivateKey
+	Origin Origin
+	Now    func() time.Time // nil: time.Now
 	// Logf, when set, is told about measurements that could not be saved.
 	Logf func(format string, args ...any)
 
@@ -48,16 +48,17 @@ func (r *Reachability) record(ctx context.Context, f upload.Failure) error {
 		now = time.Now
 	}
 	if r.runID == 0 {
+		o := r.Origin.withUnknowns()
 		id, err := r.Store.BeginRun(ctx, store.RunInfo{TestName: collectorreach.Name, StartTime: now(),
-			ProbeCC: orUnknown(r.Identity.ProbeCC, "ZZ"), ProbeASN: orUnknown(r.Identity.ProbeASN, "AS0"), NetworkName: r.Identity.ProbeNetworkName})
+			ProbeCC: o.ProbeCC, ProbeASN: o.ProbeASN, NetworkName: o.ProbeNetworkName})
 		if err != nil {
 			return err
 		}
 		r.runID = id
 	}
 	m := collectorreach.Measurer{Failure: f}
-	reportID := report.NewReportID(now(), m.Name(), orUnknown(r.Identity.ProbeCC, "ZZ"), orUnknown(r.Identity.ProbeASN, "AS0"))
-	meas, line, err := Measure(ctx, m, f.Route.URL, r.Identity, reportID, now)
+	reportID := newReportID(now(), m.Name(), r.Origin)
+	meas, line, err := Measure(ctx, m, f.Route.URL, r.Origin, reportID, now)
 	if err != nil {
 		return err
 	}
@@ -93,11 +94,4 @@ func (r *Reachability) Finish(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
 	defer cancel()
 	return r.Store.FinishRun(ctx, r.runID, nil)
-}
-
-func orUnknown(v, unknown string) string {
-	if v == "" {
-		return unknown
-	}
-	return v
 }

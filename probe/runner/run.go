@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/probe/history"
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report"
 )
@@ -51,7 +52,7 @@ type Store interface {
 var _ Store = (*store.Store)(nil)
 
 // Network is the run's view of the network: the nettests.NetworkStatus handed to
-// nettests, fed with every connectivity result. connectivity.Status implements it.
+// nettests, fed with every connectivity result. netstate.Status implements it.
 type Network interface {
 	nettests.NetworkStatus
 	Observe(r nettests.NetworkResult)
@@ -87,7 +88,7 @@ type Runner struct {
 	// was down (webconnectivity.SkippedTestKeys). nil: inputs are measured anyway.
 	Skipped func(input, reason string) any
 
-	Identity    Identity
+	Origin      Origin
 	Key         ed25519.PrivateKey
 	Store       Store
 	Enqueue     bool // queue every measurement for upload
@@ -115,11 +116,11 @@ func (r *Runner) Run(ctx context.Context, inputs []string) (*Summary, error) {
 	}
 	start := r.Now()
 	runID, err := r.Store.BeginRun(ctx, store.RunInfo{TestName: r.Measurer.Name(), StartTime: start,
-		ProbeCC: r.Identity.ProbeCC, ProbeASN: r.Identity.ProbeASN, NetworkName: r.Identity.ProbeNetworkName})
+		ProbeCC: r.Origin.ProbeCC, ProbeASN: r.Origin.ProbeASN, NetworkName: r.Origin.ProbeNetworkName})
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	s := &state{r: r, runID: runID, reportID: report.NewReportID(start, r.Measurer.Name(), r.Identity.ProbeCC, r.Identity.ProbeASN),
+	s := &state{r: r, runID: runID, reportID: newReportID(start, r.Measurer.Name(), r.Origin),
 		sum: newSummary(runID)}
 	err = s.run(ctx, inputs)
 	s.sum.DurationS = r.Now().Sub(start).Seconds()
@@ -158,9 +159,9 @@ type state struct {
 
 // run is plan → measure → confirm → upload.
 func (s *state) run(ctx context.Context, inputs []string) error {
-	before := s.checkNetwork(ctx, "connectivity_before")
+	before := s.checkNetwork(ctx, history.PhaseBefore)
 	s.sum.NetworkVerdict = before
-	reason := skipReason(before)
+	reason := nettests.NetworkDownReason(before)
 	// In an allowlist phase the collector abroad is unreachable by definition: do
 	// not wait for it.
 	if reason == "" && before != nettests.NetworkWhitelist && s.r.Refresh != nil && ctx.Err() == nil {
@@ -179,33 +180,22 @@ func (s *state) run(ctx context.Context, inputs []string) error {
 	held, inputErr := s.measureAll(ctx, inputs)
 	after := ""
 	if ctx.Err() == nil {
-		after = s.checkNetwork(ctx, "connectivity_after")
+		after = s.checkNetwork(ctx, history.PhaseAfter)
 	}
 	s.sum.NetworkVerdictAfter = after
-	reason = skipReason(after)
+	reason = nettests.NetworkDownReason(after)
 	if ctx.Err() != nil || (s.r.Connectivity != nil && after == "") {
 		reason = nettests.ReasonNetworkUnknown
 	}
 	if err := s.finalizeAll(context.WithoutCancel(ctx), held, reason); err != nil {
 		return errors.Join(inputErr, err)
 	}
+	s.sum.closeNetwork(before, after)
 	if ctx.Err() != nil {
 		return fmt.Errorf("runner: interrupted: %w", ctx.Err())
 	}
 	s.upload(ctx, after)
 	return inputErr
-}
-
-// skipReason is the inconclusive reason a network verdict imposes on URL results,
-// "" when URL verdicts stand.
-func skipReason(networkVerdict string) string {
-	switch networkVerdict {
-	case nettests.NetworkFullShutdown:
-		return nettests.ReasonFullShutdown
-	case nettests.NetworkLocalFailure:
-		return nettests.ReasonLocalFailure
-	}
-	return ""
 }
 
 // skipAll records every input as not measured: a run during a shutdown costs one
@@ -217,7 +207,7 @@ func (s *state) skipAll(ctx context.Context, inputs []string, reason string) err
 		if ctx.Err() != nil {
 			return fmt.Errorf("runner: interrupted: %w", ctx.Err())
 		}
-		meas := newMeasurement(s.r.Measurer, in, s.r.Identity, s.reportID, s.r.Now())
+		meas := newMeasurement(s.r.Measurer, in, s.r.Origin, s.reportID, s.r.Now())
 		meas.TestKeys = s.r.Skipped(in, reason)
 		s.r.Observer.Completed(in)
 		if err := s.save(context.WithoutCancel(ctx), meas); err != nil {
@@ -233,7 +223,7 @@ func (s *state) upload(ctx context.Context, verdict string) {
 	if s.r.Drain == nil || !s.r.Enqueue {
 		return
 	}
-	if verdict == nettests.NetworkFullShutdown || verdict == nettests.NetworkLocalFailure {
+	if nettests.NetworkDownReason(verdict) != "" {
 		s.r.Logger.Info("not uploading: the network is down; measurements stay queued", "verdict", verdict)
 		return
 	}

@@ -152,7 +152,7 @@ func newTestRunner(t *testing.T, m nettests.Measurer, verdicts ...string) (*Runn
 	rec := &recorder{}
 	r := &Runner{
 		Measurer: m, Connectivity: &fakeConnectivity{verdicts: verdicts}, Network: nw, Skipped: skipped,
-		Identity: Identity{ProbeCC: "KZ", ProbeASN: "AS9198"}, Key: priv, Store: st, Enqueue: true,
+		Origin: Origin{ProbeCC: "KZ", ProbeASN: "AS9198"}, Key: priv, Store: st, Enqueue: true,
 		Parallelism: 3, Observer: rec, NetworkKey: "net-test",
 	}
 	return r, st, nw, rec
@@ -292,12 +292,14 @@ func TestRunShutdownAfterMarksHeldResults(t *testing.T) {
 	r, st, nw, _ := newTestRunner(t, m, nettests.NetworkOnline, nettests.NetworkFullShutdown)
 	nw.up = false // canaries silent: nothing is confirmed during the run
 	r.ConfirmEvery = time.Nanosecond
-	sum, err := r.Run(context.Background(), inputs)
+	// An inconclusive URL takes the network's reason too (nettests.GateURL).
+	all := append(append([]string{}, inputs...), "https://inconclusive.example/")
+	sum, err := r.Run(context.Background(), all)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := storedVerdicts(t, st)
-	for _, in := range inputs {
+	for _, in := range all {
 		want := "inconclusive full_shutdown"
 		if in == "https://ok.example/" {
 			want = "ok" // a page that loaded did load
@@ -306,7 +308,7 @@ func TestRunShutdownAfterMarksHeldResults(t *testing.T) {
 			t.Errorf("%s stored as %q, want %q", in, got[in], want)
 		}
 	}
-	if sum.URLs["inconclusive"] != 5 || sum.URLs["ok"] != 1 || len(sum.Blocked) != 0 {
+	if sum.URLs["inconclusive"] != 6 || sum.URLs["ok"] != 1 || len(sum.Blocked) != 0 {
 		t.Errorf("summary %+v", sum.URLs)
 	}
 }
@@ -384,7 +386,7 @@ func TestRunPoolIsBoundedAndConcurrent(t *testing.T) {
 func TestRunScrubsPublicAddress(t *testing.T) {
 	m := &fakeURLs{note: "seen from 203.0.113.77 and 2001:db8::77"}
 	r, st, _, rec := newTestRunner(t, m, nettests.NetworkOnline)
-	r.Identity.Scrub = []string{"203.0.113.77", "2001:db8::77"}
+	r.Origin.Scrub = []string{"203.0.113.77", "2001:db8::77"}
 	if _, err := r.Run(context.Background(), []string{"https://ok.example/"}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/vantage-probe/vantage/probe/store"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // BenchmarkSaveMeasurement measures one durable save (verify + one transaction +
@@ -21,12 +21,12 @@ func BenchmarkSaveMeasurement(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			priv := collectortest.NewKey(b)
+			priv := uploadtest.NewKey(b)
 			run, _ := s.BeginRun(context.Background(), store.RunInfo{StartTime: t0})
 			body := strings.Repeat("<p>x</p>", size/8)
 			lines := make([][]byte, b.N)
 			for i := range lines {
-				lines[i] = collectortest.SignedLine(b, priv, fmt.Sprintf("uid-%d", i), "https://example.org/", t0, map[string]any{"body": body})
+				lines[i] = uploadtest.SignedLine(b, priv, fmt.Sprintf("uid-%d", i), "https://example.org/", t0, map[string]any{"body": body})
 			}
 			b.SetBytes(int64(len(lines[0])))
 			b.ResetTimer()
@@ -47,11 +47,11 @@ func BenchmarkQueueRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	priv := collectortest.NewKey(b)
+	priv := uploadtest.NewKey(b)
 	run, _ := s.BeginRun(context.Background(), store.RunInfo{StartTime: t0})
 	n := 50 * b.N
 	for i := range n {
-		line := collectortest.SignedLine(b, priv, fmt.Sprintf("uid-%d", i), "x", t0, nil)
+		line := uploadtest.SignedLine(b, priv, fmt.Sprintf("uid-%d", i), "x", t0, nil)
 		if err := s.SaveMeasurement(context.Background(), run, line, store.MeasurementMeta{UID: fmt.Sprintf("uid-%d", i)}, true); err != nil {
 			b.Fatal(err)
 		}

@@ -19,7 +19,7 @@ import (
 	"github.com/vantage-probe/vantage/report/sqlitedb"
 
 	"github.com/vantage-probe/vantage/probe/store"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // diskFullEnv tells the re-executed test binary that it runs inside its own mount
@@ -76,7 +76,7 @@ func diskFullInNamespace(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	run := beginRun(t, s)
 	saved := map[string][]byte{}
 	for i := range 20 {
@@ -87,7 +87,7 @@ func diskFullInNamespace(t *testing.T, dir string) {
 	// A measurement with a 1 MiB body: more than the WAL already holds, so saving it
 	// needs new blocks whatever sqlite reuses.
 	bigUID := "big-after-full"
-	big := collectortest.SignedLine(t, priv, bigUID, "https://example.org/", t0.Add(time.Hour),
+	big := uploadtest.SignedLine(t, priv, bigUID, "https://example.org/", t0.Add(time.Hour),
 		map[string]any{"verdict": "ok", "body": strings.Repeat("x", 1<<20)})
 	bigMeta := store.MeasurementMeta{UID: bigUID, TestName: "web_connectivity", Input: "https://example.org/", Verdict: "ok", StartTime: t0.Add(time.Hour)}
 
@@ -113,7 +113,7 @@ func diskFullInNamespace(t *testing.T, dir string) {
 	fit := 0
 	for i := range 50 {
 		uid := fmt.Sprintf("during-%d", i)
-		line := collectortest.SignedLine(t, priv, uid, "https://example.org/", t0.Add(2*time.Hour), map[string]any{"verdict": "ok"})
+		line := uploadtest.SignedLine(t, priv, uid, "https://example.org/", t0.Add(2*time.Hour), map[string]any{"verdict": "ok"})
 		meta := store.MeasurementMeta{UID: uid, TestName: "web_connectivity", Input: "https://example.org/", Verdict: "ok", StartTime: t0.Add(2 * time.Hour)}
 		if err := s.SaveMeasurement(ctx, run, line, meta, true); err == nil {
 			saved[uid] = line

@@ -18,7 +18,7 @@ import (
 	"github.com/vantage-probe/vantage/report/sqlitedb"
 
 	"github.com/vantage-probe/vantage/probe/store"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 var t0 = time.Date(2022, 1, 5, 10, 0, 0, 0, time.UTC)
@@ -44,7 +44,7 @@ func beginRun(t *testing.T, s *store.Store) int64 {
 
 func save(t *testing.T, s *store.Store, runID int64, priv ed25519.PrivateKey, uid string, start time.Time, enqueue bool) []byte {
 	t.Helper()
-	line := collectortest.SignedLine(t, priv, uid, "https://example.org/", start, map[string]any{"verdict": "ok"})
+	line := uploadtest.SignedLine(t, priv, uid, "https://example.org/", start, map[string]any{"verdict": "ok"})
 	meta := store.MeasurementMeta{UID: uid, TestName: "web_connectivity", Input: "https://example.org/", Verdict: "ok", StartTime: start}
 	if err := s.SaveMeasurement(context.Background(), runID, line, meta, enqueue); err != nil {
 		t.Fatalf("SaveMeasurement %s: %v", uid, err)
@@ -56,7 +56,7 @@ func TestSaveAndReadBack(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openStore(t, dir)
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	run := beginRun(t, s)
 	var lines [][]byte
 	for i := range 3 {
@@ -119,12 +119,12 @@ func TestSaveAndReadBack(t *testing.T) {
 func TestSaveIsIdempotentAndRefusesConflicts(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, t.TempDir())
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	run := beginRun(t, s)
 	line := save(t, s, run, priv, "uid-a", t0, true)
 	// The same bytes again (a retried save) succeed and change nothing.
 	save(t, s, run, priv, "uid-a", t0, true)
-	other := collectortest.SignedLine(t, priv, "uid-a", "https://other.example/", t0, nil)
+	other := uploadtest.SignedLine(t, priv, "uid-a", "https://other.example/", t0, nil)
 	err := s.SaveMeasurement(ctx, run, other, store.MeasurementMeta{UID: "uid-a"}, true)
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("conflicting save: err = %v, want ErrConflict", err)
@@ -142,9 +142,9 @@ func TestSaveIsIdempotentAndRefusesConflicts(t *testing.T) {
 func TestSaveRefusesBadInput(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, t.TempDir())
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	run := beginRun(t, s)
-	good := collectortest.SignedLine(t, priv, "uid-b", "x", t0, nil)
+	good := uploadtest.SignedLine(t, priv, "uid-b", "x", t0, nil)
 	tampered := bytes.Replace(good, []byte(`"probe_cc":"KZ"`), []byte(`"probe_cc":"RU"`), 1)
 	cases := []struct {
 		name string
@@ -178,7 +178,7 @@ func TestQueueLifecycleSurvivesReopen(t *testing.T) {
 	s := openStore(t, dir)
 	now := t0
 	s.Now = func() time.Time { return now }
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	run := beginRun(t, s)
 	for i := range 4 {
 		save(t, s, run, priv, fmt.Sprintf("q%d", i), t0, true)
@@ -253,7 +253,7 @@ func TestNewerSchemaIsRefusedAndUntouched(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)
 	run := beginRun(t, s)
-	save(t, s, run, collectortest.NewKey(t), "kept", t0, true)
+	save(t, s, run, uploadtest.NewKey(t), "kept", t0, true)
 	s.Close()
 	path := filepath.Join(dir, store.FileName)
 	raw, err := sql.Open(sqlitedb.DriverName, path)
@@ -295,7 +295,7 @@ func TestCorruptFilesAreRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			run := beginRun(t, s)
-			save(t, s, run, collectortest.NewKey(t), "x", t0, true)
+			save(t, s, run, uploadtest.NewKey(t), "x", t0, true)
 			s.Close()
 			b, _ := os.ReadFile(path)
 			// Overwrite everything after the 100-byte header, keeping the magic string.
@@ -357,7 +357,7 @@ func TestConcurrentSaves(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)
 	other := openStore(t, dir) // a second handle, as a second process would have
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	run := beginRun(t, s)
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
@@ -371,7 +371,7 @@ func TestConcurrentSaves(t *testing.T) {
 			}
 			for i := range 20 {
 				uid := fmt.Sprintf("w%d-%d", w, i)
-				line := collectortest.SignedLine(t, priv, uid, "x", t0, nil)
+				line := uploadtest.SignedLine(t, priv, uid, "x", t0, nil)
 				if err := st.SaveMeasurement(context.Background(), run, line, store.MeasurementMeta{UID: uid}, true); err != nil {
 					errs <- err
 				}
@@ -401,7 +401,7 @@ func TestCancelledContextStillSaves(t *testing.T) {
 	run := beginRun(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	line := collectortest.SignedLine(t, collectortest.NewKey(t), "late", "x", t0, nil)
+	line := uploadtest.SignedLine(t, uploadtest.NewKey(t), "late", "x", t0, nil)
 	if err := s.SaveMeasurement(ctx, run, line, store.MeasurementMeta{UID: "late"}, true); err != nil {
 		t.Fatalf("SaveMeasurement with a cancelled context: %v", err)
 	}
@@ -428,5 +428,24 @@ func TestOddDirectoryNames(t *testing.T) {
 	s = openStore(t, dir)
 	if runs, err := s.Runs(context.Background(), 0); err != nil || len(runs) != 1 {
 		t.Errorf("Runs = %v, %v", runs, err)
+	}
+}
+
+func TestPreferredRouteSurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	if got, err := s.PreferredRoute(ctx); err != nil || got != "" {
+		t.Fatalf("fresh store: %q, %v; want no route", got, err)
+	}
+	for _, key := range []string{"https://a.example", "https://a.example front cdn.example"} {
+		if err := s.SetPreferredRoute(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = openStore(t, dir)
+	if got, err := s.PreferredRoute(ctx); err != nil || got != "https://a.example front cdn.example" {
+		t.Errorf("after reopen: %q, %v; want the last route set", got, err)
 	}
 }

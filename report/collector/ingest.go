@@ -74,6 +74,9 @@ func (e *httpError) Error() string { return e.msg }
 
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	herr := s.ingest(w, r)
+	if herr != nil && herr.status < 500 && herr.status != http.StatusTooManyRequests {
+		s.limiter.chargeFailedUpload(r) // the client's fault, and no key proven
+	}
 	if herr != nil {
 		var line *int
 		if herr.line > 0 {
@@ -103,6 +106,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) *httpError {
 	}
 	defer release()
 	lines, recs, herr := readAndVerify(r, s.now())
+	setAnswerDeadline(w) // the body is read: what remains is bounded
 	if herr != nil {
 		return herr
 	}
@@ -285,7 +289,7 @@ func readLines(br *bufio.Reader, jobs chan<- *verifyJob, failed *atomic.Bool) ([
 			if len(all) == MaxBatchLines {
 				return all, tooLarge(0)
 			}
-			j := &verifyJob{line: numberedLine{no: no, data: t}}
+			j := &verifyJob{line: numberedLine{no: no, data: bytes.Clone(t)}}
 			all = append(all, j)
 			jobs <- j
 		}
@@ -301,8 +305,9 @@ func readLines(br *bufio.Reader, jobs chan<- *verifyJob, failed *atomic.Bool) ([
 
 var errLineTooLong = errors.New("line too long")
 
-// readLine returns the next line without its newline, in a slice of its own; at
-// most MaxLineBytes are gathered before errLineTooLong.
+// readLine returns the next line without its newline; at most MaxLineBytes are
+// gathered before errLineTooLong. The line may alias br's buffer (valid until the
+// next read): the caller copies the lines it keeps.
 func readLine(br *bufio.Reader) ([]byte, error) {
 	var line []byte
 	for {
@@ -310,21 +315,16 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 		if len(line)+len(chunk) > MaxLineBytes+1 {
 			return nil, errLineTooLong
 		}
-		switch {
-		case err == nil:
+		if err == nil {
 			chunk = chunk[:len(chunk)-1]
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
 			if line == nil {
-				return bytes.Clone(chunk), nil
-			}
-			return append(line, chunk...), nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			line = append(line, chunk...)
-		default:
-			if line == nil {
-				return bytes.Clone(chunk), err
+				return chunk, err
 			}
 			return append(line, chunk...), err
 		}
+		line = append(line, chunk...)
 	}
 }
 

@@ -191,7 +191,10 @@ func rejections() []rejection {
 			zw := gzip.NewWriter(&buf)
 			zw.Write(ndjson(good(t, p)))
 			// Blank lines: no single line is too long, only the whole body.
-			zw.Write(bytes.Repeat([]byte{'\n'}, collector.MaxRequestBytes))
+			blank := append(bytes.Repeat([]byte{' '}, 8<<20), '\n')
+			for range collector.MaxRequestBytes/len(blank) + 1 {
+				zw.Write(blank)
+			}
 			zw.Close()
 			return buf.Bytes()
 		},

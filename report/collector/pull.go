@@ -8,11 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/vantage-probe/vantage/report"
+	"github.com/vantage-probe/vantage/report/atomicfile"
 )
 
 // PullResult says what Pull wrote.
@@ -47,24 +46,14 @@ func Pull(ctx context.Context, client *http.Client, collectorURL string, filters
 	if resp.StatusCode != http.StatusOK {
 		return PullResult{}, fmt.Errorf("pull: %s: %s: %s", u, resp.Status, errorMessage(resp.Body))
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".vantage-pull-*")
-	if err != nil {
-		return PullResult{}, fmt.Errorf("pull: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	res, err := copyVerified(resp.Body, tmp)
-	if err == nil {
-		err = checkTrailer(resp.Trailer.Get(ExportTrailer), res.Lines)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
+	var res PullResult
+	err = atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		var err error
+		if res, err = copyVerified(resp.Body, w); err != nil {
+			return err
+		}
+		return checkTrailer(resp.Trailer.Get(ExportTrailer), res.Lines)
+	})
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}

@@ -123,6 +123,26 @@ func (l *limiter[K]) allow(client K, now time.Time) (bool, time.Duration) {
 	return false, wait
 }
 
+// peek reports whether client's bucket holds a token, without taking one or
+// tracking a new client.
+func (l *limiter[K]) peek(client K, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.clients[client]
+	if !ok {
+		return true, 0
+	}
+	b := e.Value.(*bucket[K])
+	tokens := b.tokens
+	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
+		tokens = math.Min(l.burst, tokens+elapsed*l.rate)
+	}
+	if tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - tokens) / l.rate * float64(time.Second))
+}
+
 // evictIdle forgets the clients not seen for l.idle (they are at the back).
 func (l *limiter[K]) evictIdle(now time.Time) {
 	for e := l.order.Back(); e != nil; e = l.order.Back() {
@@ -151,9 +171,16 @@ func (l *limiter[K]) tracked() int {
 // address would throttle all of them together, while a key that floods is limited
 // alone. A key costs nothing to make, so a flood of fresh keys is held by the
 // ingest byte budget and slots, not by this limiter.
+//
+// An upload refused as the client's fault (a 4xx but 429: no valid signature,
+// a forgery, a bad shape) proves no key, so it is charged to its address instead, in a bucket of
+// its own with the read limits; an address whose bucket is empty has its uploads
+// refused before they are read, which keeps a flood of garbage from one address
+// from costing more than its reading.
 type rateLimiter struct {
 	ingest   *limiter[string]       // per probe id; nil: not limited
 	read     *limiter[netip.Prefix] // per address prefix; nil: not limited
+	failed   *limiter[netip.Prefix] // failed uploads per address prefix; nil: not limited
 	trustXFF bool
 	now      func() time.Time
 }
@@ -165,8 +192,19 @@ func newRateLimiter(rl RateLimit, now func() time.Time) *rateLimiter {
 	}
 	if rl.ReadRate > 0 {
 		r.read = newLimiter[netip.Prefix](rl.ReadRate, rl.ReadBurst, rl.MaxClients, rl.Idle)
+		r.failed = newLimiter[netip.Prefix](rl.ReadRate, rl.ReadBurst, rl.MaxClients, rl.Idle)
 	}
 	return r
+}
+
+// chargeFailedUpload takes a token from the failed-upload bucket of r's address.
+func (rl *rateLimiter) chargeFailedUpload(r *http.Request) {
+	if rl == nil || rl.failed == nil {
+		return
+	}
+	if client, ok := clientPrefix(r, rl.trustXFF); ok {
+		rl.failed.allow(client, rl.now())
+	}
 }
 
 // isUpload tells the requests limited per probe key rather than per address.
@@ -175,10 +213,11 @@ func isUpload(r *http.Request) bool {
 }
 
 // wrap answers 429 with Retry-After (whole seconds, at least 1) to a reading
-// client whose bucket is empty, before anything of the request is read.
+// client whose bucket is empty, and to an upload from an address whose failed
+// uploads emptied its bucket, before anything of the request is read.
 func (rl *rateLimiter) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rl.read == nil || isUpload(r) {
+		if rl.read == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -187,7 +226,13 @@ func (rl *rateLimiter) wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if allowed, wait := rl.read.allow(client, rl.now()); !allowed {
+		allowed, wait := false, time.Duration(0)
+		if isUpload(r) {
+			allowed, wait = rl.failed.peek(client, rl.now())
+		} else {
+			allowed, wait = rl.read.allow(client, rl.now())
+		}
+		if !allowed {
 			w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(wait)))
 			writeError(w, http.StatusTooManyRequests, "rate limited, retry later", nil)
 			return

@@ -3,6 +3,7 @@ package collector_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -192,5 +193,41 @@ func BenchmarkRateLimitedFlood(b *testing.B) {
 	rows, err := c.DB.List(context.Background(), storage.Filter{}, nil, storage.OldestFirst, 10)
 	if err != nil || len(rows) != 1 {
 		b.Errorf("store holds %d (%v), want the 1 of the burst", len(rows), err)
+	}
+}
+
+func TestFailedUploadsAreLimitedPerAddress(t *testing.T) {
+	// Garbage proves no key, so it is charged to its address: after the read
+	// burst of failures, that address's uploads are refused before being read,
+	// even a valid one; another address is still served, and the bucket refills.
+	clock := &fakeClock{now: t0.Add(time.Hour)}
+	c := collectortest.NewWithConfig(t, collectortest.SQLite, collector.Config{
+		Now:       clock.Now,
+		RateLimit: &collector.RateLimit{IngestRate: 10, IngestBurst: 60, ReadRate: 1, ReadBurst: 3},
+	})
+	p := collectortest.NewProbe(t)
+	flooder, other := clientFrom("127.0.0.2"), clientFrom("127.0.0.3")
+	ingest := c.URL + "/api/v1/measurements"
+	for i := range 3 {
+		if status, _ := send(t, flooder, http.MethodPost, ingest, []byte(`{"not":"signed"}`)); status != http.StatusBadRequest {
+			t.Fatalf("garbage upload %d: %d, want 400", i, status)
+		}
+	}
+	good := p.SignSpec(t, webSpec("https://good.example/", t0))
+	if status, retry := send(t, flooder, http.MethodPost, ingest, good); status != http.StatusTooManyRequests || retry != "1" {
+		t.Errorf("upload after 3 failures: %d, Retry-After %q; want 429, 1", status, retry)
+	}
+	if status, _ := send(t, other, http.MethodPost, ingest, good); status != http.StatusOK {
+		t.Errorf("the same upload from another address: %d", status)
+	}
+	clock.advance(time.Second)
+	if status, _ := send(t, flooder, http.MethodPost, ingest, p.SignSpec(t, webSpec("https://later.example/", t0))); status != http.StatusOK {
+		t.Errorf("after the refill: %d, want 200", status)
+	}
+	// Successful uploads cost that bucket nothing.
+	for i := range 5 {
+		if status, _ := send(t, flooder, http.MethodPost, ingest, p.SignSpec(t, webSpec(fmt.Sprintf("https://ok%d.example/", i), t0))); status != http.StatusOK {
+			t.Errorf("good upload %d: %d", i, status)
+		}
 	}
 }

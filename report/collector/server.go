@@ -143,10 +143,33 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, "no such API endpoint", nil)
 	})
 	mux.Handle("/", web.Handler())
+	h := withWriteDeadline(mux)
 	if s.limiter != nil {
-		return s.limiter.wrap(mux)
+		return s.limiter.wrap(h)
 	}
-	return mux
+	return h
+}
+
+// answerWriteTimeout bounds the writing of every answer but the export's (which
+// sets a deadline per write): a client that stops reading a large list or
+// aggregate is disconnected rather than holding the handler and its rows.
+const answerWriteTimeout = 2 * time.Minute
+
+// withWriteDeadline sets the answer's write deadline at the start of every request
+// but an upload, whose body may take minutes to arrive: ingest sets it once the
+// body is read.
+func withWriteDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isUpload(r) {
+			setAnswerDeadline(w)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func setAnswerDeadline(w http.ResponseWriter) {
+	// An error means the writer has no deadlines (a test recorder).
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerWriteTimeout))
 }
 
 // Server timeouts. Uploads of MaxRequestBytes from a slow mobile link need minutes;

@@ -112,7 +112,7 @@ func (c *Client) transport(r Route) (*http.Transport, error) {
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: DefaultConnectTimeout}).DialContext
 	}
-	t := &http.Transport{
+	base := &http.Transport{
 		DialContext:         dial,
 		TLSClientConfig:     c.TLS.Clone(),
 		TLSHandshakeTimeout: DefaultHandshakeTimeout,
@@ -120,17 +120,92 @@ func (c *Client) transport(r Route) (*http.Transport, error) {
 		MaxIdleConnsPerHost: 2,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	if t.TLSClientConfig == nil {
-		t.TLSClientConfig = &tls.Config{}
+	if base.TLSClientConfig == nil {
+		base.TLSClientConfig = &tls.Config{}
 	}
-	if r.Proxy != "" {
-		p, err := url.Parse(r.Proxy)
-		if err != nil {
-			return nil, fmt.Errorf("upload: route %s: %w", r, err)
+	return withProxy(base, r)
+}
+
+// withProxy is base, cloned with the route's proxy when it has one.
+func withProxy(base *http.Transport, r Route) (*http.Transport, error) {
+	if r.Proxy == "" {
+		return base, nil
+	}
+	p, err := url.Parse(r.Proxy)
+	if err != nil {
+		return nil, fmt.Errorf("upload: route %s: %w", r, err)
+	}
+	t := base.Clone()
+	t.Proxy = http.ProxyURL(p)
+	return t, nil
+}
+
+// RouteBase is the base URL to address a route with through a RouteTransport:
+// the route's URL, with the front as its host when fronted.
+func RouteBase(r Route) string {
+	u, err := url.Parse(strings.TrimSuffix(r.URL, "/"))
+	if err != nil || r.Front == "" {
+		return strings.TrimSuffix(r.URL, "/")
+	}
+	u.Host = r.Front
+	return u.String()
+}
+
+// RouteTransport carries each request over the route it is addressed to (by
+// RouteBase): through the route's proxy, and for a fronted route with the
+// route's own host as Host. Requests to other URLs use the base transport. It
+// gives any HTTP client (the control helpers') the routes of the upload.
+type RouteTransport struct {
+	base   *http.Transport
+	routes map[string]routeHop // scheme://host of RouteBase → hop
+}
+
+type routeHop struct {
+	host string // Host header for a fronted route, "" otherwise
+	rt   *http.Transport
+}
+
+var _ http.RoundTripper = (*RouteTransport)(nil)
+
+// NewRouteTransport builds the transport of routes on base (its TLS roots,
+// timeouts and pool settings; each proxied route gets a clone). Two routes
+// addressed the same way are an error: a request could not tell them apart.
+func NewRouteTransport(routes []Route, base *http.Transport) (*RouteTransport, error) {
+	t := &RouteTransport{base: base, routes: map[string]routeHop{}}
+	for _, r := range routes {
+		if err := r.Validate(); err != nil {
+			return nil, err
 		}
-		t.Proxy = http.ProxyURL(p)
+		u, _ := url.Parse(RouteBase(r))
+		key := u.Scheme + "://" + u.Host
+		if _, dup := t.routes[key]; dup {
+			return nil, fmt.Errorf("%w: two routes are addressed as %s (give them different fronts)", ErrBadRoute, key)
+		}
+		rt, err := withProxy(base, r)
+		if err != nil {
+			return nil, err
+		}
+		hop := routeHop{rt: rt}
+		if r.Front != "" {
+			orig, _ := url.Parse(r.URL)
+			hop.host = orig.Host
+		}
+		t.routes[key] = hop
 	}
 	return t, nil
+}
+
+// RoundTrip sends req over its route.
+func (t *RouteTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	hop, ok := t.routes[req.URL.Scheme+"://"+req.URL.Host]
+	if !ok {
+		return t.base.RoundTrip(req)
+	}
+	if hop.host != "" {
+		req = req.Clone(req.Context())
+		req.Host = hop.host
+	}
+	return hop.rt.RoundTrip(req)
 }
 
 // httpClient returns the client of route i, built once per Client. Client.HTTP,

@@ -17,8 +17,8 @@ import (
 	"testing"
 
 	"github.com/vantage-probe/vantage/report/upload"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
 	"github.com/vantage-probe/vantage/report/upload/proxytest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // closedPort is a loopback address nothing listens on: connects are refused.
@@ -51,11 +51,11 @@ var _ upload.RouteMemory = (*rememberingQueue)(nil)
 
 func signedLines(t *testing.T, n int) [][]byte {
 	t.Helper()
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	var out [][]byte
 	for i := range n {
 		uid := "uid-" + string(rune('a'+i/26)) + string(rune('a'+i%26))
-		out = append(out, collectortest.SignedLine(t, priv, uid, "https://example.org/", t0, map[string]any{"i": i}))
+		out = append(out, uploadtest.SignedLine(t, priv, uid, "https://example.org/", t0, map[string]any{"i": i}))
 	}
 	return out
 }
@@ -73,7 +73,7 @@ func (f *failures) add(_ context.Context, x upload.Failure) {
 }
 
 func TestDeadFirstRouteFallsBackAndTheWorkingRouteIsRemembered(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
 	dead := "http://" + closedPort(t)
 	sl := &sleeps{}
@@ -130,10 +130,10 @@ func TestEveryRouteDeadRetriesRoundsThenWaits(t *testing.T) {
 }
 
 func TestRefusedMeasurementIsNotRetriedOnAnotherRoute(t *testing.T) {
-	first, second := collectortest.NewServer(), collectortest.NewServer()
+	first, second := uploadtest.NewServer(), uploadtest.NewServer()
 	defer first.Close()
 	defer second.Close()
-	first.FailNext(1, collectortest.Fault{Status: http.StatusUnprocessableEntity})
+	first.FailNext(1, uploadtest.Fault{Status: http.StatusUnprocessableEntity})
 	c := newClient("", &sleeps{})
 	c.Routes = []upload.Route{{URL: first.URL}, {URL: second.URL}}
 	q := queueOf(signedLines(t, 1)...)
@@ -147,7 +147,7 @@ func TestRefusedMeasurementIsNotRetriedOnAnotherRoute(t *testing.T) {
 }
 
 func TestNotTheCollectorOnOneRouteFallsBack(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
 	blockpage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "<html>Страница заблокирована</html>")
@@ -175,7 +175,7 @@ func TestNotTheCollectorOnOneRouteFallsBack(t *testing.T) {
 }
 
 func TestBodiesAreGzipped(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
 	var mu sync.Mutex
 	var encodings []string
@@ -227,7 +227,7 @@ func loopbackOnly(ctx context.Context, network, addr string) (net.Conn, error) {
 }
 
 func TestSOCKS5RouteReachesACollectorOnlyTheProxyKnows(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
 	colAddr := strings.TrimPrefix(col.URL, "http://")
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -253,7 +253,7 @@ func TestSOCKS5RouteReachesACollectorOnlyTheProxyKnows(t *testing.T) {
 
 // tlsCollector serves col over TLS with httptest's certificate (example.com and
 // *.example.com), recording each request's SNI and Host.
-func tlsCollector(t *testing.T, col *collectortest.Server) (addr string, roots *x509.CertPool, seen func() [][2]string) {
+func tlsCollector(t *testing.T, col *uploadtest.Server) (addr string, roots *x509.CertPool, seen func() [][2]string) {
 	t.Helper()
 	var mu sync.Mutex
 	var got [][2]string
@@ -275,7 +275,7 @@ func tlsCollector(t *testing.T, col *collectortest.Server) (addr string, roots *
 }
 
 func TestFrontedRouteSendsTheFrontsNameAndTheCollectorsHost(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
 	addr, roots, seen := tlsCollector(t, col)
 	_, port, _ := net.SplitHostPort(addr)
@@ -305,7 +305,7 @@ func TestFrontedRouteSendsTheFrontsNameAndTheCollectorsHost(t *testing.T) {
 }
 
 func TestCONNECTProxyRoute(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
 	addr, roots, seen := tlsCollector(t, col)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -350,5 +350,55 @@ func TestRouteValidation(t *testing.T) {
 	}
 	if s := (upload.Route{URL: "https://c.example", Proxy: "socks5h://user:secret@127.0.0.1:9050"}).String(); strings.Contains(s, "secret") {
 		t.Errorf("String() shows the proxy password: %s", s)
+	}
+}
+
+func TestRouteTransportFrontsAndProxiesByAddress(t *testing.T) {
+	col := uploadtest.NewServer()
+	defer col.Close()
+	addr, roots, seen := tlsCollector(t, col)
+	_, port, _ := net.SplitHostPort(addr)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	px := proxytest.ServeSOCKS5(ln, func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	})
+	defer px.Close()
+	base := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+		switch {
+		case strings.HasPrefix(a, "127.0.0.1:"): // the proxy
+			return (&net.Dialer{}).DialContext(ctx, network, a)
+		case strings.HasPrefix(a, "cdn.example.com:"): // the front
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}
+		return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+	}}
+	fronted := upload.Route{URL: "https://helper.example.net:" + port, Front: "cdn.example.com:" + port}
+	proxied := upload.Route{URL: "https://proxied.example.com:" + port, Proxy: "socks5h://" + px.Addr()}
+	rt, err := upload.NewRouteTransport([]upload.Route{fronted, proxied}, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: rt}
+	for _, r := range []upload.Route{fronted, proxied} {
+		resp, err := hc.Get(upload.RouteBase(r) + "/api/v1/measurements")
+		if err != nil {
+			t.Fatalf("%s: %v", r, err)
+		}
+		resp.Body.Close()
+	}
+	got := seen()
+	want := [][2]string{{"cdn.example.com", "helper.example.net:" + port}, {"proxied.example.com", "proxied.example.com:" + port}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("(SNI, Host) seen %v, want %v", got, want)
+	}
+	if len(px.Targets()) != 1 || px.Targets()[0] != "proxied.example.com:"+port {
+		t.Errorf("proxy targets %v", px.Targets())
+	}
+	// A URL that is no route's goes out on the base transport.
+	if _, err := hc.Get("https://other.example.net:" + port + "/"); err == nil {
+		t.Error("a request to no route reached a server past the refusing dialer")
+	}
+	if _, err := upload.NewRouteTransport([]upload.Route{{URL: "https://a.example"}, {URL: "https://a.example", Proxy: "socks5h://127.0.0.1:1"}}, base); !errors.Is(err, upload.ErrBadRoute) {
+		t.Errorf("two routes addressed alike: err = %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package upload_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 // sent is one request as the collector would see it.
 type sent struct {
 	path, contentType string
+	encoding          string
 	uids              []string
 	body              []byte
 }
@@ -36,8 +38,16 @@ type scripted struct {
 }
 
 func (sc *scripted) RoundTrip(r *http.Request) (*http.Response, error) {
-	body, _ := io.ReadAll(r.Body)
-	s := sent{path: r.URL.Path, contentType: r.Header.Get("Content-Type"), body: body}
+	var in io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		in = zr
+	}
+	body, _ := io.ReadAll(in)
+	s := sent{path: r.URL.Path, contentType: r.Header.Get("Content-Type"), encoding: r.Header.Get("Content-Encoding"), body: body}
 	sc2 := bufio.NewScanner(bytes.NewReader(body))
 	for sc2.Scan() {
 		var head struct {
@@ -206,8 +216,8 @@ func TestBatchLineFaultIsolates(t *testing.T) {
 }
 
 // TestRequestShape: one line goes as application/json, several as
-// application/x-ndjson, each line followed by "\n", to the collector's path
-// whether or not its URL ends in a slash.
+// application/x-ndjson, each line followed by "\n" (gzip-compressed), to the
+// collector's path whether or not its URL ends in a slash.
 func TestRequestShape(t *testing.T) {
 	sc := &scripted{answer: func(_ int, s sent) (int, http.Header, string) { return 200, nil, ack(s) }}
 	var waits []time.Duration
@@ -224,7 +234,7 @@ func TestRequestShape(t *testing.T) {
 		{"application/json", "{\"measurement_uid\":\"z\"}\n"},
 	}
 	for i, r := range sc.reqs {
-		if r.path != upload.Path || r.contentType != want[i].ctype || string(r.body) != want[i].body {
+		if r.path != upload.Path || r.contentType != want[i].ctype || r.encoding != "gzip" || string(r.body) != want[i].body {
 			t.Errorf("request %d: %s %s %q, want %s %s %q", i, r.path, r.contentType, r.body, upload.Path, want[i].ctype, want[i].body)
 		}
 	}
@@ -370,3 +380,52 @@ func TestTransportErrorsAreRetried(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// cutBody returns its text, then a read error: a connection lost mid-answer.
+type cutBody struct{ r io.Reader }
+
+func (b *cutBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		return n, errors.New("connection reset by peer")
+	}
+	return n, err
+}
+
+func (b *cutBody) Close() error { return nil }
+
+// TestCutAnswers: an acknowledgement cut mid-body is as if it never came (retried,
+// nothing marked); a cut refusal is still a refusal (one request, the line
+// rejected): only a 200's body matters.
+func TestCutAnswers(t *testing.T) {
+	for _, c := range []struct {
+		status             int
+		requests, rejected int
+		wantErr            error
+	}{
+		{200, 5, 0, upload.ErrUnavailable},
+		{400, 1, 1, nil},
+		{404, 1, 0, upload.ErrProtocol},
+	} {
+		n := 0
+		var waits []time.Duration
+		cl := scriptClient(nil, &waits)
+		cl.HTTP = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			n++
+			body := `{"results":[{"measurement_uid":"m1","status":"stored"}]}`
+			if c.status != 200 {
+				body = `{"error":"bad line"}`
+			}
+			return &http.Response{StatusCode: c.status, Header: http.Header{}, Body: &cutBody{strings.NewReader(body)}, Request: r}, nil
+		})}
+		q := newRecQueue("m1")
+		res, err := cl.Drain(context.Background(), q)
+		if (c.wantErr == nil) != (err == nil) || (c.wantErr != nil && !errors.Is(err, c.wantErr)) {
+			t.Errorf("cut %d: err %v, want %v", c.status, err, c.wantErr)
+		}
+		if n != c.requests || res.Rejected != c.rejected || len(q.uploaded) != 0 {
+			t.Errorf("cut %d: %d requests, %d rejected, uploaded %v; want %d requests, %d rejected, nothing uploaded",
+				c.status, n, res.Rejected, q.uploaded, c.requests, c.rejected)
+		}
+	}
+}

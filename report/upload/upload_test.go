@@ -16,7 +16,7 @@ import (
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report"
 	"github.com/vantage-probe/vantage/report/upload"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 var t0 = time.Date(2022, 1, 5, 10, 0, 0, 0, time.UTC)
@@ -65,7 +65,7 @@ func fill(t testing.TB, dir string, priv ed25519.PrivateKey, n int) (*store.Stor
 	lines := map[string][]byte{}
 	for i := range n {
 		uid := fmt.Sprintf("uid-%03d", i)
-		line := collectortest.SignedLine(t, priv, uid, "https://example.org/", t0, map[string]any{"body": "<b>Доступ</b>\xff"})
+		line := uploadtest.SignedLine(t, priv, uid, "https://example.org/", t0, map[string]any{"body": "<b>Доступ</b>\xff"})
 		if err := s.SaveMeasurement(context.Background(), run, line, store.MeasurementMeta{UID: uid}, true); err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func fill(t testing.TB, dir string, priv ed25519.PrivateKey, n int) (*store.Stor
 	return s, lines
 }
 
-func assertCollectorHasExactly(t *testing.T, c *collectortest.Server, want map[string][]byte) {
+func assertCollectorHasExactly(t *testing.T, c *uploadtest.Server, want map[string][]byte) {
 	t.Helper()
 	got := c.Stored()
 	if len(got) != len(want) {
@@ -97,9 +97,9 @@ func queueStats(t *testing.T, s *store.Store) store.QueueStats {
 }
 
 func TestDrainUploadsEverythingInBatches(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
-	s, lines := fill(t, t.TempDir(), collectortest.NewKey(t), 25)
+	s, lines := fill(t, t.TempDir(), uploadtest.NewKey(t), 25)
 	var sl sleeps
 	res, err := newClient(col.URL, &sl).Drain(context.Background(), s)
 	if err != nil {
@@ -123,11 +123,11 @@ func TestDrainUploadsEverythingInBatches(t *testing.T) {
 // duplicates. Then the whole queue is sent again from a fresh store (as after a
 // crash before MarkUploaded): still nothing is stored twice.
 func TestLostAcknowledgementIsHarmless(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	s, lines := fill(t, t.TempDir(), priv, 10)
-	col.FailNext(1, collectortest.Fault{Die: true, StoreFirst: true})
+	col.FailNext(1, uploadtest.Fault{Die: true, StoreFirst: true})
 	var sl sleeps
 	res, err := newClient(col.URL, &sl).Drain(context.Background(), s)
 	if err != nil {
@@ -159,11 +159,11 @@ func TestLostAcknowledgementIsHarmless(t *testing.T) {
 // measurements wait in the store across restarts and leave once it is back.
 func TestQueueSurvivesRestarts(t *testing.T) {
 	dir := t.TempDir()
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	s, lines := fill(t, dir, priv, 15)
 
 	// Unreachable: a closed port on loopback.
-	dead := collectortest.NewServer()
+	dead := uploadtest.NewServer()
 	dead.Close()
 	var sl sleeps
 	c := newClient(dead.URL, &sl)
@@ -185,9 +185,9 @@ func TestQueueSurvivesRestarts(t *testing.T) {
 	}
 	now := time.Now()
 	s.Now = func() time.Time { return now }
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
-	col.FailNext(3, collectortest.Fault{Status: http.StatusServiceUnavailable})
+	col.FailNext(3, uploadtest.Fault{Status: http.StatusServiceUnavailable})
 	c = newClient(col.URL, &sl)
 	c.MaxAttempts = 3
 	res, err := c.Drain(context.Background(), s)
@@ -214,11 +214,11 @@ func TestQueueSurvivesRestarts(t *testing.T) {
 }
 
 func TestBackoffGrowsWithJitterAndHonoursRetryAfter(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
-	s, _ := fill(t, t.TempDir(), collectortest.NewKey(t), 1)
-	col.FailNext(3, collectortest.Fault{Status: http.StatusBadGateway})
-	col.FailNext(1, collectortest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "7"})
+	s, _ := fill(t, t.TempDir(), uploadtest.NewKey(t), 1)
+	col.FailNext(3, uploadtest.Fault{Status: http.StatusBadGateway})
+	col.FailNext(1, uploadtest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "7"})
 	var sl sleeps
 	c := newClient(col.URL, &sl)
 	jitters := []float64{0, 0.999, 0.5, 0}
@@ -241,10 +241,10 @@ func TestBackoffGrowsWithJitterAndHonoursRetryAfter(t *testing.T) {
 }
 
 func TestLongRetryAfterLeavesTheQueueAlone(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
-	s, _ := fill(t, t.TempDir(), collectortest.NewKey(t), 3)
-	col.FailNext(1, collectortest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "3600"})
+	s, _ := fill(t, t.TempDir(), uploadtest.NewKey(t), 3)
+	col.FailNext(1, uploadtest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "3600"})
 	var sl sleeps
 	_, err := newClient(col.URL, &sl).Drain(context.Background(), s)
 	if !errors.Is(err, upload.ErrUnavailable) || len(sl.all()) != 0 || col.Requests() != 1 {
@@ -259,17 +259,17 @@ func TestLongRetryAfterLeavesTheQueueAlone(t *testing.T) {
 // TestBadLinesAreIsolated: a batch the collector refuses is sent line by line; only
 // the refused lines are marked rejected, the others are stored.
 func TestBadLinesAreIsolated(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	s, lines := fill(t, t.TempDir(), priv, 6)
 	// The collector already holds different bytes for uid-002 (409 Conflict) ...
-	clash := collectortest.SignedLine(t, priv, "uid-002", "https://elsewhere.example/", t0, nil)
+	clash := uploadtest.SignedLine(t, priv, "uid-002", "https://elsewhere.example/", t0, nil)
 	if res, err := newClient(col.URL, &sleeps{}).Drain(context.Background(), queueOf(clash)); err != nil || res.Uploaded != 1 {
 		t.Fatalf("seeding the clash: %+v, %v", res, err)
 	}
 	// ... and uid-004 is too large for it (413).
-	big := collectortest.SignedLine(t, priv, "uid-big", "https://example.org/", t0, map[string]any{"body": strings.Repeat("x", 64<<10)})
+	big := uploadtest.SignedLine(t, priv, "uid-big", "https://example.org/", t0, map[string]any{"body": strings.Repeat("x", 64<<10)})
 	run, _ := s.BeginRun(context.Background(), store.RunInfo{StartTime: t0})
 	if err := s.SaveMeasurement(context.Background(), run, big, store.MeasurementMeta{UID: "uid-big"}, true); err != nil {
 		t.Fatal(err)
@@ -362,12 +362,12 @@ func (q *memQueue) MarkUploadFailed(_ context.Context, uid string, permanent boo
 var _ upload.Queue = (*memQueue)(nil)
 
 func TestBadSignatureIsRejectedAlone(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
-	priv := collectortest.NewKey(t)
-	a := collectortest.SignedLine(t, priv, "a", "x", t0, nil)
-	b := bytes.Replace(collectortest.SignedLine(t, priv, "b", "x", t0, nil), []byte(`"KZ"`), []byte(`"RU"`), 1)
-	c := collectortest.SignedLine(t, priv, "c", "x", t0, nil)
+	priv := uploadtest.NewKey(t)
+	a := uploadtest.SignedLine(t, priv, "a", "x", t0, nil)
+	b := bytes.Replace(uploadtest.SignedLine(t, priv, "b", "x", t0, nil), []byte(`"KZ"`), []byte(`"RU"`), 1)
+	c := uploadtest.SignedLine(t, priv, "c", "x", t0, nil)
 	q := queueOf(a, b, c)
 	res, err := newClient(col.URL, &sleeps{}).Drain(context.Background(), q)
 	if err != nil || res.Uploaded != 2 || res.Rejected != 1 {
@@ -399,7 +399,7 @@ func TestNotTheCollectorMarksNothing(t *testing.T) {
 				w.Write([]byte(c.body))
 			}))
 			defer srv.Close()
-			s, _ := fill(t, t.TempDir(), collectortest.NewKey(t), 2)
+			s, _ := fill(t, t.TempDir(), uploadtest.NewKey(t), 2)
 			_, err := newClient(srv.URL, &sleeps{}).Drain(context.Background(), s)
 			if !errors.Is(err, c.want) {
 				t.Errorf("err = %v, want %v", err, c.want)
@@ -412,10 +412,10 @@ func TestNotTheCollectorMarksNothing(t *testing.T) {
 }
 
 func TestCancelStopsWithoutLoss(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
-	s, _ := fill(t, t.TempDir(), collectortest.NewKey(t), 3)
-	col.FailNext(5, collectortest.Fault{Status: http.StatusServiceUnavailable})
+	s, _ := fill(t, t.TempDir(), uploadtest.NewKey(t), 3)
+	col.FailNext(5, uploadtest.Fault{Status: http.StatusServiceUnavailable})
 	ctx, cancel := context.WithCancel(context.Background())
 	c := newClient(col.URL, &sleeps{})
 	c.Sleep = func(ctx context.Context, d time.Duration) error { cancel(); return ctx.Err() }
@@ -430,11 +430,11 @@ func TestCancelStopsWithoutLoss(t *testing.T) {
 }
 
 func TestRetryAfterForms(t *testing.T) {
-	col := collectortest.NewServer()
+	col := uploadtest.NewServer()
 	defer col.Close()
-	s, _ := fill(t, t.TempDir(), collectortest.NewKey(t), 1)
-	col.FailNext(1, collectortest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)})
-	col.FailNext(1, collectortest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: "soon"})
+	s, _ := fill(t, t.TempDir(), uploadtest.NewKey(t), 1)
+	col.FailNext(1, uploadtest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)})
+	col.FailNext(1, uploadtest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: "soon"})
 	var sl sleeps
 	if _, err := newClient(col.URL, &sl).Drain(context.Background(), s); err != nil {
 		t.Fatal(err)

@@ -24,12 +24,12 @@ const maxDoHQuery = 65535
 // "tls://127.0.0.1:PORT".
 func (s *Server) StartDoT(t testing.TB) string {
 	t.Helper()
-	cfg := &tls.Config{Certificates: []tls.Certificate{s.CA.Issue(t)}, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{Certificates: []tls.Certificate{issue(t, s.CA)}, MinVersion: tls.VersionTLS12}
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatalf("dnstest: listen dot: %v", err)
 	}
-	s.serve(t, &dns.Server{Listener: ln, Net: "tcp-tls", Handler: s})
+	s.serve(t, nil, ln)
 	return "tls://" + ln.Addr().String()
 }
 
@@ -39,7 +39,7 @@ func (s *Server) StartDoT(t testing.TB) string {
 func (s *Server) StartDoH(t testing.TB) string {
 	t.Helper()
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(s.serveDoH))
-	hs.TLS = &tls.Config{Certificates: []tls.Certificate{s.CA.Issue(t)}, MinVersion: tls.VersionTLS12}
+	hs.TLS = &tls.Config{Certificates: []tls.Certificate{issue(t, s.CA)}, MinVersion: tls.VersionTLS12}
 	hs.EnableHTTP2 = true
 	// Handshakes that fail on purpose (untrusted-certificate tests) are not news.
 	hs.Config.ErrorLog = log.New(io.Discard, "", 0)

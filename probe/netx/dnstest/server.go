@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/vantage-probe/vantage/probe/netx/netxtest"
 )
 
 // shutdownTimeout bounds how long cleanup waits for the servers to stop.
@@ -32,8 +34,8 @@ const shutdownTimeout = 5 * time.Second
 type Server struct {
 	// UDPAddr and TCPAddr are "127.0.0.1:PORT".
 	UDPAddr, TCPAddr string
-	// CA signed the DoT and DoH certificates; give CA.Pool to the client as roots.
-	CA *CA
+	// CA signed the DoT and DoH certificates; give CA.Pool() to the client as roots.
+	CA *netxtest.CA
 
 	mu      sync.Mutex
 	rules   map[string]Rule
@@ -41,8 +43,7 @@ type Server struct {
 
 	done     chan struct{} // closed at cleanup: delayed writes give up
 	stopOnce sync.Once
-	servers  []*dns.Server
-	wg       sync.WaitGroup // the servers' serve loops
+	serving  []*Serving
 }
 
 // NewServer starts UDP and TCP servers with rules (name -> rule; names are case
@@ -64,12 +65,11 @@ func NewServer(t testing.TB, rules map[string]Rule) *Server {
 	}
 	s.UDPAddr, s.TCPAddr = pc.LocalAddr().String(), ln.Addr().String()
 	t.Cleanup(s.stop)
-	s.serve(t, &dns.Server{PacketConn: pc, Net: "udp", Handler: s})
-	s.serve(t, &dns.Server{Listener: ln, Net: "tcp", Handler: s})
+	s.serve(t, pc, ln)
 	return s
 }
 
-// UDPURL is the resolver URL of the UDP server, for netx.Config.Lookup.
+// UDPURL is the resolver URL of the UDP server, for netx.Client.Lookup.
 func (s *Server) UDPURL() string { return "udp://" + s.UDPAddr }
 
 // TCPURL is the resolver URL of the TCP server.
@@ -90,24 +90,16 @@ func (s *Server) Queries(name, qtype string) int {
 	return s.queries[normalName(name)+" "+qtype]
 }
 
-// serve runs srv until cleanup, returning once it accepts queries.
-func (s *Server) serve(t testing.TB, srv *dns.Server) {
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	errc := make(chan error, 1)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		errc <- srv.ActivateAndServe()
-	}()
-	select {
-	case <-started:
-		s.mu.Lock()
-		s.servers = append(s.servers, srv)
-		s.mu.Unlock()
-	case err := <-errc:
-		t.Fatalf("dnstest: serve %s: %v", srv.Net, err)
+// serve serves the rules over pc and ln until cleanup, returning once they accept
+// queries.
+func (s *Server) serve(t testing.TB, pc net.PacketConn, ln net.Listener) {
+	srv, err := Serve(s, pc, ln)
+	if err != nil {
+		t.Fatal(err)
 	}
+	s.mu.Lock()
+	s.serving = append(s.serving, srv)
+	s.mu.Unlock()
 }
 
 // stop shuts every server down and waits for their loops; it runs once.
@@ -115,14 +107,13 @@ func (s *Server) stop() {
 	s.stopOnce.Do(func() {
 		close(s.done)
 		s.mu.Lock()
-		servers := s.servers
+		serving := s.serving
 		s.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		for _, srv := range servers {
-			_ = srv.ShutdownContext(ctx)
+		for _, srv := range serving {
+			srv.Stop(ctx)
 		}
-		s.wg.Wait()
 	})
 }
 

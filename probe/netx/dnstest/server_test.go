@@ -79,7 +79,7 @@ func TestMalformedReplyDoesNotUnpack(t *testing.T) {
 func TestDoHRefusesGET(t *testing.T) {
 	srv := dnstest.NewServer(t, nil)
 	url := srv.StartDoH(t)
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.CA.Pool, MinVersion: tls.VersionTLS12}}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.CA.Pool(), MinVersion: tls.VersionTLS12}}
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	defer tr.CloseIdleConnections()
 	resp, err := client.Get(url)

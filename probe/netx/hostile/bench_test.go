@@ -14,7 +14,7 @@ import (
 
 func benchmarkFetch(b *testing.B, url string) {
 	b.ReportAllocs()
-	var c netx.Config
+	var c netx.Client
 	for b.Loop() {
 		res, _ := c.Fetch(context.Background(), netx.NewTrace(timeZero, nil), url, netx.FetchOptions{})
 		if res == nil {
@@ -36,7 +36,7 @@ func BenchmarkFetchEndlessHeaderLine(b *testing.B) {
 func BenchmarkLookupReplyFlood(b *testing.B) {
 	b.ReportAllocs()
 	srv := hostile.NewDNSServer(b, hostile.Flood(1000))
-	c := netx.Config{Timeout: phaseTimeout}
+	c := netx.Client{Timeout: phaseTimeout}
 	for b.Loop() {
 		_, _ = c.LookupWithOptions(context.Background(), nil, srv.UDPURL(), "hostile.example", netx.DNSOptions{DuplicateWindow: -1})
 	}

@@ -24,7 +24,7 @@ const collectorLineBytes = 16 << 20
 func TestRecordedResponsesStayWithinTheBudget(t *testing.T) {
 	const hops = 10
 	srv := hostile.NewBloatedRedirects(t, hops)
-	var c netx.Config
+	var c netx.Client
 	trace := newTrace()
 	for range 3 {
 		res, err := c.Fetch(context.Background(), trace, srv.URL, patientOptions())

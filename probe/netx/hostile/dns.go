@@ -1,15 +1,18 @@
 package hostile
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/vantage-probe/vantage/probe/netx/dnstest"
 )
 
 // DNSResponder turns one query into the packets a hostile DNS server sends back, in
@@ -22,13 +25,15 @@ type DNSServer struct {
 	UDPAddr, TCPAddr string
 }
 
-// UDPURL is the resolver URL of the UDP server, for netx.Config.Lookup.
+// UDPURL is the resolver URL of the UDP server, for netx.Client.Lookup.
 func (s *DNSServer) UDPURL() string { return "udp://" + s.UDPAddr }
 
 // TCPURL is the resolver URL of the TCP server.
 func (s *DNSServer) TCPURL() string { return "tcp://" + s.TCPAddr }
 
-// NewDNSServer answers every query, over UDP and TCP, with what respond returns.
+// NewDNSServer answers every query, over UDP and TCP, with what respond returns,
+// through dnstest's serving loop (the one of every DNS test server): each packet is
+// one datagram over UDP, one length-prefixed frame over TCP.
 func NewDNSServer(t testing.TB, respond DNSResponder) *DNSServer {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -36,59 +41,30 @@ func NewDNSServer(t testing.TB, respond DNSResponder) *DNSServer {
 		t.Fatalf("hostile: listen udp: %v", err)
 	}
 	ln := listenTCP(t)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		serveUDP(pc, respond)
-	}()
-	t.Cleanup(func() {
-		pc.Close()
-		wg.Wait()
+	h := dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		if len(q.Question) != 1 {
+			return
+		}
+		for _, p := range respond(q) {
+			if _, err := w.Write(p); err != nil {
+				return
+			}
+		}
 	})
-	acceptLoop(t, ln, func(c net.Conn, _ <-chan struct{}) { serveTCPQuery(c, respond) })
+	srv, err := dnstest.Serve(h, pc, ln)
+	if err != nil {
+		t.Fatalf("hostile: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		srv.Stop(ctx)
+	})
 	return &DNSServer{UDPAddr: pc.LocalAddr().String(), TCPAddr: ln.Addr().String()}
 }
 
-func serveUDP(pc net.PacketConn, respond DNSResponder) {
-	buf := make([]byte, 65536)
-	for {
-		n, from, err := pc.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		q := new(dns.Msg)
-		if q.Unpack(buf[:n]) != nil || len(q.Question) != 1 {
-			continue
-		}
-		for _, p := range respond(q) {
-			if _, err := pc.WriteTo(p, from); err != nil {
-				break
-			}
-		}
-	}
-}
-
-func serveTCPQuery(c net.Conn, respond DNSResponder) {
-	var size [2]byte
-	if _, err := io.ReadFull(c, size[:]); err != nil {
-		return
-	}
-	raw := make([]byte, binary.BigEndian.Uint16(size[:]))
-	if _, err := io.ReadFull(c, raw); err != nil {
-		return
-	}
-	q := new(dns.Msg)
-	if q.Unpack(raw) != nil || len(q.Question) != 1 {
-		return
-	}
-	for _, p := range respond(q) {
-		frame := binary.BigEndian.AppendUint16(nil, uint16(len(p)))
-		if _, err := c.Write(append(frame, p...)); err != nil {
-			return
-		}
-	}
-}
+// stopTimeout bounds how long cleanup waits for the DNS servers to stop.
+const stopTimeout = 5 * time.Second
 
 // ManyAnswers answers A queries with n A records (198.18.x.y, the benchmarking
 // range, RFC 2544) and AAAA queries with an empty answer. The packet is not

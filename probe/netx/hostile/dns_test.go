@@ -19,7 +19,7 @@ func lookup(t *testing.T, resolverURL string, opts netx.DNSOptions) (*netx.DNSRe
 // lookupWithin looks hostile.example up with the given step timeout.
 func lookupWithin(t *testing.T, step time.Duration, resolverURL string, opts netx.DNSOptions) (*netx.DNSResult, error) {
 	t.Helper()
-	c := netx.Config{Timeout: step}
+	c := netx.Client{Timeout: step}
 	res, err := c.LookupWithOptions(context.Background(), newTrace(), resolverURL, "hostile.example", opts)
 	if res == nil {
 		t.Fatalf("Lookup returned no result (err %v)", err)
@@ -148,7 +148,7 @@ func TestDoHHostileBodies(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := netxtest.NewHTTPSServer(t, cert, h)
-			c := netx.Config{Timeout: patientTimeout, Roots: ca.Pool()}
+			c := netx.Client{Timeout: patientTimeout, Roots: ca.Pool()}
 			var err error
 			alloc := allocated(func() {
 				_, err = c.LookupWithOptions(context.Background(), newTrace(), "https://"+srv.Addr+"/dns-query", "hostile.example", netx.DNSOptions{})

@@ -84,7 +84,7 @@ func checkJSON(t *testing.T, v any) []byte {
 
 func fetch(t *testing.T, url string, opts netx.FetchOptions) (*netx.FetchResult, error) {
 	t.Helper()
-	var c netx.Config
+	var c netx.Client
 	res, err := c.Fetch(context.Background(), newTrace(), url, opts)
 	if res == nil {
 		t.Fatalf("Fetch returned no result (err %v)", err)

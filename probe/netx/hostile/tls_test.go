@@ -16,7 +16,7 @@ func TestTLSStallMidHandshakeTimesOut(t *testing.T) {
 	addr := hostile.NewTLSStall(t)
 	for _, hello := range []string{netx.ClientHelloChrome, netx.ClientHelloGo} {
 		t.Run(hello, func(t *testing.T) {
-			c := netx.Config{Timeout: phaseTimeout, ClientHello: hello}
+			c := netx.Client{Timeout: phaseTimeout, ClientHello: hello}
 			trace := newTrace()
 			conn, err := c.DialTCP(context.Background(), trace, addr)
 			if err != nil {

@@ -26,7 +26,7 @@ func TestEndlessBodyOverEveryTransport(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := patientOptions()
 			opts.Address, opts.HTTP3 = tc.srv.Addr, tc.http3
-			c := netx.Config{Roots: ca.Pool(), Timeout: patientTimeout}
+			c := netx.Client{Roots: ca.Pool(), Timeout: patientTimeout}
 			var res *netx.FetchResult
 			var err error
 			alloc := allocated(func() { res, err = c.Fetch(t.Context(), newTrace(), tc.srv.URLFor("hostile.example"), opts) })
@@ -67,7 +67,7 @@ func TestHugeHeadersOverEveryTransport(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := patientOptions()
 			opts.Address, opts.HTTP3 = tc.srv.Addr, tc.http3
-			c := netx.Config{Roots: ca.Pool(), Timeout: patientTimeout}
+			c := netx.Client{Roots: ca.Pool(), Timeout: patientTimeout}
 			var err error
 			alloc := allocated(func() { _, err = c.Fetch(t.Context(), newTrace(), tc.srv.URLFor("hostile.example"), opts) })
 			failure, op := failureOf(err)

@@ -115,6 +115,23 @@ func (ca *CA) issue(notBefore, notAfter time.Time, names []string) (tls.Certific
 	}, nil
 }
 
+// NewRootCA creates a CA with no intermediate: its root, whose common name and
+// organisation are name, signs the leaves and is served with them, as an
+// intercepting middlebox's national root does (the lab's interceptor).
+func NewRootCA(name string) (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("netxtest: root key: %w", err)
+	}
+	tmpl := caTemplate(name)
+	tmpl.Subject.Organization = []string{name}
+	root, err := createCert(tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("netxtest: root: %w", err)
+	}
+	return &CA{Root: root, Intermediate: root, rootKey: key, intermediateKey: key}, nil
+}
+
 func caTemplate(name string) *x509.Certificate {
 	return &x509.Certificate{
 		SerialNumber:          serial(),

@@ -65,3 +65,22 @@ func TestURLFor(t *testing.T) {
 		t.Errorf("Port = %q", s.Port())
 	}
 }
+
+// TestRootCAHasNoIntermediate: the lab's interceptor serves leaves signed by its
+// root itself, so the leaf's issuer is the root's name.
+func TestRootCAHasNoIntermediate(t *testing.T) {
+	ca, err := netxtest.NewRootCA("Qaznet Trust Network")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue("example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cert.Certificate) != 2 || cert.Leaf.Issuer.CommonName != "Qaznet Trust Network" || cert.Leaf.Issuer.Organization[0] != "Qaznet Trust Network" {
+		t.Fatalf("chain of %d, issuer %v", len(cert.Certificate), cert.Leaf.Issuer)
+	}
+	if _, err := cert.Leaf.Verify(x509.VerifyOptions{DNSName: "example.test", Roots: ca.Pool()}); err != nil {
+		t.Fatalf("leaf does not verify against the root alone: %v", err)
+	}
+}

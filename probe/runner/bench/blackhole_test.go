@@ -59,7 +59,7 @@ func runBlackHole(b *testing.B, urls []string, parallelism int) time.Duration {
 	}
 	defer st.Close()
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	env := &nettests.Env{Netx: &netx.Config{Resolver: "udp://127.0.0.1:1"}, Now: time.Now}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: "udp://127.0.0.1:1"}, Now: time.Now}
 	m, err := webconnectivity.NewWithConfig(env, webconnectivity.Config{
 		Retries: 1, RetrySpacing: time.Millisecond, QUIC: false, LabAllowPrivate: true,
 		Timeouts:  webconnectivity.TimeoutPolicy{Initial: blackHoleStepTimeout, Floor: blackHoleStepTimeout, Ceiling: blackHoleStepTimeout},
@@ -68,7 +68,7 @@ func runBlackHole(b *testing.B, urls []string, parallelism int) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := &runner.Runner{Measurer: m, Key: priv, Store: st, Parallelism: parallelism, Identity: runner.Identity{ProbeCC: "ZZ", ProbeASN: "AS0"}}
+	r := &runner.Runner{Measurer: m, Key: priv, Store: st, Parallelism: parallelism, Origin: runner.Origin{ProbeCC: "ZZ", ProbeASN: "AS0"}}
 	start := time.Now()
 	sum, err := r.Run(context.Background(), urls)
 	if err != nil {

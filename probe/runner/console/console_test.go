@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/probe/runner"
 )
 
@@ -86,5 +87,18 @@ func TestSummaryLineAndJSONLines(t *testing.T) {
 	s := last.Summary
 	if s.NetworkVerdict != "online" || s.URLs["blocked"] != 3 || len(s.Blocked["tcp.timeout"]) != 2 || s.RunID != 7 || s.DurationS != 75.2 {
 		t.Errorf("summary line %s", lines[1])
+	}
+}
+
+// TestEveryNetworkVerdictIsExplained: the sentence table follows the one verdict
+// list.
+func TestEveryNetworkVerdictIsExplained(t *testing.T) {
+	for _, v := range nettests.NetworkVerdicts() {
+		if networkText[v] == "" {
+			t.Errorf("no sentence for %q", v)
+		}
+	}
+	if len(networkText) != len(nettests.NetworkVerdicts()) {
+		t.Errorf("%d sentences for %d verdicts", len(networkText), len(nettests.NetworkVerdicts()))
 	}
 }

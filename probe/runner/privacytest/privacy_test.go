@@ -32,7 +32,7 @@ import (
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report"
 	"github.com/vantage-probe/vantage/report/upload"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // publicAddress plays the probe's public address. It is a documentation address
@@ -163,7 +163,7 @@ func TestNoStoredOrUploadedByteCarriesThePublicAddress(t *testing.T) {
 	helper := lyingHelper(t, ca)
 	// No Identity.Scrub: geolocation did not learn the address; the helper's answer
 	// during the run is the only source, as on a first run.
-	checkRun(t, newMeasurer(t, ca, dns.UDPURL(), helper), runner.Identity{ProbeCC: "KZ", ProbeASN: "AS9198"}, echoInputs(site))
+	checkRun(t, newMeasurer(t, ca, dns.UDPURL(), helper), runner.Origin{ProbeCC: "KZ", ProbeASN: "AS9198"}, echoInputs(site))
 }
 
 // TestGeolocatedAddressIsScrubbedFromOtherNettests: a nettest that never talks to the
@@ -172,11 +172,11 @@ func TestGeolocatedAddressIsScrubbedFromOtherNettests(t *testing.T) {
 	ca := netxtest.MustCA(t, "privacy CA")
 	site := netxtest.NewHTTPSServer(t, netxtest.MustIssue(t, ca, siteName), echoHandler())
 	dns := dnstest.NewServer(t, map[string]dnstest.Rule{siteName: dnstest.Answer("127.0.0.1")})
-	m, err := httpnettest.New(&nettests.Env{Netx: &netx.Config{Resolver: dns.UDPURL(), Roots: ca.Pool(), Timeout: 3 * time.Second}})
+	m, err := httpnettest.New(&nettests.Env{Netx: &netx.Client{Resolver: dns.UDPURL(), Roots: ca.Pool(), Timeout: 3 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := runner.Identity{ProbeCC: "KZ", ProbeASN: "AS9198", Scrub: []string{publicAddress}}
+	id := runner.Origin{ProbeCC: "KZ", ProbeASN: "AS9198", Scrub: []string{publicAddress}}
 	checkRun(t, m, id, echoInputs(site))
 }
 
@@ -189,9 +189,9 @@ func echoInputs(site *netxtest.Server) []string {
 // checkRun runs m on inputs through the runner with a store, a signing key and an
 // upload to a fake collector, then fails t if any byte saved, stored or sent
 // carries the public address, or if the echo never reached the measurements.
-func checkRun(t *testing.T, m nettests.Measurer, id runner.Identity, inputs []string) {
+func checkRun(t *testing.T, m nettests.Measurer, id runner.Origin, inputs []string) {
 	t.Helper()
-	collector := collectortest.NewServer()
+	collector := uploadtest.NewServer()
 	t.Cleanup(collector.Close)
 	dir := t.TempDir()
 	st, err := store.Open(dir)
@@ -203,7 +203,7 @@ func checkRun(t *testing.T, m nettests.Measurer, id runner.Identity, inputs []st
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	saved := &savedLines{}
 	r := &runner.Runner{
-		Measurer: m, Identity: id, Key: key, Store: st, Enqueue: true, Parallelism: 2, Observer: saved,
+		Measurer: m, Origin: id, Key: key, Store: st, Enqueue: true, Parallelism: 2, Observer: saved,
 		Drain: func(ctx context.Context) error {
 			_, err := up.Drain(ctx, st)
 			return err
@@ -315,7 +315,7 @@ func newMeasurer(t *testing.T, ca *netxtest.CA, resolver, helper string) *webcon
 	// machine must not turn a slow answer into a failure (without the helper's
 	// answer there is no address to scrub, and the test would prove nothing).
 	step := 3 * time.Second
-	env := &nettests.Env{Netx: &netx.Config{Resolver: resolver, Roots: ca.Pool(), Timeout: step}}
+	env := &nettests.Env{Netx: &netx.Client{Resolver: resolver, Roots: ca.Pool(), Timeout: step}}
 	m, err := webconnectivity.NewWithConfig(env, webconnectivity.Config{
 		Helpers:         []string{helper},
 		Retries:         1,

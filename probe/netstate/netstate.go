@@ -1,4 +1,9 @@
-package connectivity
+// Package netstate is the runner's live view of the network during a run: the
+// latest network verdict, and quick canary checks on demand (CanariesUp,
+// CanaryLoss) that web_connectivity asks between a URL's retries. The connectivity
+// nettest decides the verdict; this package only remembers it and samples the
+// canaries that nettest uses.
+package netstate
 
 import (
 	"context"
@@ -6,7 +11,9 @@ import (
 	"time"
 
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/nettests/connectivity"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/report/clock"
 )
 
 // Quick check of CanariesUp: a few TCP connects with a short timeout.
@@ -30,56 +37,53 @@ const (
 // Status holds the latest network verdict for the runner and checks canaries
 // quickly on demand. It is safe for concurrent use.
 type Status struct {
-	canaries []Canary
-	probes   Probes
+	canaries []connectivity.Canary
+	connect  netx.ConnectFunc
 	now      func() time.Time
 
 	mu      sync.Mutex
 	verdict string
-	// learned are canary addresses seen resolved in the last check, by canary name.
+	// learned are canary addresses seen probed in the last check, by canary name.
 	learned map[string]string
 }
 
 var _ nettests.NetworkStatus = (*Status)(nil)
 
-// NewStatus builds a status over the canaries and primitives New would use. A bad
-// [canaries] entry leaves the status without canaries (CanariesUp then reports
-// false): New reports the same error to whoever runs the test.
-func NewStatus(env *nettests.Env) *Status {
-	opts, err := optionsFromEnv(env)
+// New builds the live state over the canaries a connectivity check with cfg
+// probes, connecting through env's netx client (its Dial seam included) with
+// QuickTimeout per connect. A bad canary entry is an error, as it is for
+// connectivity.New: a state without canaries would call every URL's window silent.
+func New(env *nettests.Env, cfg connectivity.Config) (*Status, error) {
+	canaries, err := connectivity.Canaries(cfg)
 	if err != nil {
-		opts = Options{}
+		return nil, err
 	}
-	opts.Probes = NetxProbes(netxOf(env), QuickTimeout)
-	return NewStatusFrom(NewMeasurer(opts))
-}
-
-func netxOf(env *nettests.Env) *netx.Config {
-	if env == nil {
-		return nil
+	nc := netx.Client{}
+	now := time.Now
+	if env != nil && env.Netx != nil {
+		nc = *env.Netx
 	}
-	return env.Netx
-}
-
-// NewStatusFrom builds a status sharing a measurer's canaries and primitives.
-func NewStatusFrom(m *Measurer) *Status {
-	return &Status{canaries: m.canaries, probes: m.probes, now: m.now, learned: map[string]string{}}
+	if env != nil && env.Now != nil {
+		now = env.Now
+	}
+	nc.Timeout = QuickTimeout
+	return &Status{canaries: canaries, connect: nc.DialTCP, now: now, learned: map[string]string{}}, nil
 }
 
 // Observe records a connectivity result: its verdict becomes the status's, and the
-// addresses its canaries resolved to are kept for CanariesUp (which then needs no
-// DNS). The runner calls it with every connectivity result.
+// addresses its host canaries were probed at are kept for CanariesUp (which then
+// needs no DNS). The runner calls it with every connectivity result.
 func (s *Status) Observe(r nettests.NetworkResult) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.verdict = r.NetworkVerdict()
-	tk, ok := r.(*TestKeys)
+	tk, ok := r.(*connectivity.TestKeys)
 	if !ok {
 		return
 	}
 	for _, c := range tk.Canaries {
-		if a := pickAddress(c.Addrs); a != "" {
-			s.learned[c.Name] = joinHostPort(a, c.Port)
+		if a := c.ProbedAddress(); a != "" && c.Address == "" {
+			s.learned[c.Name] = a
 		}
 	}
 }
@@ -123,21 +127,30 @@ func (s *Status) CanariesUp(ctx context.Context) bool {
 // connectRetrying tries addr up to QuickAttempts times; it reports a success.
 func (s *Status) connectRetrying(ctx context.Context, trace *netx.Trace, addr string) bool {
 	for i := 0; i < QuickAttempts && ctx.Err() == nil; i++ {
-		cctx, cancel := context.WithTimeout(ctx, QuickTimeout)
-		ok, _ := s.probes.attempt(cctx, trace, ProtoTCP, addr, Canary{})
-		cancel()
-		if ok {
+		if s.connectOnce(ctx, trace, addr) {
 			return true
 		}
 	}
 	return false
 }
 
+// connectOnce opens and closes one TCP connection to addr within QuickTimeout.
+func (s *Status) connectOnce(ctx context.Context, trace *netx.Trace, addr string) bool {
+	cctx, cancel := context.WithTimeout(ctx, QuickTimeout)
+	defer cancel()
+	conn, err := s.connect(cctx, trace, addr)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
 func (s *Status) quickTargets() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
-	for _, class := range []string{ClassForeign, ClassDomestic} {
+	for _, class := range []string{connectivity.ClassForeign, connectivity.ClassDomestic} {
 		for _, c := range s.canaries {
 			addr := c.Address
 			if addr == "" {
@@ -179,12 +192,10 @@ func (s *Status) CanaryLoss(ctx context.Context) (failed, attempts int) {
 	for _, addr := range targets {
 		wg.Go(func() {
 			for i := 0; i < LossSamples && ctx.Err() == nil; i++ {
-				if i > 0 && sleepCtx(ctx, LossSpacing) != nil {
+				if i > 0 && clock.Sleep(ctx, LossSpacing) != nil {
 					return
 				}
-				cctx, cancel := context.WithTimeout(ctx, QuickTimeout)
-				ok, _ := s.probes.attempt(cctx, trace, ProtoTCP, addr, Canary{})
-				cancel()
+				ok := s.connectOnce(ctx, trace, addr)
 				if ctx.Err() != nil {
 					return // the caller gave up: not the network's loss
 				}

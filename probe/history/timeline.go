@@ -1,4 +1,4 @@
-package connectivity
+package history
 
 import (
 	"sort"

@@ -1,8 +1,8 @@
-// Package collectortest runs a fake collector on loopback that speaks the upload
+// Package uploadtest runs a fake collector on loopback that speaks the upload
 // wire protocol (POST /api/v1/measurements), verifies every line with
 // report.Verify, stores by measurement_uid, and can be told to fail, rate-limit,
 // stall or drop connections, so that upload clients can be tested against it.
-package collectortest
+package uploadtest
 
 import (
 	"bytes"

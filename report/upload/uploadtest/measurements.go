@@ -1,4 +1,4 @@
-package collectortest
+package uploadtest
 
 import (
 	"crypto/ed25519"
@@ -14,7 +14,7 @@ func NewKey(tb testing.TB) ed25519.PrivateKey {
 	tb.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		tb.Fatalf("collectortest: generate key: %v", err)
+		tb.Fatalf("uploadtest: generate key: %v", err)
 	}
 	return priv
 }
@@ -46,11 +46,11 @@ func Sign(tb testing.TB, priv ed25519.PrivateKey, m *report.Measurement) []byte 
 	tb.Helper()
 	b, err := report.Marshal(m)
 	if err != nil {
-		tb.Fatalf("collectortest: marshal: %v", err)
+		tb.Fatalf("uploadtest: marshal: %v", err)
 	}
 	line, err := report.Sign(priv, b)
 	if err != nil {
-		tb.Fatalf("collectortest: sign: %v", err)
+		tb.Fatalf("uploadtest: sign: %v", err)
 	}
 	return line
 }

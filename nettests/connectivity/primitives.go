@@ -2,46 +2,32 @@ package connectivity
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"time"
-
-	"github.com/quic-go/quic-go"
 
 	"github.com/vantage-probe/vantage/probe/netx"
 )
 
-// LookupFunc resolves host with the configured resolver, recording queries on trace.
-type LookupFunc func(ctx context.Context, trace *netx.Trace, host string) ([]string, error)
+// lookupFunc resolves host with the configured resolver, recording queries on trace.
+type lookupFunc func(ctx context.Context, trace *netx.Trace, host string) ([]string, error)
 
-// DialFunc opens a TCP connection to an IP:port, recording tcp_connect on trace.
-type DialFunc func(ctx context.Context, trace *netx.Trace, address string) (net.Conn, error)
+// httpFunc GETs rawURL with its first hop pinned to address (an IP:port), follows
+// no redirect, and returns the response's status code (netx.Client.Fetch).
+type httpFunc func(ctx context.Context, trace *netx.Trace, rawURL, address string) (int, error)
 
-// TLSFunc runs a TLS handshake over conn (netx.Config.HandshakeTLS): a completed
-// handshake whose chain does not verify returns the event with no failure and an
-// ssl_* error.
-type TLSFunc func(ctx context.Context, trace *netx.Trace, conn net.Conn, sni string, alpn []string) (net.Conn, *netx.TLSHandshakeEvent, error)
-
-// QUICFunc runs a QUIC handshake with an IP:port (netx.Config.HandshakeQUIC).
-type QUICFunc func(ctx context.Context, trace *netx.Trace, address, sni string, alpn []string) (*quic.Conn, *netx.TLSHandshakeEvent, error)
-
-// HTTPFunc GETs rawURL with its first hop pinned to address (an IP:port), follows
-// no redirect, and returns the response's status code (netx.Config.Fetch).
-type HTTPFunc func(ctx context.Context, trace *netx.Trace, rawURL, address string) (int, error)
-
-// Probes are the network primitives the test measures with. NetxProbes wires them to
+// primitives are the network primitives the test measures with. netxPrimitives wires them to
 // probe/netx; tests put fakes in.
-type Probes struct {
-	Lookup        LookupFunc
-	DialTCP       DialFunc
-	HandshakeTLS  TLSFunc
-	HandshakeQUIC QUICFunc
-	FetchHTTP     HTTPFunc
+type primitives struct {
+	Lookup        lookupFunc
+	DialTCP       netx.ConnectFunc
+	HandshakeTLS  netx.TLSHandshakeFunc // a completed handshake whose chain does not verify returns the event, no failure, and an ssl_* error
+	HandshakeQUIC netx.QUICHandshakeFunc
+	FetchHTTP     httpFunc
 }
 
-// NetxProbes returns the netx primitives for cfg, each step bounded by timeout.
-func NetxProbes(cfg *netx.Config, timeout time.Duration) Probes {
-	c := netx.Config{}
+// netxPrimitives returns the netx primitives for cfg, each step bounded by timeout.
+func netxPrimitives(cfg *netx.Client, timeout time.Duration) primitives {
+	c := netx.Client{}
 	if cfg != nil {
 		c = *cfg
 	}
@@ -50,7 +36,7 @@ func NetxProbes(cfg *netx.Config, timeout time.Duration) Probes {
 	if resolver == "" {
 		resolver = "system"
 	}
-	return Probes{
+	return primitives{
 		Lookup: func(ctx context.Context, trace *netx.Trace, host string) ([]string, error) {
 			res, err := c.Lookup(ctx, trace, resolver, host)
 			if err != nil {
@@ -75,9 +61,9 @@ func NetxProbes(cfg *netx.Config, timeout time.Duration) Probes {
 }
 
 // orNetx fills the primitives p lacks with netx's defaults, so that a partly
-// filled Probes never calls a nil func.
-func (p Probes) orNetx(timeout time.Duration) Probes {
-	d := NetxProbes(nil, timeout)
+// filled primitives never calls a nil func.
+func (p primitives) orNetx(timeout time.Duration) primitives {
+	d := netxPrimitives(nil, timeout)
 	if p.Lookup == nil {
 		p.Lookup = d.Lookup
 	}
@@ -105,7 +91,7 @@ var tlsALPN = []string{"h2", "http/1.1"}
 // both ways, which is all reachability asks (an IP literal without SNI never
 // verifies, and interception is web_connectivity's business). For the same reason
 // any HTTP status line counts.
-func (p Probes) attempt(ctx context.Context, trace *netx.Trace, proto, address string, c Canary) (bool, error) {
+func (p primitives) attempt(ctx context.Context, trace *netx.Trace, proto, address string, c Canary) (bool, error) {
 	sni := c.SNI
 	switch proto {
 	case ProtoHTTP:
