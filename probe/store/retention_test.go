@@ -10,7 +10,7 @@ import (
 
 	"github.com/vantage-probe/vantage/probe/store"
 	"github.com/vantage-probe/vantage/report/sqlitedb"
-	"github.com/vantage-probe/vantage/report/upload/collectortest"
+	"github.com/vantage-probe/vantage/report/upload/uploadtest"
 )
 
 // TestPruneUploaded: a store with 10,000 uploaded old measurements prunes to the
@@ -19,7 +19,7 @@ func TestPruneUploaded(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)
 	run := beginRun(t, s)
-	priv := collectortest.NewKey(t)
+	priv := uploadtest.NewKey(t)
 	ctx := context.Background()
 	now := t0.Add(90 * 24 * time.Hour)
 	cutoff := now.Add(-store.DefaultKeepUploaded)
