@@ -29,6 +29,7 @@ type Config struct {
 	Upload   Upload   `toml:"upload"`
 	Storage  Storage  `toml:"storage"`
 	Run      Run      `toml:"run"`
+	Targets  Targets  `toml:"targets"`
 
 	// Path is the file this configuration was read from ("" for defaults only).
 	Path string `toml:"-"`
@@ -36,9 +37,13 @@ type Config struct {
 
 // Probe holds identity overrides and the volunteer's consent.
 type Probe struct {
-	Country         string `toml:"country"` // probe_cc override, e.g. "KZ"
-	ASN             string `toml:"asn"`     // probe_asn override, e.g. "AS9198"
-	NetworkName     string `toml:"network_name"`
+	Country     string `toml:"country"` // probe_cc override, e.g. "KZ"
+	ASN         string `toml:"asn"`     // probe_asn override, e.g. "AS9198"
+	NetworkName string `toml:"network_name"`
+	// ASNDB is an IP-to-AS database (.mmdb: GeoLite2-ASN, DB-IP ASN, IPinfo) that
+	// gives every DNS answer its asn and the measurement its resolver_asn; "" for
+	// none (answers say asn 0).
+	ASNDB           string `toml:"asn_db"`
 	InformedConsent bool   `toml:"informed_consent"`
 }
 
@@ -151,6 +156,19 @@ type Run struct {
 	Parallelism int     `toml:"parallelism"` // URLs measured at once; 0 = default
 	Timeout     float64 `toml:"timeout"`     // seconds per network step; 0 = adaptive default
 	Retries     int     `toml:"retries"`     // attempts per failing step; 0 = default
+}
+
+// Targets replaces the embedded target lists of the messaging and circumvention
+// nettests: each key is the path of a JSON target file (docs/methodology-services.md);
+// "" keeps the embedded list. The file is read when the nettest is built, and an
+// unreadable or bad one is an error naming it.
+type Targets struct {
+	WhatsApp          string `toml:"whatsapp"`
+	Telegram          string `toml:"telegram"`
+	Signal            string `toml:"signal"`
+	FacebookMessenger string `toml:"facebook_messenger"`
+	Tor               string `toml:"tor"`
+	DNSCheck          string `toml:"dnscheck"`
 }
 
 // Error is a configuration problem, naming the file, the line when known and the key.
