@@ -11,7 +11,8 @@ mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
 : >"$root/var/lib/dpkg/status"
 # --force-depends: the temporary root has no libc6 package recorded (the host's
 # libc is what the binary runs with); the package has no maintainer scripts.
-dpkg --root="$root" --force-depends --force-not-root --log=/dev/null -i "$deb" >/dev/null 2>&1 ||
+# --force-architecture: an arm64 or armhf package is installed for its files.
+dpkg --root="$root" --force-depends --force-architecture --force-not-root --log=/dev/null -i "$deb" >/dev/null 2>&1 ||
 	{ echo "check-deb: dpkg -i $deb failed" >&2; dpkg --root="$root" --force-depends --force-not-root --log=/dev/null -i "$deb"; exit 1; }
 status=$(dpkg --root="$root" -s vantage | sed -n 's/^Status: //p')
 [ "$status" = "install ok installed" ] || { echo "check-deb: status '$status'" >&2; exit 1; }

@@ -61,6 +61,7 @@ fi
 out=${RELEASE_DIR:-bin/release}
 rm -rf "$out"
 mkdir -p "$out/.stage"
+out=$(cd "$out" && pwd)
 : >"$out/BUILDINFO"
 for target in ${RELEASE_TARGETS:-linux/amd64 linux/arm64 linux/arm windows/amd64 darwin/amd64 darwin/arm64}; do
 	os=${target%/*} arch=${target#*/}
@@ -104,7 +105,7 @@ for dir in "$out"/.stage/vantage_*; do
 		[ "$target" = linux/armv7 ] && target=linux/arm
 		cgo=1
 		grep -q "^$target: sqlite modernc" "$out/BUILDINFO" && cgo=0
-		package_deb "$(pwd)/$dir/vantage" "$target" $cgo "$out" "$out/.stage/vantage.1.gz"
+		package_deb "$dir/vantage" "$target" $cgo "$out" "$out/.stage/vantage.1.gz"
 		;;
 	esac
 done
