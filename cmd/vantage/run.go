@@ -221,6 +221,7 @@ func openSession(cmd *cobra.Command, cfg *config.Config, batch bool) (*runSessio
 		s.close()
 		return nil, err
 	}
+	s.housekeep(cmd.Context())
 	if s.key, err = identity.LoadOrCreate(s.dataDir); err != nil {
 		s.close()
 		return nil, err
