@@ -13,7 +13,7 @@ build:
 # make run ARGS="check". On a machine without internet wrap it: make run ISOLATED=1.
 run: build
 ifeq ($(ISOLATED),1)
-	../shared/bin/isolated ./$(BIN) $(or $(ARGS),run)
+	sh .ci/isolated ./$(BIN) $(or $(ARGS),run)
 else
 	./$(BIN) $(or $(ARGS),run)
 endif

@@ -178,10 +178,14 @@ func (pr *ProbeRun) parse(out []byte) error {
 		if probe.Summary != nil {
 			pr.Summary = probe.Summary
 			var s struct {
-				NetworkVerdict string `json:"network_verdict"`
+				NetworkVerdict    string `json:"network_verdict"`
+				NetworkVerdictRun string `json:"network_verdict_run"`
 			}
 			if json.Unmarshal(probe.Summary, &s) == nil && s.NetworkVerdict != "" {
 				pr.NetworkVerdict = s.NetworkVerdict
+			}
+			if s.NetworkVerdictRun != "" {
+				pr.NetworkVerdict = s.NetworkVerdictRun // the checks and the URL phase together
 			}
 			continue
 		}

@@ -62,8 +62,13 @@ func (h *siteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body := variantPage(site, r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-	w.Header().Set("X-Lab-Site", site.Name)
+	if site.Variant == "" {
+		// QUIRK: variant sites send no header outside OONI's common list, as many
+		// real (chunked, dynamic) sites do not: a shared Content-Length or
+		// X-Lab-Site name would make every edition "match" the control.
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.Header().Set("X-Lab-Site", site.Name)
+	}
 	if r.Method == http.MethodHead {
 		return
 	}
@@ -123,7 +128,7 @@ func variantPage(s *Site, r *http.Request) []byte {
 		return editionPage(s.Name, "Welcome to "+s.Name, max(s.BodyBytes, 4000))
 	case "dynamic":
 		n := loadCounter.Add(1)
-		return editionPage(s.Name, fmt.Sprintf("Live %d: %s", n, s.Name), 3000+int(n%7)*1500)
+		return editionPage(s.Name, fmt.Sprintf("Edition%05d %s", n, s.Name), 3000+int(n%7)*1500)
 	}
 	return sitePage(s)
 }

@@ -157,19 +157,16 @@ func TestCheckIsolated(t *testing.T) {
 	if bin == "" {
 		t.Skip("VANTAGE_BIN not set (make test sets it)")
 	}
-	isolated := "/work/shared/bin/isolated"
-	if _, err := os.Stat(isolated); err != nil {
-		t.Skip("no isolated wrapper: ", err)
-	}
-	if err := exec.Command(isolated, "true").Run(); err != nil {
-		t.Skipf("cannot create a network namespace here (needs root or user namespaces): %v", err)
+	if probe := isolatedArgv("true"); exec.Command(probe[0], probe[1:]...).Run() != nil {
+		t.Skip("cannot create a network namespace here (needs root or user namespaces)")
 	}
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.toml")
 	os.WriteFile(cfgPath, []byte("[probe]\ncountry = \"KZ\"\n[storage]\ndir = \""+dir+"\"\n"), 0o600)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, isolated, bin, "check", "--config", cfgPath, "--json").Output()
+	argv := isolatedArgv(bin, "check", "--config", cfgPath, "--json")
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).Output()
 	if err != nil {
 		t.Fatalf("check: %v\n%s", err, out)
 	}
@@ -181,7 +178,8 @@ func TestCheckIsolated(t *testing.T) {
 	if err := json.Unmarshal(out, &meas); err != nil || meas.TestKeys.Verdict != nettests.NetworkLocalFailure {
 		t.Fatalf("verdict %q (%v)\n%s", meas.TestKeys.Verdict, err, out)
 	}
-	hist, err := exec.CommandContext(ctx, isolated, bin, "check", "--config", cfgPath, "--history").Output()
+	argv = isolatedArgv(bin, "check", "--config", cfgPath, "--history")
+	hist, err := exec.CommandContext(ctx, argv[0], argv[1:]...).Output()
 	if err != nil || !strings.Contains(string(hist), "local_failure") {
 		t.Fatalf("history: %v\n%s", err, hist)
 	}

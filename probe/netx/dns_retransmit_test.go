@@ -119,12 +119,16 @@ func TestLookupWithoutResendWaitsOutTheStep(t *testing.T) {
 func TestLookupResendsAtMostTheCap(t *testing.T) {
 	r := newLossyResolver(t, 1000, 0, false)
 	opts := netx.DNSOptions{DuplicateWindow: dnsTestNoWindow, Retransmit: 50 * time.Millisecond}
+	start := time.Now()
 	_, _, err := dnsLookup(t, &netx.Client{Timeout: time.Second}, r.url(), "silent.test", opts)
 	if got := netx.Classify(err); got != netx.FailureGenericTimeout {
 		t.Fatalf("failure = %q (%v), want %q", got, err, netx.FailureGenericTimeout)
 	}
 	if ids := r.copies("silent.test", "A"); len(ids) != 1+netx.DefaultMaxRetransmits {
 		t.Errorf("A copies = %d, want %d (the query and its capped resends)", len(ids), 1+netx.DefaultMaxRetransmits)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("lookup ended after %v: the last copy must wait for the step's end (1 s), not give up", d)
 	}
 }
 

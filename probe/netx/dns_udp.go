@@ -117,7 +117,10 @@ func (s *udpSession) send(ctx context.Context) error {
 	}
 	s.ids[s.q.Id] = true
 	s.sent++
+	// The last copy waits for the step's end (the context's wake-up), not for
+	// the previous copy's resend deadline, which has passed.
 	s.nextResend = time.Time{}
+	_ = s.conn.SetReadDeadline(time.Time{})
 	if s.t.retransmit > 0 && s.sent <= s.t.maxRetransmits {
 		s.nextResend = time.Now().Add(s.t.retransmit)
 		_ = s.conn.SetReadDeadline(s.nextResend)
@@ -138,11 +141,12 @@ func freshID(used map[uint16]bool) uint16 {
 }
 
 // resendDue reports whether a read error is the resend deadline passing (not the
-// step ending) with no valid reply yet.
+// step ending: the step's wake-up cancels ctx first) with no valid reply yet. The
+// clock is not compared with nextResend: a poller may wake a hair early.
 func (s *udpSession) resendDue(ctx context.Context, err error, replies int) bool {
 	var ne net.Error
 	return replies == 0 && ctx.Err() == nil && !s.nextResend.IsZero() &&
-		errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(s.nextResend)
+		errors.As(err, &ne) && ne.Timeout()
 }
 
 // readReplies reads datagrams until the window after the first valid reply closes,

@@ -86,8 +86,7 @@ func startBodyPace(cancel context.CancelFunc, raw net.Conn, opts FetchOptions) *
 // watch checks, ten times a window, that the last window brought at least
 // minRate × window bytes (once a whole window has passed).
 func (p *bodyPace) watch() {
-	tick := p.window / 10
-	ticker := time.NewTicker(tick)
+	ticker := time.NewTicker(max(p.window/10, time.Millisecond))
 	defer ticker.Stop()
 	for {
 		select {

@@ -190,6 +190,7 @@ func (s *state) run(ctx context.Context, inputs []string) error {
 	if err := s.finalizeAll(context.WithoutCancel(ctx), held, reason); err != nil {
 		return errors.Join(inputErr, err)
 	}
+	s.sum.closeNetwork(before, after)
 	if ctx.Err() != nil {
 		return fmt.Errorf("runner: interrupted: %w", ctx.Err())
 	}

@@ -22,8 +22,14 @@ type Summary struct {
 	DurationS           float64             `json:"duration_s"`
 	Uploaded            bool                `json:"uploaded"`
 	UploadError         string              `json:"upload_error,omitempty"`
+	// URLPhase is what the URL results themselves say of the network, and
+	// NetworkVerdictRun the run's network verdict: the checks before and after
+	// combined with the URL phase (runNetworkVerdict).
+	URLPhase          *URLPhase `json:"url_phase,omitempty"`
+	NetworkVerdictRun string    `json:"network_verdict_run,omitempty"`
 
-	mu sync.Mutex
+	mu       sync.Mutex
+	outcomes []urlOutcome
 }
 
 func newSummary(runID int64) *Summary {
@@ -44,6 +50,9 @@ func (s *Summary) add(meas *report.Measurement) {
 	}
 	verdict, method := ur.URLVerdict()
 	s.URLs[verdict]++
+	if o, ok := outcomeOf(meas, ur); ok {
+		s.outcomes = append(s.outcomes, o)
+	}
 	input := ""
 	if meas.Input != nil {
 		input = *meas.Input
@@ -54,6 +63,15 @@ func (s *Summary) add(meas *report.Measurement) {
 	case nettests.VerdictIntermittent:
 		s.Intermittent[method] = insertSorted(s.Intermittent[method], input)
 	}
+}
+
+// closeNetwork judges the URL phase and sets the run's network verdict, once the
+// checks are done and every URL result was added.
+func (s *Summary) closeNetwork(before, after string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.URLPhase = judgeURLPhase(s.outcomes)
+	s.NetworkVerdictRun = runNetworkVerdict(before, after, s.URLPhase)
 }
 
 func insertSorted(list []string, v string) []string {

@@ -27,6 +27,7 @@ var volatileKeys = map[string]string{
 	"cipher_suite":       "<cipher>",
 	"raw_response":       "<raw>",
 	"port":               "<port>",
+	"x_body_seconds":     "<time>",
 }
 
 // volatileHeaders are response headers whose values change with the run.
