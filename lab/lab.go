@@ -100,10 +100,12 @@ func (l *Lab) startServers() error {
 		return err
 	}
 	l.onClose(sites.Close)
-	honest, err := startDNS(internet, HonestResolver.String(), newResolver(l.World))
+	honestAnswers := newResolver(l.World)
+	honest, err := startDNS(internet, HonestResolver.String(), honestAnswers)
 	if err != nil {
 		return err
 	}
+	l.mountDoH(honestAnswers)
 	l.onClose(honest.Close)
 	l.ispResolver = newResolver(l.World)
 	isp, err := startDNS(router, RouterAddr.String(), l.ispResolver)

@@ -48,7 +48,8 @@ type ProbeConfig struct {
 		Collector  string       `toml:"collector,omitempty"`
 		Collectors []RouteEntry `toml:"collectors,omitempty"`
 	} `toml:"upload"`
-	Run *RunSettings `toml:"run,omitempty"`
+	Run     *RunSettings      `toml:"run,omitempty"`
+	Targets map[string]string `toml:"targets,omitempty"`
 }
 
 // RouteEntry is one route of [upload] collectors or [control] helper_routes.
@@ -92,6 +93,8 @@ type Measurement struct {
 		Reason   string          `json:"reason"`
 		Evidence json.RawMessage `json:"evidence"`
 	} `json:"test_keys"`
+	// Raw is the whole test_keys object, for the service nettests' keys.
+	Raw json.RawMessage `json:"-"`
 }
 
 // ProbeRun is what one run of the probe printed and cost.
@@ -115,20 +118,36 @@ type ProbeRun struct {
 // --json` on urls, or `vantage check --json` when urls is nil.
 func (l *Lab) RunProbe(ctx context.Context, bin string, sc *Scenario, urls []string) (*ProbeRun, error) {
 	cfgPath := filepath.Join(l.Dir, "vantage.toml")
+	pc := l.probeConfig(sc)
+	targets, err := l.writeTargets(sc)
+	if err != nil {
+		return nil, err
+	}
+	if len(targets) > 0 {
+		pc.Targets = targets
+	}
 	var cfg bytes.Buffer
-	if err := toml.NewEncoder(&cfg).Encode(l.probeConfig(sc)); err != nil {
+	if err := toml.NewEncoder(&cfg).Encode(pc); err != nil {
 		return nil, fmt.Errorf("lab: probe config: %w", err)
 	}
 	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o644); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
 	args := []string{"check", "--json", "--config", cfgPath}
-	if sc.Command == "run" {
+	if sc.Command == "run" && len(urls) == 0 {
+		args = []string{"run", "--batch", "--json", "--config", cfgPath}
+		if sc.Nettest != "" {
+			args = append(args, sc.Nettest)
+		}
+	} else if sc.Command == "run" {
 		listPath := filepath.Join(l.Dir, "urls.txt")
 		if err := os.WriteFile(listPath, []byte(strings.Join(urls, "\n")+"\n"), 0o644); err != nil {
 			return nil, fmt.Errorf("lab: %w", err)
 		}
 		args = []string{"run", "--batch", "--json", "--config", cfgPath, "--input-file", listPath}
+	}
+	if len(sc.Groups) > 0 {
+		args = append(args, "--group", strings.Join(sc.Groups, ","))
 	}
 	cmd := l.Topology.Probe.Command(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "HOME="+l.Dir, "XDG_CONFIG_HOME="+l.Dir, "XDG_DATA_HOME="+l.Dir,
@@ -138,7 +157,7 @@ func (l *Lab) RunProbe(ctx context.Context, bin string, sc *Scenario, urls []str
 	stderr := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	pr := &ProbeRun{Wall: time.Since(start), Stderr: stderr.String(), Output: stdout.Bytes()}
 	if cmd.ProcessState != nil {
 		pr.ExitCode = cmd.ProcessState.ExitCode()
@@ -192,6 +211,12 @@ func (pr *ProbeRun) parse(out []byte) error {
 		var m Measurement
 		if err := json.Unmarshal(line, &m); err != nil {
 			return fmt.Errorf("lab: probe measurement: %w", err)
+		}
+		var raw struct {
+			TestKeys json.RawMessage `json:"test_keys"`
+		}
+		if json.Unmarshal(line, &raw) == nil {
+			m.Raw = raw.TestKeys
 		}
 		pr.Measurements = append(pr.Measurements, m)
 		if m.TestName == "connectivity" && pr.Summary == nil {

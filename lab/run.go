@@ -202,6 +202,7 @@ func compare(sc *Scenario, pr *ProbeRun) *Result {
 		o.OK = e.Accepts(k.Verdict) && e.detailMatches(k.Verdict, k.Method, k.Reason)
 		r.URLs = append(r.URLs, o)
 	}
+	compareServices(sc, pr, r)
 	return r
 }
 

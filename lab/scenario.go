@@ -55,6 +55,14 @@ type Scenario struct {
 	// is removed as soon as it is no longer true. The expectations stay as the
 	// methodology says.
 	Pending string `toml:"pending"`
+	// Groups, when set, runs `vantage run --group` with them (websites needs
+	// URLs; im and circumvention need a [[service]] for each of their nettests).
+	Groups []string `toml:"groups"`
+	// Nettest, when set, runs that one nettest (`vantage run NETTEST`) instead.
+	Nettest string `toml:"nettest"`
+	// Services are the messaging and circumvention nettests and what they must
+	// conclude (lab/services.go).
+	Services []ExpectService `toml:"service"`
 }
 
 // CanarySets mirror the probe's [canaries] configuration table.
@@ -153,14 +161,17 @@ func (sc *Scenario) validate() error {
 	if !contains(networkVerdicts, sc.Network) {
 		return fmt.Errorf("network = %q is not a network verdict (%s)", sc.Network, strings.Join(networkVerdicts, ", "))
 	}
-	if sc.Command == "run" && len(sc.URLs) == 0 {
-		return errors.New("a run scenario needs at least one [[url]]")
+	if sc.Command == "run" && len(sc.URLs) == 0 && len(sc.Services) == 0 {
+		return errors.New("a run scenario needs at least one [[url]] or [[service]]")
 	}
 	if sc.Command == "check" && len(sc.URLs) > 0 {
 		return errors.New("a check scenario measures no URL")
 	}
 	world, err := newWorld(sc.Sites)
 	if err != nil {
+		return err
+	}
+	if err := sc.validateServices(world); err != nil {
 		return err
 	}
 	for _, site := range sc.Sites {

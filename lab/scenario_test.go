@@ -51,16 +51,20 @@ func TestScenarioFilesParseAndCoverTheMethodology(t *testing.T) {
 
 func TestParseScenarioRejectsMistakes(t *testing.T) {
 	cases := map[string]string{
-		"unknown key":        "network = \"online\"\ncolour = 1\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
-		"bad network":        "network = \"offline\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
-		"bad verdict":        "network = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"fine\"\n",
-		"blocked, no method": "network = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"blocked\"\n",
-		"any_of, no why":     "network = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nany_of = [\"ok\"]\n",
-		"unknown block":      "network = \"online\"\n[[censor]]\nblock = \"magic\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
-		"unknown target":     "network = \"online\"\n[[censor]]\nblock = \"ip.drop\"\ntargets = [\"nowhere.vlab\"]\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
-		"site outside":       "network = \"online\"\n[[site]]\nname = \"x.vlab\"\naddr = \"10.0.0.1\"\n[[url]]\nurl = \"https://x.vlab/\"\nverdict = \"ok\"\n",
-		"check with urls":    "command = \"check\"\nnetwork = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
-		"run without urls":   "network = \"online\"\n",
+		"unknown key":         "network = \"online\"\ncolour = 1\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"bad network":         "network = \"offline\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"bad verdict":         "network = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"fine\"\n",
+		"blocked, no method":  "network = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"blocked\"\n",
+		"any_of, no why":      "network = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nany_of = [\"ok\"]\n",
+		"unknown block":       "network = \"online\"\n[[censor]]\nblock = \"magic\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"unknown target":      "network = \"online\"\n[[censor]]\nblock = \"ip.drop\"\ntargets = [\"nowhere.vlab\"]\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"site outside":        "network = \"online\"\n[[site]]\nname = \"x.vlab\"\naddr = \"10.0.0.1\"\n[[url]]\nurl = \"https://x.vlab/\"\nverdict = \"ok\"\n",
+		"check with urls":     "command = \"check\"\nnetwork = \"online\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"run without urls":    "network = \"online\"\n",
+		"bad service verdict": "network = \"online\"\nnettest = \"tor\"\n[[service]]\nname = \"tor\"\nverdict = \"fine\"\n",
+		"service on no site":  "network = \"online\"\nnettest = \"tor\"\n[[service]]\nname = \"tor\"\nverdict = \"ok\"\ntarget = [{ id = \"a\", role = \"dir_port\", site = \"nowhere.vlab\", port = 80 }]\n",
+		"nettest with urls":   "network = \"online\"\nnettest = \"tor\"\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
+		"bad group":           "network = \"online\"\ngroups = [\"games\"]\n[[url]]\nurl = \"https://a.vlab/\"\nverdict = \"ok\"\n",
 	}
 	for name, text := range cases {
 		if _, err := ParseScenario("t", []byte(text)); err == nil {

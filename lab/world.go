@@ -64,6 +64,9 @@ type Site struct {
 	// the lab by the Host header, whatever name the TLS handshake carried (the
 	// fronting that upload and helper routes use).
 	Front bool `toml:"front"`
+	// DoH makes the site a DNS-over-HTTPS resolver (POST /dns-query, RFC 8484)
+	// answering as the honest resolver does, for dnscheck.
+	DoH bool `toml:"doh"`
 	// Serves makes the site another address of a lab service instead of a web
 	// site: "helper" forwards its requests to the control helper.
 	Serves string `toml:"serves"`

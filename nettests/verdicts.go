@@ -11,7 +11,15 @@ const (
 	VerdictIntermittent = "intermittent"
 	VerdictDown         = "down"
 	VerdictInconclusive = "inconclusive"
+	// VerdictDegraded is a service verdict only (the messaging and circumvention
+	// nettests): some endpoints are blocked, the app may still work.
+	VerdictDegraded = "degraded"
 )
+
+// ServiceVerdicts lists the service verdicts, in the order summaries show them.
+func ServiceVerdicts() []string {
+	return []string{VerdictOK, VerdictBlocked, VerdictDegraded, VerdictInconclusive}
+}
 
 // URLVerdicts lists the per-URL verdicts, in the order summaries show them: the one
 // list every summary, check and table ranges over.
@@ -71,6 +79,20 @@ type URLResult interface {
 	// MarkInconclusive turns the verdict into inconclusive with the given reason;
 	// the runner calls it when the network verdict makes a URL verdict meaningless
 	// (full_shutdown, local_failure).
+	MarkInconclusive(reason string)
+}
+
+// ServiceResult is implemented by the test keys of the messaging and
+// circumvention nettests (one service per measurement), so that the runner can
+// summarise and gate them without knowing the nettest.
+type ServiceResult interface {
+	// ServiceVerdict returns the service verdict and, when blocked or degraded,
+	// what is blocked ("chat endpoints: tcp.timeout; web client: tls.reset").
+	ServiceVerdict() (verdict, blocked string)
+	// ServiceMethods lists the methods of the blocked endpoints, sorted.
+	ServiceMethods() []string
+	// MarkInconclusive turns the verdict (and every endpoint verdict but ok)
+	// into inconclusive with the given reason.
 	MarkInconclusive(reason string)
 }
 

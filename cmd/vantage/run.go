@@ -43,6 +43,7 @@ type runFlags struct {
 	json        bool
 	noUpload    bool
 	parallelism int
+	groups      []string
 }
 
 func newRunCmd() *cobra.Command {
@@ -57,6 +58,12 @@ refreshed from the collector when upload is configured). Every measurement is
 signed with the probe key, kept in the local store and, when upload is enabled,
 queued and uploaded at the end.
 
+With no input given, the messaging apps (group im: whatsapp, telegram, signal,
+facebook_messenger) and the escape routes (group circumvention: tor, dnscheck)
+follow the websites inside the same checks; --group chooses the groups
+(websites, im, circumvention). With --input or --input-file the default is the
+websites alone.
+
 NETTEST runs one nettest instead: ` + strings.Join(registry.Names(), ", ") + `.
 
 Exit status: 0 the run completed; 1 an error (store, key, interrupted);
@@ -64,11 +71,11 @@ Exit status: 0 the run completed; 1 an error (store, key, interrupted);
 4 informed consent is not recorded (see 'vantage config init --accept-consent').`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := webconnectivity.Name
-			if len(args) == 1 {
-				name = args[0]
+			descs, err := planNettests(cmd, args, &f)
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("run: %w", err))
 			}
-			return runCommand(cmd, name, &f)
+			return runCommand(cmd, descs, &f)
 		},
 	}
 	fl := cmd.Flags()
@@ -78,6 +85,7 @@ Exit status: 0 the run completed; 1 an error (store, key, interrupted);
 	fl.BoolVar(&f.batch, "batch", false, "unattended run (cron, systemd): no prompts, JSON log on stderr")
 	fl.BoolVar(&f.json, "json", false, "print every measurement as one JSON line, then a summary line")
 	fl.BoolVar(&f.noUpload, "no-upload", false, "keep measurements local: do not queue or upload them")
+	fl.StringSliceVar(&f.groups, "group", nil, "groups of nettests, comma-separated: websites, im, circumvention (default all three; websites alone with --input)")
 	fl.IntVar(&f.parallelism, "parallelism", 0, fmt.Sprintf("URLs measured at once (default [run] parallelism, else %d)", runner.DefaultParallelism))
 	return cmd
 }
@@ -101,11 +109,40 @@ func (s *runSession) close() {
 	}
 }
 
-func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
-	desc, err := registry.Lookup(name)
-	if err != nil {
-		return withCode(exitUsage, fmt.Errorf("run: %w", err))
+// planNettests is what a run measures: NETTEST alone, or the --group groups (by
+// default websites, im and circumvention; websites alone when inputs are given).
+// The first is the run's main nettest, which takes the inputs.
+func planNettests(cmd *cobra.Command, args []string, f *runFlags) ([]registry.Descriptor, error) {
+	explicit := len(f.inputs) > 0 || f.inputFile != ""
+	if len(args) == 1 {
+		if cmd.Flags().Changed("group") {
+			return nil, fmt.Errorf("give a NETTEST or --group, not both")
+		}
+		d, err := registry.Lookup(args[0])
+		if err != nil {
+			return nil, err
+		}
+		return []registry.Descriptor{d}, nil
 	}
+	groups := f.groups
+	if !cmd.Flags().Changed("group") {
+		groups = registry.RunGroups()
+		if explicit {
+			groups = []string{registry.GroupWebsites}
+		}
+	}
+	descs, err := registry.Groups(groups)
+	if err != nil {
+		return nil, fmt.Errorf("--group: %w", err)
+	}
+	if explicit && descs[0].Name != webconnectivity.Name {
+		return nil, fmt.Errorf("--input and --input-file are URLs for the websites group, which --group %s leaves out", strings.Join(groups, ","))
+	}
+	return descs, nil
+}
+
+func runCommand(cmd *cobra.Command, descs []registry.Descriptor, f *runFlags) error {
+	desc := descs[0]
 	if f.parallelism < 0 || f.parallelism > runner.MaxParallelism {
 		return withCode(exitUsage, fmt.Errorf("run: --parallelism %d is outside 1..%d", f.parallelism, runner.MaxParallelism))
 	}
@@ -132,7 +169,7 @@ func runCommand(cmd *cobra.Command, name string, f *runFlags) error {
 		return err
 	}
 	defer sess.close()
-	return measure(ctx, cmd, sess, desc, inputs, f)
+	return measure(ctx, cmd, sess, descs, inputs, f)
 }
 
 // explicitInputs gathers --input and --input-file and lets the runner apply the
@@ -201,7 +238,8 @@ func newRunLogger(w io.Writer, batch bool) *slog.Logger {
 }
 
 // measure locates the probe, builds the nettests and runs them.
-func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, desc registry.Descriptor, inputs []string, f *runFlags) error {
+func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, descs []registry.Descriptor, inputs []string, f *runFlags) error {
+	desc := descs[0]
 	cfg := *sess.cfg // a copy: geolocation may fill the country the canaries depend on
 	loc := locate(ctx, &cfg, sess, firstOr(inputs, firstGlobalURL()))
 	if !f.batch && !f.json {
@@ -240,6 +278,14 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, desc reg
 	}
 	if err := r.Compose(desc, &cfg, env); err != nil {
 		return withCode(exitUsage, err)
+	}
+	// The others come after Compose: they share the network state it set up.
+	for _, d := range descs[1:] {
+		m, err := d.New(&cfg, env)
+		if err != nil {
+			return withCode(exitUsage, fmt.Errorf("run %s: %w", d.Name, err))
+		}
+		r.Extras = append(r.Extras, runner.Extra{Measurer: m, Skipped: d.Skipped})
 	}
 	if inputs == nil {
 		if inputs, err = defaultInputs(loc.CC, f.categories); err != nil {

@@ -11,11 +11,17 @@ import (
 	"github.com/vantage-probe/vantage/nettests"
 	"github.com/vantage-probe/vantage/nettests/connectivity"
 	dnsnettest "github.com/vantage-probe/vantage/nettests/dns"
+	"github.com/vantage-probe/vantage/nettests/dnscheck"
+	"github.com/vantage-probe/vantage/nettests/facebookmessenger"
 	httpnettest "github.com/vantage-probe/vantage/nettests/http"
 	"github.com/vantage-probe/vantage/nettests/http3"
+	"github.com/vantage-probe/vantage/nettests/signal"
 	"github.com/vantage-probe/vantage/nettests/tcpconnect"
+	"github.com/vantage-probe/vantage/nettests/telegram"
 	"github.com/vantage-probe/vantage/nettests/tlshandshake"
+	"github.com/vantage-probe/vantage/nettests/tor"
 	"github.com/vantage-probe/vantage/nettests/webconnectivity"
+	"github.com/vantage-probe/vantage/nettests/whatsapp"
 	"github.com/vantage-probe/vantage/probe/config"
 )
 
@@ -74,6 +80,18 @@ var descriptors = []Descriptor{
 	{Name: tlshandshake.Name, Version: tlshandshake.Version, New: newTLSHandshake, Input: InputEndpoints, Group: GroupNetwork},
 	{Name: webconnectivity.Name, Version: webconnectivity.Version, New: newWebConnectivity, Input: InputURLs, Group: GroupWebsites,
 		Gated: true, Skipped: func(input, reason string) any { return webconnectivity.SkippedTestKeys(input, reason) }},
+	{Name: facebookmessenger.Name, Version: facebookmessenger.Version, New: newFacebookMessenger, Input: InputNone, Group: GroupIM,
+		Gated: true, Skipped: func(_, reason string) any { return facebookmessenger.SkippedTestKeys(reason) }},
+	{Name: signal.Name, Version: signal.Version, New: newSignal, Input: InputNone, Group: GroupIM,
+		Gated: true, Skipped: func(_, reason string) any { return signal.SkippedTestKeys(reason) }},
+	{Name: telegram.Name, Version: telegram.Version, New: newTelegram, Input: InputNone, Group: GroupIM,
+		Gated: true, Skipped: func(_, reason string) any { return telegram.SkippedTestKeys(reason) }},
+	{Name: tor.Name, Version: tor.Version, New: newTor, Input: InputNone, Group: GroupCircumvention,
+		Gated: true, Skipped: func(_, reason string) any { return tor.SkippedTestKeys(reason) }},
+	{Name: dnscheck.Name, Version: dnscheck.Version, New: newDNSCheck, Input: InputNone, Group: GroupCircumvention,
+		Gated: true, Skipped: func(_, reason string) any { return dnscheck.SkippedTestKeys(reason) }},
+	{Name: whatsapp.Name, Version: whatsapp.Version, New: newWhatsApp, Input: InputNone, Group: GroupIM,
+		Gated: true, Skipped: func(_, reason string) any { return whatsapp.SkippedTestKeys(reason) }},
 }
 
 // Lookup returns the descriptor of a test name. Underscores and dashes do not
@@ -117,4 +135,40 @@ func All() []Descriptor {
 
 func normalize(s string) string {
 	return strings.NewReplacer("_", "", "-", "").Replace(s)
+}
+
+// RunGroups are the groups `vantage run --group` accepts, in the order a run
+// measures them: the websites, then the messaging apps, then the escape routes.
+func RunGroups() []string { return []string{GroupWebsites, GroupIM, GroupCircumvention} }
+
+// groupOrder is the order of each group's nettests in a run and its summary.
+var groupOrder = map[string][]string{
+	GroupWebsites:      {webconnectivity.Name},
+	GroupIM:            {whatsapp.Name, telegram.Name, signal.Name, facebookmessenger.Name},
+	GroupCircumvention: {tor.Name, dnscheck.Name},
+}
+
+// Groups returns the descriptors of the named run groups, in run order (as
+// RunGroups lists them, whatever the order given), each nettest once.
+func Groups(names []string) ([]Descriptor, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if _, ok := groupOrder[n]; !ok {
+			return nil, fmt.Errorf("unknown group %q (known: %s)", n, strings.Join(RunGroups(), ", "))
+		}
+		want[n] = true
+	}
+	var out []Descriptor
+	for _, g := range RunGroups() {
+		if want[g] {
+			for _, name := range groupOrder[g] {
+				out = append(out, MustLookup(name))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no group given (known: %s)", strings.Join(RunGroups(), ", "))
+	}
+	return out, nil
 }

@@ -43,13 +43,19 @@ func TestDescriptors(t *testing.T) {
 		gated bool
 		group string
 	}{
-		"connectivity":     {InputNone, false, GroupNetwork},
-		"dns":              {InputEndpoints, false, GroupNetwork},
-		"http":             {InputEndpoints, false, GroupNetwork},
-		"http3":            {InputEndpoints, false, GroupNetwork},
-		"tcpconnect":       {InputEndpoints, false, GroupNetwork},
-		"tlshandshake":     {InputEndpoints, false, GroupNetwork},
-		"web_connectivity": {InputURLs, true, GroupWebsites},
+		"connectivity":       {InputNone, false, GroupNetwork},
+		"dns":                {InputEndpoints, false, GroupNetwork},
+		"http":               {InputEndpoints, false, GroupNetwork},
+		"http3":              {InputEndpoints, false, GroupNetwork},
+		"tcpconnect":         {InputEndpoints, false, GroupNetwork},
+		"tlshandshake":       {InputEndpoints, false, GroupNetwork},
+		"web_connectivity":   {InputURLs, true, GroupWebsites},
+		"facebook_messenger": {InputNone, true, GroupIM},
+		"signal":             {InputNone, true, GroupIM},
+		"telegram":           {InputNone, true, GroupIM},
+		"whatsapp":           {InputNone, true, GroupIM},
+		"tor":                {InputNone, true, GroupCircumvention},
+		"dnscheck":           {InputNone, true, GroupCircumvention},
 	}
 	if len(All()) != len(want) {
 		t.Fatalf("%d descriptors, want %d: %v", len(All()), len(want), Names())
@@ -62,6 +68,15 @@ func TestDescriptors(t *testing.T) {
 		m, err := d.New(config.Defaults(), &nettests.Env{Netx: &netx.Client{}})
 		if err != nil || m.Name() != d.Name || m.Version() != d.Version {
 			t.Errorf("%s: New = %v, %v", d.Name, m, err)
+		}
+	}
+	for _, d := range All() {
+		if !d.Gated || d.Group == GroupWebsites {
+			continue
+		}
+		sr, ok := d.Skipped("", nettests.ReasonLocalFailure).(nettests.ServiceResult)
+		if v, _ := sr.ServiceVerdict(); !ok || v != nettests.VerdictInconclusive {
+			t.Errorf("%s: skipped keys %v", d.Name, sr)
 		}
 	}
 	keys := MustLookup(webconnectivity.Name).Skipped("https://example.org/", nettests.ReasonFullShutdown)
@@ -118,5 +133,46 @@ func TestDNSConfig(t *testing.T) {
 	}
 	if got := DNSConfig(c, &nettests.Env{Netx: &netx.Client{}}); got.Resolver != "udp://127.0.0.1:5353" {
 		t.Errorf("without: %q", got.Resolver)
+	}
+}
+
+// TestTargetsOverride: [targets] reaches the nettest, and a missing file is an
+// error naming it rather than the embedded list measured instead.
+func TestTargetsOverride(t *testing.T) {
+	c := config.Defaults()
+	c.Targets.Telegram = "/nonexistent/telegram.json"
+	_, err := MustLookup("telegram").New(c, &nettests.Env{Netx: &netx.Client{}})
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/telegram.json") {
+		t.Errorf("New with a missing target file: %v", err)
+	}
+}
+
+// TestGroups: run order whatever the order given, each group's members, and
+// every member's descriptor in that group; unknown names are errors.
+func TestGroups(t *testing.T) {
+	names := func(ds []Descriptor) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.Name)
+		}
+		return out
+	}
+	got, err := Groups([]string{"circumvention", "im", "websites"})
+	want := []string{"web_connectivity", "whatsapp", "telegram", "signal", "facebook_messenger", "tor", "dnscheck"}
+	if err != nil || strings.Join(names(got), ",") != strings.Join(want, ",") {
+		t.Errorf("Groups = %v, %v", names(got), err)
+	}
+	for _, g := range RunGroups() {
+		ds, _ := Groups([]string{g})
+		for _, d := range ds {
+			if d.Group != g || !d.Gated {
+				t.Errorf("%s in group %s: descriptor %+v", d.Name, g, d)
+			}
+		}
+	}
+	for _, bad := range [][]string{{"network"}, {"im", "nope"}, {}} {
+		if _, err := Groups(bad); err == nil {
+			t.Errorf("Groups(%v) accepted", bad)
+		}
 	}
 }

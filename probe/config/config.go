@@ -30,6 +30,7 @@ type Config struct {
 	Upload   Upload   `toml:"upload"`
 	Storage  Storage  `toml:"storage"`
 	Run      Run      `toml:"run"`
+	Targets  Targets  `toml:"targets"`
 
 	// Path is the file this configuration was read from ("" for defaults only).
 	Path string `toml:"-"`
@@ -148,6 +149,19 @@ type Run struct {
 	Parallelism int     `toml:"parallelism"` // URLs measured at once; 0 = default
 	Timeout     float64 `toml:"timeout"`     // seconds per network step; 0 = adaptive default
 	Retries     int     `toml:"retries"`     // attempts per failing step; 0 = default
+}
+
+// Targets replaces the embedded target lists of the messaging and circumvention
+// nettests: each key is the path of a JSON target file (docs/methodology-services.md);
+// "" keeps the embedded list. The file is read when the nettest is built, and an
+// unreadable or bad one is an error naming it.
+type Targets struct {
+	WhatsApp          string `toml:"whatsapp"`
+	Telegram          string `toml:"telegram"`
+	Signal            string `toml:"signal"`
+	FacebookMessenger string `toml:"facebook_messenger"`
+	Tor               string `toml:"tor"`
+	DNSCheck          string `toml:"dnscheck"`
 }
 
 // Error is a configuration problem, naming the file, the line when known and the key.

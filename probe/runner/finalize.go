@@ -22,6 +22,11 @@ func (s *state) finalizeAll(ctx context.Context, held []completed, reason string
 				ur.MarkInconclusive(reason)
 			}
 		}
+		if sr, ok := c.meas.TestKeys.(nettests.ServiceResult); ok {
+			if v, _ := sr.ServiceVerdict(); nettests.GateURL(v, reason) != "" {
+				sr.MarkInconclusive(reason)
+			}
+		}
 		if err := s.save(ctx, c.meas); err != nil {
 			return err
 		}
@@ -72,6 +77,12 @@ func verdictOf(keys any) (verdict, method string) {
 		return k.URLVerdict()
 	case nettests.NetworkResult:
 		return k.NetworkVerdict(), ""
+	case nettests.ServiceResult:
+		v, _ := k.ServiceVerdict()
+		if m := k.ServiceMethods(); len(m) > 0 {
+			return v, m[0]
+		}
+		return v, ""
 	}
 	return "", ""
 }

@@ -80,6 +80,8 @@ type Runner struct {
 	// Measurer measures each input; it is shared by the pool (Run must be safe for
 	// concurrent use).
 	Measurer nettests.Measurer
+	// Extras are measured once each after the inputs, inside the same checks.
+	Extras []Extra
 	// Connectivity, when set, checks the network before and after the inputs.
 	Connectivity nettests.Measurer
 	// Network is fed with connectivity results and confirms URL results; may be nil.
@@ -151,10 +153,11 @@ func (r *Runner) setDefaults() {
 
 // state is one run in progress.
 type state struct {
-	r        *Runner
-	runID    int64
-	reportID string
-	sum      *Summary
+	r            *Runner
+	runID        int64
+	reportID     string
+	extraReports map[string]string // extra nettest -> its report id
+	sum          *Summary
 }
 
 // run is plan → measure → confirm → upload.
@@ -171,13 +174,15 @@ func (s *state) run(ctx context.Context, inputs []string) error {
 			inputs = fresh
 		}
 	}
-	s.r.Observer.Planned(len(inputs))
+	s.r.Observer.Planned(len(inputs) + len(s.r.Extras))
 	if reason != "" && s.r.Skipped != nil {
 		s.r.Logger.Info("network down before the inputs: not measuring them", "verdict", before, "inputs", len(inputs))
-		return s.skipAll(ctx, inputs, reason)
+		return errors.Join(s.skipAll(ctx, inputs, reason), s.skipExtras(ctx, reason))
 	}
 	s.r.Observer.Phase("urls")
 	held, inputErr := s.measureAll(ctx, inputs)
+	extra, extraErr := s.measureExtras(ctx)
+	held, inputErr = append(held, extra...), errors.Join(inputErr, extraErr)
 	after := ""
 	if ctx.Err() == nil {
 		after = s.checkNetwork(ctx, history.PhaseAfter)

@@ -17,11 +17,13 @@ type Summary struct {
 	URLs                map[string]int      `json:"urls"`                  // URL verdict → count
 	Blocked             map[string][]string `json:"blocked"`               // method → URLs
 	Intermittent        map[string][]string `json:"intermittent"`          // method → URLs
-	Measurements        int                 `json:"measurements"`          // every saved measurement, checks included
-	RunID               int64               `json:"run_id"`
-	DurationS           float64             `json:"duration_s"`
-	Uploaded            bool                `json:"uploaded"`
-	UploadError         string              `json:"upload_error,omitempty"`
+	// Services are the messaging and circumvention nettests' verdicts, by test name.
+	Services     map[string]ServiceSummary `json:"services"`
+	Measurements int                       `json:"measurements"` // every saved measurement, checks included
+	RunID        int64                     `json:"run_id"`
+	DurationS    float64                   `json:"duration_s"`
+	Uploaded     bool                      `json:"uploaded"`
+	UploadError  string                    `json:"upload_error,omitempty"`
 	// URLPhase is what the URL results themselves say of the network, and
 	// NetworkVerdictRun the run's network verdict: the checks before and after
 	// combined with the URL phase (runNetworkVerdict).
@@ -33,7 +35,8 @@ type Summary struct {
 }
 
 func newSummary(runID int64) *Summary {
-	s := &Summary{RunID: runID, URLs: map[string]int{}, Blocked: map[string][]string{}, Intermittent: map[string][]string{}}
+	s := &Summary{RunID: runID, URLs: map[string]int{}, Blocked: map[string][]string{}, Intermittent: map[string][]string{},
+		Services: map[string]ServiceSummary{}}
 	for _, v := range nettests.URLVerdicts() {
 		s.URLs[v] = 0
 	}
@@ -44,6 +47,9 @@ func (s *Summary) add(meas *report.Measurement) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Measurements++
+	if sr, ok := meas.TestKeys.(nettests.ServiceResult); ok {
+		s.Services[meas.TestName] = serviceSummary(sr)
+	}
 	ur, ok := meas.TestKeys.(nettests.URLResult)
 	if !ok {
 		return
@@ -115,4 +121,24 @@ func (s *Summary) URLCount() int {
 		n += c
 	}
 	return n
+}
+
+// ServiceSummary is one service nettest's result in a run's summary.
+type ServiceSummary struct {
+	Verdict string `json:"verdict"`
+	// Blocked says what is blocked and how; "" unless blocked or degraded.
+	Blocked string   `json:"blocked,omitempty"`
+	Methods []string `json:"methods"`
+	// Detail is the nettest's one-line count ("0/9 authorities reachable"), when
+	// it gives one.
+	Detail string `json:"detail,omitempty"`
+}
+
+func serviceSummary(sr nettests.ServiceResult) ServiceSummary {
+	v, blocked := sr.ServiceVerdict()
+	out := ServiceSummary{Verdict: v, Blocked: blocked, Methods: append([]string{}, sr.ServiceMethods()...)}
+	if d, ok := sr.(interface{ ServiceDetail() string }); ok {
+		out.Detail = d.ServiceDetail()
+	}
+	return out
 }

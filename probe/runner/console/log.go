@@ -41,5 +41,5 @@ func (l Log) Saved(m *report.Measurement, _ []byte) {
 func LogSummary(l *slog.Logger, s *runner.Summary) {
 	l.Info("run finished", "run_id", s.RunID, "network_verdict", s.NetworkVerdict,
 		"network_verdict_after", s.NetworkVerdictAfter, "urls", s.URLs, "blocked", s.Blocked,
-		"measurements", s.Measurements, "duration_s", s.DurationS, "uploaded", s.Uploaded)
+		"services", s.Services, "measurements", s.Measurements, "duration_s", s.DurationS, "uploaded", s.Uploaded)
 }

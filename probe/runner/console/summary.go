@@ -61,6 +61,7 @@ func Summary(w io.Writer, s *runner.Summary, color bool) {
 	if len(rest) > 0 {
 		fmt.Fprintf(w, "Other sites: %s\n", strings.Join(rest, ", "))
 	}
+	ServiceBlock(w, s, paint)
 	fmt.Fprintf(w, "%d %s in %s, run %d (details: vantage results show %d)\n", s.Measurements,
 		plural(s.Measurements, "measurement"), formatSeconds(s.DurationS), s.RunID, s.RunID)
 	switch {
