@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
@@ -216,9 +217,16 @@ func (m *Measurer) resolve(ctx context.Context, nc *netx.Client, trace *netx.Tra
 	var mu sync.Mutex // guards obs and seen against concurrent tries
 	obs.Attempts = m.tries(ctx, m.cfg.Retries, func(i int) string {
 		lctx := ctx
+		var sampled atomic.Bool
 		if i == 0 && answered != nil {
+			start := m.now()
 			lctx = netx.WithEarlyAnswer(ctx, func(addrs []string, err error) {
 				if err == nil && len(addrs) > 0 {
+					// The estimator gets its DNS sample before the endpoints
+					// start, as when they waited for the whole lookup: the
+					// time to both first replies, one sample for the lookup.
+					m.rtt.Add(m.now().Sub(start))
+					sampled.Store(true)
 					answered(addrs)
 				}
 			})
@@ -227,7 +235,9 @@ func (m *Measurer) resolve(ctx context.Context, nc *netx.Client, trace *netx.Tra
 		mu.Lock()
 		defer mu.Unlock()
 		if res != nil {
-			m.sampleDNS(res)
+			if !sampled.Load() {
+				m.sampleDNS(res)
+			}
 			obs.Injected = obs.Injected || res.Injected
 			for _, a := range res.Addrs {
 				if !seen[a] {
