@@ -4,10 +4,8 @@ import (
 	"context"
 	"net"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
@@ -26,31 +24,11 @@ func (m *Measurer) observe(ctx context.Context, trace *netx.Trace, u *url.URL, n
 	if m.cfg.SecondResolver != "" {
 		second := &DNSObservation{Resolver: m.cfg.SecondResolver}
 		o.SecondDNS = second
-		wg.Go(func() { *second = m.resolve(ctx, nc, trace, m.cfg.SecondResolver, host, nil) })
+		wg.Go(func() { *second = m.resolve(ctx, nc, trace, m.cfg.SecondResolver, host) })
 	}
-	// The lookup goes on for its duplicate window after the first replies (late,
-	// injected replies are recorded and judged then), but the addresses are fixed
-	// by the first replies: the endpoints start with them at once. o.DNS is only
-	// read once dnsDone is closed.
-	answered := make(chan []string, 1)
-	dnsDone := make(chan struct{})
-	go func() {
-		defer close(dnsDone)
-		o.DNS = m.resolve(ctx, nc, trace, resolverOf(nc), host, func(addrs []string) {
-			select {
-			case answered <- addrs:
-			default:
-			}
-		})
-	}()
-	var early []string
-	select {
-	case early = <-answered:
-	case <-dnsDone:
-		early = o.DNS.Addrs
-	}
-	reach := m.reachable(early)
-	o.Endpoints = m.plan(u, o.Port, reach)
+	o.DNS = m.resolve(ctx, nc, trace, resolverOf(nc), host)
+
+	o.Endpoints = m.plan(u, o.Port, m.reachable(o.DNS.Addrs))
 	var primary []string
 	for _, ep := range o.Endpoints {
 		if strings.HasSuffix(ep.Address, ":"+o.Port) {
@@ -77,21 +55,6 @@ func (m *Measurer) observe(ctx context.Context, trace *netx.Trace, u *url.URL, n
 		wg.Go(func() { o.HTTP = m.fetch(ctx, nc, trace, u, primary[0], working, phases) })
 	}
 	wg.Wait()
-	<-dnsDone
-	if extra := m.lateAddresses(reach, o.DNS.Addrs); len(extra) > 0 {
-		// Another try of the lookup, running beside the one that answered first,
-		// brought addresses of its own: they are measured too, as they were when
-		// the endpoints waited for the whole lookup (after the first wave: the
-		// slice grows, and the first wave held pointers into it).
-		first := len(o.Endpoints)
-		o.Endpoints = append(o.Endpoints, m.plan(u, o.Port, extra)...)
-		for i := first; i < len(o.Endpoints); i++ {
-			ep := &o.Endpoints[i]
-			validationOnly := !strings.HasSuffix(ep.Address, ":"+o.Port)
-			wg.Go(func() { m.measureEndpoint(ctx, nc, trace, host, ep, validationOnly, working, phases) })
-		}
-		wg.Wait()
-	}
 	for i := range o.Endpoints {
 		ep := &o.Endpoints[i]
 		ep.OtherConnects = phases.of(opConnect, ep.Address)
@@ -109,18 +72,6 @@ func (m *Measurer) observe(ctx context.Context, trace *netx.Trace, u *url.URL, n
 	}
 	o.QUIC = m.measureQUIC(ctx, nc, trace, host, o)
 	return o
-}
-
-// lateAddresses returns the reachable addresses of the whole lookup (all) that the
-// endpoints planned on the first answer (planned) lack, within MaxAddresses.
-func (m *Measurer) lateAddresses(planned, all []string) []string {
-	var out []string
-	for _, a := range m.reachable(all) {
-		if !slices.Contains(planned, a) && len(planned)+len(out) < m.cfg.MaxAddresses {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // reachable returns the addresses worth connecting to, at most MaxAddresses: an
@@ -208,36 +159,16 @@ func failureOf(err error) string {
 }
 
 // resolve looks host up with one resolver, retrying failures.
-// answered, when not nil, is told the addresses of the first try as soon as its
-// first replies fixed them, when they are a success (netx.WithEarlyAnswer); the
-// try itself still waits out the duplicate window.
-func (m *Measurer) resolve(ctx context.Context, nc *netx.Client, trace *netx.Trace, resolver, host string, answered func(addrs []string)) DNSObservation {
+func (m *Measurer) resolve(ctx context.Context, nc *netx.Client, trace *netx.Trace, resolver, host string) DNSObservation {
 	obs := DNSObservation{Resolver: resolver}
 	seen := map[string]bool{}
 	var mu sync.Mutex // guards obs and seen against concurrent tries
-	obs.Attempts = m.tries(ctx, m.cfg.Retries, func(i int) string {
-		lctx := ctx
-		var sampled atomic.Bool
-		if i == 0 && answered != nil {
-			start := m.now()
-			lctx = netx.WithEarlyAnswer(ctx, func(addrs []string, err error) {
-				if err == nil && len(addrs) > 0 {
-					// The estimator gets its DNS sample before the endpoints
-					// start, as when they waited for the whole lookup: the
-					// time to both first replies, one sample for the lookup.
-					m.rtt.Add(m.now().Sub(start))
-					sampled.Store(true)
-					answered(addrs)
-				}
-			})
-		}
-		res, err := m.cfg.Lookup(lctx, m.step(nc), trace, resolver, host)
+	obs.Attempts = m.tries(ctx, m.cfg.Retries, func(int) string {
+		res, err := m.cfg.Lookup(ctx, m.step(nc), trace, resolver, host)
 		mu.Lock()
 		defer mu.Unlock()
 		if res != nil {
-			if !sampled.Load() {
-				m.sampleDNS(res)
-			}
+			m.sampleDNS(res)
 			obs.Injected = obs.Injected || res.Injected
 			for _, a := range res.Addrs {
 				if !seen[a] {

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -479,59 +478,5 @@ func TestThrottledSite(t *testing.T) {
 	tk := run(slow.URLFor(siteName))
 	if tk.Verdict != nettests.VerdictThrottled || tk.Blocking != "throttled" {
 		t.Fatalf("slow page: %s %+v", tk.Verdict, tk.Evidence)
-	}
-}
-
-// TestEndpointsStartInDuplicateWindow: the endpoints start once the first replies
-// fixed the addresses, while the lookup still waits out its duplicate window, and an
-// injected reply arriving in that window is still judged. The lookup below returns
-// only after the probe connected to the site: were the connect to wait for the
-// lookup, the test would fail on the 10 s guard.
-func TestEndpointsStartInDuplicateWindow(t *testing.T) {
-	for _, injected := range []bool{false, true} {
-		t.Run(fmt.Sprintf("injected=%v", injected), func(t *testing.T) {
-			l := newTestLab(t)
-			url := l.https.URLFor(siteName)
-			if injected {
-				l.dns.Set(siteName, dnstest.Injected([]string{"127.0.0.2"}, dnstest.Answer("127.0.0.1")))
-			}
-			port := l.https.Port()
-			dialled := make(chan struct{})
-			var once sync.Once
-			for _, ip := range []string{"127.0.0.1", "127.0.0.2"} {
-				addr := net.JoinHostPort(ip, port)
-				l.dial[addr] = func(ctx context.Context, network, address string) (net.Conn, error) {
-					once.Do(func() { close(dialled) })
-					var d net.Dialer
-					return d.DialContext(ctx, network, address)
-				}
-			}
-			guardFailed := false
-			l.cfg.Lookup = func(ctx context.Context, nc *netx.Client, trace *netx.Trace, resolverURL, host string) (*netx.DNSResult, error) {
-				res, err := nc.Lookup(ctx, trace, resolverURL, host)
-				if resolverURL == l.dns.UDPURL() {
-					select {
-					case <-dialled:
-					case <-time.After(10 * time.Second):
-						guardFailed = true
-					}
-				}
-				return res, err
-			}
-			tk := l.measure(url)
-			if guardFailed {
-				t.Fatal("no connect while the lookup was open: the endpoints waited for the duplicate window")
-			}
-			method := ""
-			if tk.Method != nil {
-				method = *tk.Method
-			}
-			if injected && (tk.Verdict != nettests.VerdictBlocked || method != nettests.MethodDNSInjection) {
-				t.Fatalf("injected reply in the window: verdict %s method %q", tk.Verdict, method)
-			}
-			if !injected && tk.Verdict != nettests.VerdictOK {
-				t.Fatalf("clean site: verdict %s method %q", tk.Verdict, method)
-			}
-		})
 	}
 }
