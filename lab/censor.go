@@ -416,19 +416,30 @@ func stallAfter(ctx context.Context, l *Lab, b Block) (err error) {
 // partialFlows refuses a fixed share of new flows, network-wide: the Beeline
 // picture of January 2022, where some connections went through and most did not.
 // A counter (numgen inc), not a coin, decides, so the share holds over a short
-// run; packets of a flow that got through are never dropped.
+// run; packets of a flow that got through are never dropped. The counter's
+// period is the share's reduced fraction (60 % is "3 of every 5"), not 100: a
+// period of 100 refused 60 new flows in a row, and a probe making a few
+// connections a second could sit in that streak for half a minute.
 func partialFlows(ctx context.Context, l *Lab, b Block) error {
 	if b.Percent <= 0 || b.Percent >= 100 {
 		return fmt.Errorf("lab: partial: percent %d is outside 1..99", b.Percent)
 	}
+	g := gcd(b.Percent, 100)
 	script := fmt.Sprintf(`table inet lab_partial {
 	chain forward {
 		type filter hook forward priority -10; policy accept;
-		iifname %q ct state new numgen inc mod 100 < %d drop
+		iifname %q ct state new numgen inc mod %d < %d drop
 	}
 }
-`, routerLANIf, b.Percent)
+`, routerLANIf, 100/g, b.Percent/g)
 	return l.nft(ctx, script)
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 func (l *Lab) nft(ctx context.Context, script string) error {

@@ -2,9 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,9 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thserver"
-	"github.com/vantage-probe/vantage/nettests/webconnectivity/thserver/mmdb"
 	"github.com/vantage-probe/vantage/probe/config"
 	"github.com/vantage-probe/vantage/probe/netx"
+	"github.com/vantage-probe/vantage/report/service"
 )
 
 func init() { register(newHelperCmd) }
@@ -33,9 +32,11 @@ func newHelperCmd() *cobra.Command {
 
 // helperOptions are the flags of helper serve.
 type helperOptions struct {
-	listen, tlsCert, tlsKey string
-	labAllowPrivate         bool
-	mmdb                    []string
+	listen          string
+	tls             service.TLSOptions
+	logFormat       string
+	labAllowPrivate bool
+	mmdb            []string
 }
 
 func newHelperServeCmd() *cobra.Command {
@@ -53,16 +54,17 @@ func newHelperServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			signal.Ignore(syscall.SIGHUP) // a reload with nothing to reload must not stop the service
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return serveHelper(ctx, cfg, o, func(url string) {
+			return serveHelper(ctx, cfg, o, cmd.ErrOrStderr(), func(url string) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "vantage helper listening on %s\n", url)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8490", "address to listen on")
-	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate: serve HTTPS (with --tls-key)")
-	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	tlsFlags(cmd, &o.tls)
+	cmd.Flags().StringVar(&o.logFormat, "log-format", service.LogText, "log lines as text or json (one access-log line per request)")
 	cmd.Flags().BoolVar(&o.labAllowPrivate, "lab-allow-private", false, "allow loopback and private targets (labs and tests only)")
 	cmd.Flags().StringArrayVar(&o.mmdb, "mmdb", nil, "IP database (.mmdb: country and/or ASN) to tell probes where they are (repeatable)")
 	return cmd
@@ -78,14 +80,17 @@ const (
 )
 
 // serveHelper runs the helper until ctx ends; ready gets the URL it listens on.
-func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready func(string)) error {
-	if (o.tlsCert == "") != (o.tlsKey == "") {
-		return withCode(exitUsage, errors.New("helper: --tls-cert and --tls-key go together"))
+func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, logw io.Writer, ready func(string)) error {
+	log, err := service.NewLogger(logw, o.logFormat)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("helper: %w", err))
 	}
-	if o.tlsCert != "" {
-		if _, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey); err != nil {
-			return withCode(exitUsage, fmt.Errorf("helper: --tls-cert/--tls-key: %w", err))
-		}
+	tlsCfg, reloader, err := o.tls.TLS(log)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("helper: %w", err))
+	}
+	if reloader != nil {
+		reloader.ReloadOnSIGHUP(ctx)
 	}
 	roots, err := loadRoots(cfg.TLS.Roots)
 	if err != nil {
@@ -93,7 +98,7 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 	}
 	var geo []thserver.GeoDB
 	for _, path := range o.mmdb {
-		db, err := mmdb.Open(path)
+		db, err := thserver.OpenMMDB(path)
 		if err != nil {
 			return withCode(exitUsage, fmt.Errorf("helper: --mmdb: %w", err))
 		}
@@ -116,6 +121,7 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 		Geo:          geo,
 		AllowPrivate: o.labAllowPrivate,
 		QUIC:         true,
+		Logger:       log,
 	})
 	if err != nil {
 		return err
@@ -125,17 +131,18 @@ func serveHelper(ctx context.Context, cfg *config.Config, o helperOptions, ready
 		return withCode(exitUsage, fmt.Errorf("helper: listen: %w", err))
 	}
 	srv := &http.Server{
-		Handler: h, ReadHeaderTimeout: helperReadTimeout, ReadTimeout: helperReadTimeout,
+		Handler: thserver.OpsHandler(h, log), ReadHeaderTimeout: helperReadTimeout, ReadTimeout: helperReadTimeout,
 		WriteTimeout: helperWriteTimeout, IdleTimeout: helperIdleTimeout, MaxHeaderBytes: helperMaxHeader,
+		TLSConfig: tlsCfg,
 	}
 	scheme := "http"
-	if o.tlsCert != "" {
+	if tlsCfg != nil {
 		scheme = "https"
 	}
 	errc := make(chan error, 1)
 	go func() {
-		if o.tlsCert != "" {
-			errc <- srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
+		if tlsCfg != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificates come from srv.TLSConfig
 		} else {
 			errc <- srv.Serve(ln)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
 	"github.com/vantage-probe/vantage/probe/config"
+	"github.com/vantage-probe/vantage/report/service"
 )
 
 // TestHelperServe runs the helper command's server in-process (lab mode) and asks it
@@ -27,7 +29,7 @@ func TestHelperServe(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serveHelper(ctx, config.Defaults(), helperOptions{listen: "127.0.0.1:0", labAllowPrivate: true}, func(u string) { ready <- u })
+		done <- serveHelper(ctx, config.Defaults(), helperOptions{listen: "127.0.0.1:0", labAllowPrivate: true}, io.Discard, func(u string) { ready <- u })
 	}()
 	var url string
 	select {
@@ -63,13 +65,13 @@ func TestHelperServeUsageErrors(t *testing.T) {
 		cfg *config.Config
 		o   helperOptions
 	}{
-		"cert without key": {config.Defaults(), helperOptions{listen: "127.0.0.1:0", tlsCert: "c.pem"}},
-		"missing cert":     {config.Defaults(), helperOptions{listen: "127.0.0.1:0", tlsCert: "/nonexistent/c.pem", tlsKey: "/nonexistent/k.pem"}},
+		"cert without key": {config.Defaults(), helperOptions{listen: "127.0.0.1:0", tls: service.TLSOptions{CertFile: "c.pem"}}},
+		"missing cert":     {config.Defaults(), helperOptions{listen: "127.0.0.1:0", tls: service.TLSOptions{CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"}}},
 		"bad roots":        {cfgBadRoots, helperOptions{listen: "127.0.0.1:0"}},
 		"bad listen":       {config.Defaults(), helperOptions{listen: "127.0.0.1:notaport"}},
 		"bad mmdb":         {config.Defaults(), helperOptions{listen: "127.0.0.1:0", mmdb: []string{bad}}},
 	} {
-		err := serveHelper(context.Background(), c.cfg, c.o, func(string) { t.Errorf("%s: started", name) })
+		err := serveHelper(context.Background(), c.cfg, c.o, io.Discard, func(string) { t.Errorf("%s: started", name) })
 		var ce *exitCodeError
 		if !errors.As(err, &ce) || ce.code != exitUsage {
 			t.Errorf("%s: %v, want a usage error", name, err)

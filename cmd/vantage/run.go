@@ -263,6 +263,9 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, descs []
 	if loc.ClientIP != "" {
 		r.Origin.Scrub = []string{loc.ClientIP}
 	}
+	if err := withASNDB(&r.Origin, &cfg); err != nil {
+		return withCode(exitUsage, err)
+	}
 	if uploading {
 		client, err := newUploadClient(&cfg)
 		if err != nil {

@@ -38,9 +38,13 @@ type Config struct {
 
 // Probe holds identity overrides and the volunteer's consent.
 type Probe struct {
-	Country         string `toml:"country"` // probe_cc override, e.g. "KZ"
-	ASN             string `toml:"asn"`     // probe_asn override, e.g. "AS9198"
-	NetworkName     string `toml:"network_name"`
+	Country     string `toml:"country"` // probe_cc override, e.g. "KZ"
+	ASN         string `toml:"asn"`     // probe_asn override, e.g. "AS9198"
+	NetworkName string `toml:"network_name"`
+	// ASNDB is an IP-to-AS database (.mmdb: GeoLite2-ASN, DB-IP ASN, IPinfo) that
+	// gives every DNS answer its asn and the measurement its resolver_asn; "" for
+	// none (answers say asn 0).
+	ASNDB           string `toml:"asn_db"`
 	InformedConsent bool   `toml:"informed_consent"`
 }
 

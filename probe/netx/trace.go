@@ -19,6 +19,7 @@ type Trace struct {
 	// certificateBytes are kept by handshake events, bounded by
 	// MaxRecordedCertificateBytes.
 	certificateBytes int
+	asn              ASNLookup // nil: answers keep asn 0
 }
 
 // NewTrace returns a trace whose times count from zero. now is the clock; nil means
@@ -49,6 +50,7 @@ func (t *Trace) NewTransactionID() int64 { return t.nextID.Add(1) }
 func (t *Trace) AddQuery(ev DNSQueryEvent) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	ev.Answers = withASNs(ev.Answers, t.asn)
 	t.events.Queries = append(t.events.Queries, ev)
 }
 

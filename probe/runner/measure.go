@@ -23,6 +23,8 @@ type Origin struct {
 	ProbeNetworkName string
 	ResolverIP       string
 	ResolverASN      string
+	// ASNs, when not nil, fills the AS of every DNS answer ([probe] asn_db).
+	ASNs netx.ASNLookup
 	// Scrub lists addresses (the probe's public IP, when some helper told it) that
 	// must not appear anywhere in a stored measurement.
 	Scrub []string
@@ -51,6 +53,9 @@ func measureOnce(ctx context.Context, m nettests.Measurer, input string, o Origi
 	}
 	start := now()
 	trace := netx.NewTrace(start, now)
+	if o.ASNs != nil {
+		trace.SetASNLookup(o.ASNs)
+	}
 	keys, err := m.Run(ctx, input, trace)
 	if err != nil {
 		return nil, err

@@ -66,8 +66,9 @@ type numberedLine struct {
 type httpError struct {
 	status     int
 	msg        string
-	line       int // 0: no line
-	retryAfter int // seconds, for a 429
+	line       int    // 0: no line
+	retryAfter int    // seconds, for a 429
+	reason     string // for the refusal metric; "": told by the status
 }
 
 func (e *httpError) Error() string { return e.msg }
@@ -78,6 +79,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.limiter.chargeFailedUpload(r) // the client's fault, and no key proven
 	}
 	if herr != nil {
+		s.metrics.refusedUpload(herr)
 		var line *int
 		if herr.line > 0 {
 			line = &herr.line
@@ -114,8 +116,12 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) *httpError {
 		return &httpError{status: http.StatusBadRequest,
 			msg: ContentTypeJSON + " carries exactly one measurement; use " + ContentTypeNDJSON + " for several"}
 	}
+	if id := s.banned.bannedIn(probeIDs(recs)); id != "" {
+		return &httpError{status: http.StatusForbidden, reason: reasonBanned, msg: "probe key " + id + " is banned by this collector"}
+	}
 	if ok, wait := s.limiter.allowProbes(probeIDs(recs)); !ok {
-		return &httpError{status: http.StatusTooManyRequests, retryAfter: wait, msg: "rate limited (this probe key), retry later"}
+		return &httpError{status: http.StatusTooManyRequests, retryAfter: wait, reason: reasonRateLimited,
+			msg: "rate limited (this probe key), retry later"}
 	}
 	return s.storeBatch(w, r, lines, recs)
 }
@@ -180,6 +186,7 @@ func (s *Server) storeBatch(w http.ResponseWriter, r *http.Request, lines []numb
 		}
 		res.Results[i] = lineResult{MeasurementUID: recs[i].UID, Status: o.String()}
 	}
+	s.metrics.ingested(res.Stored, res.Duplicates)
 	writeJSON(w, http.StatusOK, res)
 	return nil
 }

@@ -183,6 +183,7 @@ type rateLimiter struct {
 	failed   *limiter[netip.Prefix] // failed uploads per address prefix; nil: not limited
 	trustXFF bool
 	now      func() time.Time
+	refused  func(bucket string) // nil: not counted; bucket is "read" or "ingest"
 }
 
 func newRateLimiter(rl RateLimit, now func() time.Time) *rateLimiter {
@@ -233,6 +234,11 @@ func (rl *rateLimiter) wrap(next http.Handler) http.Handler {
 			allowed, wait = rl.read.allow(client, rl.now())
 		}
 		if !allowed {
+			if isUpload(r) {
+				rl.count("failed_uploads")
+			} else {
+				rl.count("read")
+			}
 			w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(wait)))
 			writeError(w, http.StatusTooManyRequests, "rate limited, retry later", nil)
 			return
@@ -252,10 +258,17 @@ func (rl *rateLimiter) allowProbes(ids []string) (bool, int) {
 	now := rl.now()
 	for _, id := range ids {
 		if allowed, wait := rl.ingest.allow(id, now); !allowed {
+			rl.count("ingest")
 			return false, retrySeconds(wait)
 		}
 	}
 	return true, 0
+}
+
+func (rl *rateLimiter) count(bucket string) {
+	if rl.refused != nil {
+		rl.refused(bucket)
+	}
 }
 
 func retrySeconds(wait time.Duration) int {

@@ -6,6 +6,7 @@ package collector
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,11 @@ type Config struct {
 	// ExportWriteTimeout bounds each write of an export to the client; 0 means
 	// DefaultExportWriteTimeout.
 	ExportWriteTimeout time.Duration
+	// Banned, when not nil, lists the probe ids whose uploads are refused (403).
+	Banned *BanList
+	// TLS, when not nil, makes Serve answer HTTPS (HTTP/2 offered by ALPN);
+	// service.TLSOptions builds it with certificates reloaded from disk or ACME.
+	TLS *tls.Config
 	// RateLimit, when not nil, limits reads per client address and uploads per
 	// probe key (ratelimit.go).
 	RateLimit *RateLimit
@@ -100,6 +106,9 @@ type Server struct {
 	exportSlots  chan struct{}
 	exportWrite  time.Duration
 	limiter      *rateLimiter // nil: no rate limit
+	metrics      *metrics
+	tls          *tls.Config // nil: plain HTTP
+	banned       *BanList    // nil: none
 }
 
 // NewServer returns a Server for cfg.
@@ -123,8 +132,12 @@ func NewServer(cfg Config) *Server {
 	s.ingestBudget = semaphore.NewWeighted(cmp.Or(cfg.IngestBudget, DefaultIngestBudget))
 	s.exportSlots = make(chan struct{}, cmp.Or(max(cfg.MaxConcurrentExports, 0), DefaultMaxConcurrentExports))
 	s.exportWrite = cmp.Or(cfg.ExportWriteTimeout, DefaultExportWriteTimeout)
+	s.metrics = newMetrics(cfg.Store)
+	s.tls = cfg.TLS
+	s.banned = cfg.Banned
 	if cfg.RateLimit != nil {
 		s.limiter = newRateLimiter(*cfg.RateLimit, s.now)
+		s.limiter.refused = func(bucket string) { s.metrics.rateLimits.WithLabelValues(bucket).Inc() }
 	}
 	return s
 }
@@ -143,11 +156,12 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, "no such API endpoint", nil)
 	})
 	mux.Handle("/", web.Handler())
+	s.opsRoutes(mux)
 	h := withWriteDeadline(mux)
 	if s.limiter != nil {
-		return s.limiter.wrap(h)
+		return s.observe(opsAround(h, s.limiter.wrap(h)))
 	}
-	return h
+	return s.observe(h)
 }
 
 // answerWriteTimeout bounds the writing of every answer but the export's (which
@@ -230,7 +244,14 @@ func (s *Server) serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if s.tls != nil {
+			hs.TLSConfig = s.tls
+			errc <- hs.ServeTLS(ln, "", "") // the certificates come from hs.TLSConfig
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("collector: serve: %w", err)

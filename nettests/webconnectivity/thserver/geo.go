@@ -8,7 +8,7 @@ import (
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
 )
 
-// GeoDB is an IP database (an *mmdb.Reader): Lookup returns the record of an address,
+// GeoDB is an IP database (an *MMDB): Lookup returns the record of an address,
 // nil when it has none.
 type GeoDB interface {
 	Lookup(ip netip.Addr) (any, error)

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
+	"github.com/vantage-probe/vantage/nettests/webconnectivity/thserver/mmdbtest"
 	"github.com/vantage-probe/vantage/probe/netx/netxtest"
 )
 
@@ -55,5 +59,69 @@ func TestLocateGeoLite2Shapes(t *testing.T) {
 	}
 	if g := s.locate("not an ip"); g != (geoInfo{}) {
 		t.Fatalf("locate(garbage) = %+v", g)
+	}
+}
+
+func TestMMDBReadsDatabasesWrittenByMaxMindsWriter(t *testing.T) {
+	dir := t.TempDir()
+	asnPath, ccPath := filepath.Join(dir, "asn.mmdb"), filepath.Join(dir, "country.mmdb")
+	mmdbtest.WriteASN(t, asnPath, map[string]mmdbtest.AS{
+		"127.0.0.0/8":   {Number: 9198, Org: "JSC Kazakhtelecom"},
+		"10.0.0.0/16":   {Number: 21299, Org: "Kar-Tel LLC"},
+		"2001:db8::/32": {Number: 64500, Org: "Documentation"},
+	})
+	mmdbtest.WriteCountry(t, ccPath, map[string]string{"127.0.0.0/8": "KZ", "10.0.0.0/16": "KZ"})
+	var dbs []GeoDB
+	for _, p := range []string{ccPath, asnPath} {
+		db, err := OpenMMDB(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs = append(dbs, db)
+	}
+	s := &Server{cfg: Config{Geo: dbs}}
+	for addr, want := range map[string]geoInfo{
+		"127.0.0.1":   {CC: "KZ", ASN: 9198, Name: "JSC Kazakhtelecom"},
+		"10.0.3.4":    {CC: "KZ", ASN: 21299, Name: "Kar-Tel LLC"},
+		"2001:db8::1": {ASN: 64500, Name: "Documentation"},
+		"10.1.0.1":    {},
+		"192.0.2.1":   {},
+	} {
+		if got := s.locate(addr); got != want {
+			t.Errorf("locate(%s) = %+v, want %+v", addr, got, want)
+		}
+	}
+
+	// The helper answers the probe's location from them.
+	site := netxtest.NewHTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hi") }))
+	srv := newHelper(t, Config{AllowPrivate: true, Geo: dbs})
+	resp := ask(t, srv.URL, thproto.Request{HTTPRequest: site.URLFor(siteName), TCPConnect: []string{site.Addr}})
+	if resp.XClientCC != "KZ" || resp.XClientASN != "AS9198" || resp.IPInfo["127.0.0.1"].ASN != 9198 {
+		t.Errorf("client %q %q, ip_info %+v", resp.XClientCC, resp.XClientASN, resp.IPInfo)
+	}
+}
+
+func TestOpenMMDBRefusesWhatIsNotADatabase(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "asn.mmdb")
+	mmdbtest.WriteASN(t, good, map[string]mmdbtest.AS{"127.0.0.0/8": {Number: 1, Org: "x"}})
+	raw, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{
+		"empty":     nil,
+		"text":      []byte("not a database"),
+		"truncated": raw[:len(raw)/2],
+	} {
+		p := filepath.Join(dir, name+".mmdb")
+		os.WriteFile(p, b, 0o600)
+		if db, err := OpenMMDB(p); err == nil {
+			db.Close()
+			t.Errorf("%s: opened", name)
+		} else if !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error %q does not name the file", name, err)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/vantage-probe/vantage/nettests/webconnectivity/thproto"
@@ -91,8 +92,9 @@ type Config struct {
 
 // Server is the helper's http.Handler.
 type Server struct {
-	cfg Config
-	sem chan struct{}
+	cfg     Config
+	sem     chan struct{}
+	waiting atomic.Int64 // requests queued for a slot
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -177,6 +179,8 @@ func (s *Server) acquire(ctx context.Context) bool {
 	if s.cfg.QueueWait < 0 {
 		return false
 	}
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
 	t := time.NewTimer(s.cfg.QueueWait)
 	defer t.Stop()
 	select {
