@@ -275,7 +275,8 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, descs []
 		rec := &runner.Reachability{Store: sess.store, Key: sess.key.Private, Origin: r.Origin, Logf: client.Logf}
 		client.OnRouteFailure = rec.Record
 		r.Drain = func(ctx context.Context) error {
-			_, err := client.Drain(ctx, sess.store)
+			res, err := client.Drain(ctx, sess.store)
+			err = errors.Join(err, checkRunLog(ctx, sess.logger, client, res, sess.dataDir))
 			return errors.Join(err, rec.Finish(ctx))
 		}
 	}
