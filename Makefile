@@ -4,7 +4,7 @@ BIN := bin/vantage
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/vantage-probe/vantage/probe/runner.SoftwareVersion=$(VERSION)
 
-.PHONY: build run test deps fuzz bench lab-bench mutate cross-check test-purego
+.PHONY: build run test deps fuzz bench lab-bench mutate cross-check test-purego release deb-check cross-test
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vantage
@@ -26,7 +26,7 @@ deps:
 
 test: deps build
 	$(GO) vet ./...
-	$(MAKE) --no-print-directory cross-check test-purego
+	$(MAKE) --no-print-directory cross-check test-purego deb-check
 	FUZZTIME=$(or $(FUZZTIME),5s) bash .ci/fuzz
 	bash report/testdata/kat/verify.sh
 	VANTAGE_BIN=$(CURDIR)/$(BIN) $(GO) test -timeout 40m ./...
@@ -49,13 +49,19 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # cross-check builds ./cmd/vantage for every release target and runs go vet over
-# the whole tree for it, so that no change breaks an OS the CI machine is not.
-# Cgo is off there: the pure-Go sqlite driver stands in (report/sqlitedb).
+# the whole tree for one target of each OS and width, so that no change breaks an OS
+# the CI machine is not. Cgo is off there: the pure-Go sqlite driver stands in
+# (report/sqlitedb). The tests' mmdb writer (thserver/mmdbtest) is 64-bit only by
+# its build constraint, so linux/arm vets without it.
 CROSS_TARGETS := windows/amd64 darwin/amd64 darwin/arm64 linux/arm64 linux/arm
+CROSS_VET_TARGETS := windows/amd64 darwin/arm64 linux/arm64 linux/arm
 cross-check:
 	@set -e; for t in $(CROSS_TARGETS); do \
-		echo "cross-check: $$t"; \
+		echo "cross-check: build $$t"; \
 		GOOS=$${t%/*} GOARCH=$${t#*/} GOARM=7 CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/vantage; \
+	done; \
+	for t in $(CROSS_VET_TARGETS); do \
+		echo "cross-check: vet $$t"; \
 		GOOS=$${t%/*} GOARCH=$${t#*/} GOARM=7 CGO_ENABLED=0 $(GO) vet ./...; \
 	done
 
@@ -63,3 +69,20 @@ cross-check:
 # driver, the one the cross-built releases without a C cross compiler carry.
 test-purego:
 	$(GO) test -tags purego ./report/sqlitedb ./probe/store ./report/collector/...
+
+# release writes bin/release: archives for linux amd64/arm64/armv7, windows amd64
+# and darwin amd64/arm64, .deb packages (nfpm) for the Linux ones, SHA256SUMS and
+# BUILDINFO (which sqlite driver each binary carries). cmd/vantage/dist/release.sh.
+release:
+	VERSION=$(VERSION) bash cmd/vantage/dist/release.sh
+
+# deb-check packages bin/vantage as a .deb, installs it with dpkg into a temporary
+# root, runs its --version and has systemd-analyze verify its units.
+deb-check: build
+	bash cmd/vantage/dist/release.sh deb-check $(BIN)
+
+# cross-test runs the test binaries of the platform-independent packages and netx
+# under qemu-user-static (arm64, armv7) and wine64 (windows) where they can, and
+# lists those that cannot; not in test: emulated, it takes minutes. PKGS limits it.
+cross-test:
+	bash .ci/cross-test $(PKGS)

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -66,6 +67,10 @@ func TestScrubBase64Edges(t *testing.T) {
 		{"after a value without the address", `[` + val("clean") + `,` + val("from "+ip+" x") + `]`, `[` + val("clean") + `,` + scrubbed + `]`},
 		{"after a value that is not base64", `[{"data":"!!!","format":"base64"},` + val("from "+ip+" x") + `]`, `[{"data":"!!!","format":"base64"},` + scrubbed + `]`},
 		{"after a data member of another shape", `[{"data":"` + enc(ip) + `","format":"hex"},` + val("from "+ip+" x") + `]`, `[{"data":"` + enc(ip) + `","format":"hex"},` + scrubbed + `]`},
+		{"after an empty value", `[{"data":"","format":"base64"},` + val("from "+ip+" x") + `]`, `[{"data":"","format":"base64"},` + scrubbed + `]`},
+		// Base64 with non-zero padding bits decodes leniently; a value without the
+		// address is kept as written, not re-encoded into the canonical form.
+		{"a non-canonical value without the address", `[{"data":"eR==","format":"base64"}]`, `[{"data":"eR==","format":"base64"}]`},
 		{"unterminated", `{"data":"` + enc("from "+ip), `{"data":"` + enc("from "+ip)},
 		{"no value holds it", `[` + val("a") + `,` + val("b") + `]`, `[` + val("a") + `,` + val("b") + `]`},
 	}
@@ -84,5 +89,21 @@ func TestScrubBase64Edges(t *testing.T) {
 	in = `"127.0.0.1 0.0.0.0 :: ::1 not-an-ip"`
 	if got := string(report.ScrubAddresses([]byte(in), "127.0.0.1", "0.0.0.0", "::", "::1", "not-an-ip", "")); got != in {
 		t.Errorf("loopback/unspecified/junk: %s", got)
+	}
+}
+
+// TestSignSmallestMeasurement: the smallest measurement Sign accepts signs and
+// verifies (the envelope's buffer is sized from the measurement's length).
+func TestSignSmallestMeasurement(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := report.Sign(priv, []byte(`{"measurement_uid":"u"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := report.Verify(line); err != nil {
+		t.Fatalf("smallest measurement: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/vantage-probe/vantage/report/collector"
 	"github.com/vantage-probe/vantage/report/collector/storage"
 	"github.com/vantage-probe/vantage/report/service"
+	"github.com/vantage-probe/vantage/report/translog"
 )
 
 func init() { register(newCollectorCmd) }
@@ -33,6 +34,7 @@ func newCollectorServeCmd() *cobra.Command {
 	var listen, db, testListsDir, targetsDir, logFormat string
 	var tlsOpts service.TLSOptions
 	var banList string
+	var logKey logKeyFlags
 	rl := collector.DefaultRateLimit()
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -63,7 +65,11 @@ func newCollectorServeCmd() *cobra.Command {
 				}
 				reloadBansOnSIGHUP(ctx, bans, log)
 			}
-			return serveCollector(ctx, log, listen, db, testListsDir, targetsDir, rl, tlsCfg, bans)
+			key, err := logKey.load(db)
+			if err != nil {
+				return err
+			}
+			return serveCollector(ctx, log, listen, db, testListsDir, targetsDir, rl, tlsCfg, bans, key)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8480", "address to listen on")
@@ -77,6 +83,7 @@ func newCollectorServeCmd() *cobra.Command {
 	tlsFlags(cmd, &tlsOpts)
 	cmd.Flags().StringVar(&banList, "ban-list", "", "file of probe ids whose uploads are refused (one a line, # comments); reread on SIGHUP")
 	cmd.Flags().StringVar(&logFormat, "log-format", service.LogText, "log lines as text or json (one access-log line per request)")
+	logKey.register(cmd)
 	cmd.Flags().BoolVar(&rl.TrustForwardedFor, "trust-forwarded-for", false, "take the client address from the last X-Forwarded-For entry (only behind a reverse proxy)")
 	return cmd
 }
@@ -88,7 +95,7 @@ func newCollectorServeCmd() *cobra.Command {
 // (TestConcurrentBigUploadsStayWithinTheMemoryBound).
 const collectorMemoryLimit = 200 << 20
 
-func serveCollector(ctx context.Context, log *slog.Logger, listen, dbURL, testListsDir, targetsDir string, rl collector.RateLimit, tlsCfg *tls.Config, bans *collector.BanList) error {
+func serveCollector(ctx context.Context, log *slog.Logger, listen, dbURL, testListsDir, targetsDir string, rl collector.RateLimit, tlsCfg *tls.Config, bans *collector.BanList, logKey *translog.Key) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(collectorMemoryLimit)
 	}
@@ -115,7 +122,8 @@ func serveCollector(ctx context.Context, log *slog.Logger, listen, dbURL, testLi
 	}
 	log.Info("collector serving", "url", scheme+"://"+ln.Addr().String()+"/", "db", db.Dialect(),
 		"rate_limit", rl.IngestRate, "burst", rl.IngestBurst, "read_rate_limit", rl.ReadRate, "read_burst", rl.ReadBurst)
-	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Targets: targets, Logger: log, RateLimit: &rl, TLS: tlsCfg, Banned: bans})
+	log.Info("transparency log", "origin", logKey.Origin(), "verifier_key", logKey.VerifierKey())
+	srv := collector.NewServer(collector.Config{Store: db, TestLists: lists, Targets: targets, Logger: log, RateLimit: &rl, TLS: tlsCfg, Banned: bans, LogKey: logKey})
 	return srv.Serve(ctx, ln)
 }
 

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -41,11 +42,11 @@ var crashServingRE = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)/`)
 // startCrashCollector starts the collector on a free loopback port with the rate
 // limits off (the test floods from one address on purpose) and waits for the
 // address it logs. It listens on loopback only and dials nothing.
-func startCrashCollector(t *testing.T, bin, db string) *crashCollector {
+func startCrashCollector(t *testing.T, bin, db string, extra ...string) *crashCollector {
 	t.Helper()
 	home := t.TempDir()
-	cmd := exec.Command(bin, "collector", "serve", "--listen", "127.0.0.1:0", "--db", db,
-		"--rate-limit", "0", "--read-rate-limit", "0")
+	cmd := exec.Command(bin, append([]string{"collector", "serve", "--listen", "127.0.0.1:0", "--db", db,
+		"--rate-limit", "0", "--read-rate-limit", "0"}, extra...)...)
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -137,8 +138,18 @@ type crashAnswer struct {
 }
 
 func TestCollectorSurvivesKillDuringIngest(t *testing.T) {
+	crashDuringIngest(t, filepath.Join(t.TempDir(), "collector.db"))
+}
+
+// The same on PostgreSQL (a fresh schema; skipped when PostgreSQL is not there).
+func TestCollectorSurvivesKillDuringIngestPostgres(t *testing.T) {
+	crashDuringIngest(t, colltest.PostgresSchemaURL(t))
+}
+
+func crashDuringIngest(t *testing.T, db string) {
 	bin := storageBinary(t)
-	db := filepath.Join(t.TempDir(), "collector.db")
+	sqlite := !strings.HasPrefix(db, "postgres")
+	keyFlag := []string{"--log-key", filepath.Join(t.TempDir(), "log.key")} // kept across the restart
 	const batches, perBatch, clients = 40, 25, 2
 
 	// Every line signed up front, in batches; uid → exact bytes.
@@ -162,8 +173,9 @@ func TestCollectorSurvivesKillDuringIngest(t *testing.T) {
 		}
 	}
 
-	col := startCrashCollector(t, bin, db)
+	col := startCrashCollector(t, bin, db, keyFlag...)
 	hc := &http.Client{Timeout: 30 * time.Second}
+	logKey := crashGet(t, hc, col.url+"/api/v1/log/key")
 	var (
 		mu       sync.Mutex
 		acked    = map[int]bool{} // batches answered 200
@@ -212,9 +224,16 @@ func TestCollectorSurvivesKillDuringIngest(t *testing.T) {
 	}
 	t.Logf("killed after %d of %d batches acknowledged (%d begun)", len(acked), batches, len(attempts))
 
-	// The file is sound, and opens again under the binary.
-	checkSQLiteIntegrity(t, db)
-	col = startCrashCollector(t, bin, db)
+	// The file is sound, the log and the store agree, and it opens again under
+	// the binary with the same log key.
+	if sqlite {
+		checkSQLiteIntegrity(t, db)
+	}
+	checkLogAgrees(t, db, "after the kill")
+	col = startCrashCollector(t, bin, db, keyFlag...)
+	if k := crashGet(t, hc, col.url+"/api/v1/log/key"); !bytes.Equal(k, logKey) {
+		t.Errorf("log key after the restart %q, before %q", k, logKey)
+	}
 
 	// Every acknowledged measurement is served back byte for byte.
 	for b := range acked {
@@ -248,6 +267,7 @@ func TestCollectorSurvivesKillDuringIngest(t *testing.T) {
 	}
 	t.Logf("%d unacknowledged batches had been committed before the kill", redo)
 	col.stop(t)
+	checkLogAgrees(t, db, "after the re-upload")
 
 	// Exactly one copy of each measurement, with the probe's bytes.
 	sdb, err := storage.Open(context.Background(), db)
@@ -278,7 +298,26 @@ func TestCollectorSurvivesKillDuringIngest(t *testing.T) {
 			t.Errorf("%s (batch %d) stored %d times", uid, batchOf[uid], n)
 		}
 	}
-	checkSQLiteIntegrity(t, db)
+	if sqlite {
+		checkSQLiteIntegrity(t, db)
+	}
+}
+
+// checkLogAgrees checks that every stored uid has a leaf, every leaf a stored
+// measurement whose line hashes to it, and that the tree's root recomputed from
+// the lines is the stored one.
+func checkLogAgrees(t *testing.T, db, when string) {
+	t.Helper()
+	sdb, err := storage.Open(context.Background(), db)
+	if err != nil {
+		t.Fatalf("open %s: %v", when, err)
+	}
+	defer sdb.Close()
+	a, err := sdb.AuditLog(context.Background())
+	if err != nil || !a.OK() {
+		t.Errorf("log and store %s: %+v %v", when, a, err)
+	}
+	t.Logf("%s: %d measurements, %d leaves", when, a.Measurements, a.Leaves)
 }
 
 func crashGet(t *testing.T, hc *http.Client, u string) []byte {

@@ -50,6 +50,7 @@ enabled = false
 
 [storage]
 # dir = "/path/to/data"    # default: ~/.local/share/vantage
+# keep_uploaded_days = 28  # measurements the collector has are pruned after this (-1: never)
 
 [run]
 # parallelism = 64         # URLs measured at once

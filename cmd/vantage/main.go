@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vantage-probe/vantage/probe/runner"
+	"github.com/vantage-probe/vantage/report/sqlitedb"
 )
 
 // Exit codes, documented in the README for scripts and cron.
@@ -42,6 +44,9 @@ var subcommands []func() *cobra.Command
 
 func register(f func() *cobra.Command) { subcommands = append(subcommands, f) }
 
+// buildLine is the second line of --version: what a bug report needs to know.
+var buildLine = fmt.Sprintf("%s/%s, %s, sqlite: %s", runtime.GOOS, runtime.GOARCH, runtime.Version(), sqlitedb.Driver)
+
 // globalFlags are shared by every subcommand.
 type globalFlags struct {
 	configPath string
@@ -57,6 +62,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("vantage version {{.Version}}\n" + buildLine + "\n")
 	root.PersistentFlags().StringVar(&global.configPath, "config", "", "configuration file (default: the per-user file)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(exitUsage, fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath()))

@@ -30,6 +30,8 @@ var pullFilters = []struct{ flag, param, help string }{
 
 func newPullCmd() *cobra.Command {
 	var collectorURL, output string
+	var lf pullLogFlags
+	var format, layout string
 	values := make([]string, len(pullFilters))
 	cmd := &cobra.Command{
 		Use:   "pull --collector URL [filters] -o FILE",
@@ -47,17 +49,36 @@ func newPullCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			res, err := collector.Pull(ctx, nil, collectorURL, filters, output)
+			opts, err := lf.options(output)
+			if err != nil {
+				return err
+			}
+			if opts.Format, err = pullFormat(format); err != nil {
+				return err
+			}
+			if opts.Format == collector.FormatOONI {
+				opts.ProofFile = "" // the file holds no signed lines to prove
+			}
+			if layout == layoutRaw {
+				return pullRawTree(ctx, cmd, collectorURL, filters, output, opts, &lf)
+			} else if layout != "" && layout != "file" {
+				return withCode(exitUsage, fmt.Errorf(`pull: --layout %q: want "file" or "raw"`, layout))
+			}
+			res, err := collector.PullWith(ctx, nil, collectorURL, filters, output, opts)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "pulled %d measurements from %d probes to %s; every signature verified\n",
 				res.Lines, res.Probes, output)
+			lf.report(cmd, res, opts)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&collectorURL, "collector", "", "collector base URL, e.g. https://collector.example.org")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (JSON lines, written atomically)")
+	lf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "jsonl", `"jsonl" (the signed lines) or "ooni" (bare measurements in OONI's shape, converted after verification)`)
+	cmd.Flags().StringVar(&layout, "layout", "file", `"file" (one file, -o) or "raw" (with --format ooni: OONI's raw-data tree under the directory -o, raw/YYYYMMDD/HH/CC/testname/*.jsonl.gz)`)
 	for i, f := range pullFilters {
 		cmd.Flags().StringVar(&values[i], f.flag, "", f.help)
 	}

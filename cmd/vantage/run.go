@@ -221,6 +221,7 @@ func openSession(cmd *cobra.Command, cfg *config.Config, batch bool) (*runSessio
 		s.close()
 		return nil, err
 	}
+	s.housekeep(cmd.Context())
 	if s.key, err = identity.LoadOrCreate(s.dataDir); err != nil {
 		s.close()
 		return nil, err
@@ -275,7 +276,8 @@ func measure(ctx context.Context, cmd *cobra.Command, sess *runSession, descs []
 		rec := &runner.Reachability{Store: sess.store, Key: sess.key.Private, Origin: r.Origin, Logf: client.Logf}
 		client.OnRouteFailure = rec.Record
 		r.Drain = func(ctx context.Context) error {
-			_, err := client.Drain(ctx, sess.store)
+			res, err := client.Drain(ctx, sess.store)
+			err = errors.Join(err, checkRunLog(ctx, sess.logger, client, res, sess.dataDir))
 			return errors.Join(err, rec.Finish(ctx))
 		}
 	}

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -19,38 +18,76 @@ import (
 
 func init() { register(newScheduleCmd) }
 
-// cronMarker ends the crontab line vantage manages, so that --install replaces its
-// own line and leaves the others alone.
-const cronMarker = "# vantage-schedule"
-
-// Unit names of the systemd service and timer.
+// Schedulers `vantage schedule` writes for.
 const (
-	unitService = "vantage.service"
-	unitTimer   = "vantage.timer"
+	schedCron    = "cron"
+	schedSystemd = "systemd"
+	schedLaunchd = "launchd"
+	schedTask    = "task-scheduler"
 )
 
 type scheduleFlags struct {
-	install bool
-	systemd bool
-	every   time.Duration
-	unitDir string
+	install, remove bool
+	systemd         bool
+	launchd         bool
+	taskScheduler   bool
+	every           time.Duration
+	unitDir         string
+}
+
+// kind is the scheduler the flags name, else this OS's own: launchd on macOS,
+// the Task Scheduler on Windows, cron elsewhere.
+func (f scheduleFlags) kind() (string, error) {
+	var named []string
+	for k, on := range map[string]bool{schedSystemd: f.systemd, schedLaunchd: f.launchd, schedTask: f.taskScheduler} {
+		if on {
+			named = append(named, k)
+		}
+	}
+	switch {
+	case len(named) > 1:
+		return "", fmt.Errorf("schedule: choose one of --systemd, --launchd, --task-scheduler")
+	case len(named) == 1:
+		return named[0], nil
+	case runtime.GOOS == "darwin":
+		return schedLaunchd, nil
+	case runtime.GOOS == "windows":
+		return schedTask, nil
+	}
+	return schedCron, nil
 }
 
 func newScheduleCmd() *cobra.Command {
 	var f scheduleFlags
 	cmd := &cobra.Command{
-		Use:   "schedule [--install] [--systemd] [--every 1h]",
-		Short: "print (or install) a crontab line or a systemd timer for unattended runs",
-		Long: `Print what runs 'vantage run --batch' periodically: a crontab line, or with
---systemd a service and a timer. --install also installs it: the line goes into
-your crontab (replacing an earlier vantage line), the units into
-/etc/systemd/system (root) or ~/.config/systemd/user, and the timer is enabled.
+		Use:   "schedule [--install | --remove] [--systemd | --launchd | --task-scheduler] [--every 1h]",
+		Short: "print, install or remove the schedule of unattended runs (cron, systemd, launchd, Task Scheduler)",
+		Long: `Print what runs 'vantage run --batch' periodically: a crontab line (Linux and
+other Unixes), with --systemd a service and a timer, with --launchd a macOS
+launch agent (the default on macOS), with --task-scheduler a Windows task (the
+default on Windows). --install also installs it: the line goes into your crontab
+(replacing an earlier vantage line); the units into /etc/systemd/system (root) or
+~/.config/systemd/user, and the timer is enabled; the agent into
+~/Library/LaunchAgents, loaded; the task is created with schtasks.
 Consent must be recorded first: scheduled runs cannot ask.
+
+--remove undoes whatever --install installed, of every kind this OS has, and
+says what it removed.
 
 Scheduled runs write a JSON log and exit with documented codes (see 'vantage
 run --help'); 3 means the previous run was still going, which is harmless.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.install && f.remove {
+				return withCode(exitUsage, errors.New("schedule: --install and --remove exclude each other"))
+			}
+			if f.remove {
+				return removeSchedules(cmd.OutOrStdout(), f.unitDir)
+			}
+			kind, err := f.kind()
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
 			if f.every < time.Hour || f.every > 24*time.Hour || f.every%time.Hour != 0 {
 				return withCode(exitUsage, fmt.Errorf("schedule: --every %s: want whole hours from 1h to 24h", f.every))
 			}
@@ -65,25 +102,70 @@ run --help'); 3 means the previous run was still going, which is harmless.`,
 			if f.install && !cfg.Probe.InformedConsent {
 				return errNoConsent(plan.configPath)
 			}
-			if f.systemd {
-				return scheduleSystemd(cmd, plan, f)
-			}
-			return scheduleCron(cmd, plan, f.install)
+			return schedule(cmd, kind, plan, f)
 		},
 	}
-	cmd.Flags().BoolVar(&f.install, "install", false, "install it (crontab, or systemd units and enable the timer)")
+	cmd.Flags().BoolVar(&f.install, "install", false, "install it (crontab, systemd units, launch agent or task) and enable it")
+	cmd.Flags().BoolVar(&f.remove, "remove", false, "remove every schedule --install installed")
 	cmd.Flags().BoolVar(&f.systemd, "systemd", false, "a systemd service and timer instead of a crontab line")
+	cmd.Flags().BoolVar(&f.launchd, "launchd", false, "a macOS launchd agent (default on macOS)")
+	cmd.Flags().BoolVar(&f.taskScheduler, "task-scheduler", false, "a Windows Task Scheduler task (default on Windows)")
 	cmd.Flags().DurationVar(&f.every, "every", time.Hour, "interval between runs, whole hours (1h..24h)")
-	cmd.Flags().StringVar(&f.unitDir, "unit-dir", "", "with --systemd --install: where to write the units (default: per user, or /etc/systemd/system as root)")
+	cmd.Flags().StringVar(&f.unitDir, "unit-dir", "", "with --systemd: where to write (or remove) the units (default: per user, or /etc/systemd/system as root)")
 	return cmd
 }
 
+func schedule(cmd *cobra.Command, kind string, plan *schedulePlan, f scheduleFlags) error {
+	out := cmd.OutOrStdout()
+	switch kind {
+	case schedSystemd:
+		return scheduleSystemd(cmd, plan, f)
+	case schedLaunchd:
+		if !f.install {
+			fmt.Fprint(out, plan.launchdPlist())
+			return nil
+		}
+		return installLaunchd(out, plan)
+	case schedTask:
+		if !f.install {
+			fmt.Fprint(out, plan.taskXML())
+			return nil
+		}
+		return installTask(out, plan)
+	}
+	return scheduleCron(cmd, plan, f.install)
+}
+
+// removeSchedules removes what --install installs, of every kind, and reports
+// each removal; a kind this machine lacks (no crontab, no systemctl) is skipped.
+func removeSchedules(out io.Writer, unitDir string) error {
+	var removed []string
+	var errs []error
+	for _, remove := range []func(string) ([]string, error){removeCron, removeSystemd, removeLaunchd, removeTask} {
+		r, err := remove(unitDir)
+		removed = append(removed, r...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, r := range removed {
+		fmt.Fprintln(out, "removed", r)
+	}
+	if len(removed) == 0 && len(errs) == 0 {
+		fmt.Fprintln(out, "no vantage schedule was installed")
+	}
+	return errors.Join(errs...)
+}
+
 // schedulePlan is what every scheduler runs: absolute paths, so that the job does
-// not depend on cron's or systemd's working directory and environment.
+// not depend on the scheduler's working directory and environment.
 type schedulePlan struct {
 	binary, configPath, logPath string
 	every                       time.Duration
-	minute                      int
+	// minute and hour place the runs: every `every` hours from hour%every at minute.
+	// Random, so that probes spread over the day instead of all hitting a collector
+	// at :00.
+	minute, hour int
 }
 
 func newSchedulePlan(cfg *config.Config, every time.Duration) (*schedulePlan, error) {
@@ -101,139 +183,36 @@ func newSchedulePlan(cfg *config.Config, every time.Duration) (*schedulePlan, er
 	if path, err = filepath.Abs(path); err != nil {
 		return nil, fmt.Errorf("schedule: %w", err)
 	}
-	// A random minute spreads probes over the hour, so a collector is not hit by
-	// every probe at :00.
-	return &schedulePlan{binary: bin, configPath: path, every: every, minute: rand.IntN(60),
-		logPath: filepath.Join(dataDirOf(cfg), "batch.log")}, nil
+	return &schedulePlan{binary: bin, configPath: path, every: every, minute: rand.IntN(60), hour: rand.IntN(24),
+		logPath: filepath.Join(dataDirOf(cfg), batchLogName)}, nil
+}
+
+// hours is the interval in whole hours.
+func (p *schedulePlan) hours() int { return int(p.every / time.Hour) }
+
+// firstHour is the first hour of the day a run starts at.
+func (p *schedulePlan) firstHour() int { return p.hour % p.hours() }
+
+// runHours lists the hours of the day a run starts at.
+func (p *schedulePlan) runHours() []int {
+	var hs []int
+	for h := p.firstHour(); h < 24; h += p.hours() {
+		hs = append(hs, h)
+	}
+	return hs
+}
+
+// args are the arguments of every scheduled run.
+func (p *schedulePlan) args() []string {
+	return []string{"--config", p.configPath, "run", "--batch"}
 }
 
 func (p *schedulePlan) command() string {
-	return shellQuote(p.binary) + " --config " + shellQuote(p.configPath) + " run --batch"
-}
-
-func (p *schedulePlan) cronLine() string {
-	hours := "*"
-	if h := int(p.every / time.Hour); h == 24 {
-		hours = fmt.Sprint(rand.IntN(24))
-	} else if h > 1 {
-		hours = fmt.Sprintf("*/%d", h)
+	parts := []string{shellQuote(p.binary)}
+	for _, a := range p.args() {
+		parts = append(parts, shellQuote(a))
 	}
-	return fmt.Sprintf("%d %s * * * %s >>%s 2>&1 %s", p.minute, hours, p.command(), shellQuote(p.logPath), cronMarker)
-}
-
-func scheduleCron(cmd *cobra.Command, plan *schedulePlan, install bool) error {
-	line := plan.cronLine()
-	if !install {
-		fmt.Fprintln(cmd.OutOrStdout(), line)
-		fmt.Fprintln(cmd.ErrOrStderr(), "# add it with 'crontab -e', or run: vantage schedule --install")
-		return nil
-	}
-	current, err := exec.Command("crontab", "-l").Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) { // exit 1 is "no crontab for user": start empty
-			return fmt.Errorf("schedule: crontab -l: %w", err)
-		}
-		current = nil
-	}
-	var kept []string
-	for _, l := range strings.Split(strings.TrimRight(string(current), "\n"), "\n") {
-		if l != "" && !strings.HasSuffix(l, cronMarker) {
-			kept = append(kept, l)
-		}
-	}
-	kept = append(kept, line)
-	crontab := exec.Command("crontab", "-")
-	crontab.Stdin = strings.NewReader(strings.Join(kept, "\n") + "\n")
-	if out, err := crontab.CombinedOutput(); err != nil {
-		return fmt.Errorf("schedule: crontab -: %w: %s", err, bytes.TrimSpace(out))
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "installed in your crontab:\n%s\nlog: %s\n", line, plan.logPath)
-	return nil
-}
-
-func (p *schedulePlan) serviceUnit() string {
-	return fmt.Sprintf(`[Unit]
-Description=vantage censorship and shutdown measurement run
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=oneshot
-ExecStart=%s
-# 3: the previous run still holds the lock; not a failure.
-SuccessExitStatus=3
-Nice=10
-`, p.command())
-}
-
-func (p *schedulePlan) timerUnit() string {
-	return fmt.Sprintf(`[Unit]
-Description=Run vantage every %s
-
-[Timer]
-OnBootSec=5min
-OnUnitActiveSec=%s
-RandomizedDelaySec=5min
-Persistent=true
-
-[Install]
-WantedBy=timers.target
-`, formatHours(p.every), formatHours(p.every))
-}
-
-func formatHours(d time.Duration) string { return fmt.Sprintf("%dh", int(d/time.Hour)) }
-
-func scheduleSystemd(cmd *cobra.Command, plan *schedulePlan, f scheduleFlags) error {
-	out := cmd.OutOrStdout()
-	if !f.install {
-		fmt.Fprintf(out, "# %s\n%s\n# %s\n%s", unitService, plan.serviceUnit(), unitTimer, plan.timerUnit())
-		return nil
-	}
-	dir, userUnits := f.unitDir, os.Geteuid() != 0
-	if dir == "" {
-		dir = "/etc/systemd/system"
-		if userUnits {
-			base, err := os.UserConfigDir()
-			if err != nil {
-				return fmt.Errorf("schedule: %w", err)
-			}
-			dir = filepath.Join(base, "systemd", "user")
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("schedule: %w", err)
-	}
-	for name, text := range map[string]string{unitService: plan.serviceUnit(), unitTimer: plan.timerUnit()} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			return fmt.Errorf("schedule: %w", err)
-		}
-	}
-	fmt.Fprintf(out, "wrote %s and %s in %s\n", unitService, unitTimer, dir)
-	return enableTimer(out, userUnits, f.unitDir != "")
-}
-
-// enableTimer reloads systemd and enables the timer, or says how to when it cannot
-// (no systemd, or units written to a custom directory).
-func enableTimer(out io.Writer, user, customDir bool) error {
-	args := []string{"daemon-reload"}
-	enable := []string{"enable", "--now", unitTimer}
-	if user {
-		args = append([]string{"--user"}, args...)
-		enable = append([]string{"--user"}, enable...)
-	}
-	manual := "systemctl " + strings.Join(args, " ") + " && systemctl " + strings.Join(enable, " ")
-	if _, err := exec.LookPath("systemctl"); err != nil || customDir {
-		fmt.Fprintf(out, "enable it with: %s\n", manual)
-		return nil
-	}
-	for _, a := range [][]string{args, enable} {
-		if b, err := exec.Command("systemctl", a...).CombinedOutput(); err != nil {
-			return fmt.Errorf("schedule: systemctl %s: %w: %s (enable it by hand: %s)", strings.Join(a, " "), err, bytes.TrimSpace(b), manual)
-		}
-	}
-	fmt.Fprintf(out, "enabled %s; see it with: systemctl %slist-timers vantage.timer\n", unitTimer, map[bool]string{true: "--user "}[user])
-	return nil
+	return strings.Join(parts, " ")
 }
 
 // shellQuote quotes s for sh (cron runs the line with /bin/sh) and for systemd's

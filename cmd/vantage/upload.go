@@ -135,6 +135,7 @@ func runUpload(ctx context.Context, cmd *cobra.Command, dir string, c *upload.Cl
 	for _, r := range res.Rejections {
 		fmt.Fprintf(errOut, "rejected %s: %s\n", r.UID, r.Reason)
 	}
+	err = errors.Join(err, checkUploadLog(ctx, errOut, c, res, dir))
 	qs, qerr := st.QueueStats(context.Background())
 	if qerr != nil {
 		return errors.Join(err, qerr)

@@ -17,6 +17,7 @@ const exitVerifyFailed = 3
 
 func newVerifyCmd() *cobra.Command {
 	var probes []string
+	var logFlags verifyLogFlags
 	cmd := &cobra.Command{
 		Use:   "verify FILE",
 		Short: "check every signature in a bundle and name each bad line",
@@ -59,6 +60,11 @@ could not be read; 2 usage error. FILE "-" reads standard input.`,
 			}
 			bad := len(rep.Problems)
 			fmt.Fprintf(out, "%s: %d lines, %d verified, %d invalid\n", name, rep.Lines, rep.Valid, bad)
+			if logFlags.proofs != "" {
+				if err := logFlags.check(cmd, name); err != nil {
+					return err
+				}
+			}
 			if bad > 0 {
 				return withCode(exitVerifyFailed, fmt.Errorf("verify: %s: %d of %d lines do not verify", name, bad, rep.Lines))
 			}
@@ -66,5 +72,6 @@ could not be read; 2 usage error. FILE "-" reads standard input.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&probes, "probe", nil, "trust only this probe id (repeatable)")
+	logFlags.register(cmd)
 	return cmd
 }

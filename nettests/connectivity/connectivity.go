@@ -64,6 +64,10 @@ type Config struct {
 	// PulseInterval turns them off.
 	PulseInterval time.Duration
 	PulseTimeout  time.Duration
+	// EarlyStopWindow is the least stretch of answered pulses that lets a check on
+	// a network where everything answers end before its last round (earlystop.go);
+	// negative turns the early stop off.
+	EarlyStopWindow time.Duration
 	// NoThroughput skips the download probe (the runner's quick checks).
 	NoThroughput bool
 	// Country selects the embedded canary sets when Canaries lists no domestic or
@@ -112,6 +116,9 @@ func (c Config) withDefaults() Config {
 		c.PulseInterval = DefaultPulseInterval
 	}
 	setD(&c.PulseTimeout, DefaultPulseTimeout)
+	if c.EarlyStopWindow == 0 {
+		c.EarlyStopWindow = DefaultEarlyStopWindow
+	}
 	return c
 }
 
@@ -281,15 +288,17 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 	}()
 	runs := newCanaryRuns(m.canaries)
 	var pulses []Pulse
+	var watch *pulseWatch // nil without pulses: no early stop
 	pctx, stopPulses := context.WithCancel(ctx)
 	if cfg.PulseInterval > 0 && !linkMissing(local) {
 		targets := newPulseTargets(m.canaries)
 		for i, r := range runs {
 			r.learn = func(addr string) { targets.learn(i, addr) }
 		}
-		wg.Go(func() { pulses = m.runPulses(pctx, trace, targets, cfg.PulseInterval, cfg.PulseTimeout) })
+		watch = &pulseWatch{}
+		wg.Go(func() { pulses = m.runPulses(pctx, trace, targets, cfg.PulseInterval, cfg.PulseTimeout, watch) })
 	}
-	starts := m.runRounds(ctx, trace, runs, cfg.Rounds, cfg.Attempts, cfg.RoundSpacing)
+	starts, early := m.runRounds(ctx, trace, runs, cfg.Rounds, cfg.Attempts, cfg.RoundSpacing, watch, max(cfg.EarlyStopWindow, 0))
 	stopPulses()
 	wg.Wait()
 	if len(starts) == 0 && parent.Err() != nil {
@@ -306,6 +315,7 @@ func (m *Measurer) Run(ctx context.Context, input string, trace *netx.Trace) (an
 		tp = m.measureThroughput(ctx, trace, runs)
 	}
 	tk := newTestKeys(trace, local, runs, starts, pulses, tp, cfg)
+	tk.Params.EarlyStop = early
 	tk.Notes = append(tk.Notes, m.notes...)
 	tk.Duration = m.now().Sub(start).Seconds()
 	m.logger.Info("connectivity", "verdict", tk.Verdict, "reason", tk.Reason, "seconds", tk.Duration)

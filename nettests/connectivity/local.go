@@ -46,6 +46,9 @@ type LocalChecks struct {
 	FirstHop FirstHopCheck `json:"first_hop"`
 	Resolver ResolverCheck `json:"resolver"`
 	Notes    []string      `json:"notes"`
+	// NotMeasured names the checks this OS offered no source for ("default_route",
+	// "first_hop"): their fields stay empty and no rule reads them as failed.
+	NotMeasured []string `json:"not_measured,omitempty"`
 
 	gateways []netip.Addr // unscrubbed, for the first-hop probes
 }
@@ -94,11 +97,14 @@ type System struct {
 	OS         string
 	Interfaces func() ([]Interface, error)
 	ReadFile   func(name string) ([]byte, error)
+	// Routes reads the routing table on an OS other than Linux (Windows:
+	// GetIpForwardTable2, macOS: the routing socket); nil where there is no reader.
+	Routes func() ([]Route, error)
 }
 
 // HostSystem reads this machine.
 func HostSystem() System {
-	return System{OS: runtime.GOOS, Interfaces: hostInterfaces, ReadFile: os.ReadFile}
+	return System{OS: runtime.GOOS, Interfaces: hostInterfaces, ReadFile: os.ReadFile, Routes: hostRoutes}
 }
 
 func hostInterfaces() ([]Interface, error) {
@@ -135,7 +141,7 @@ func checkLink(sys System, l *LocalChecks) {
 		l.Interface = ptr(len(l.Interfaces) > 0)
 	}
 	if sys.OS != "linux" {
-		l.Notes = append(l.Notes, "default route, gateway and neighbour table not checked on "+sys.OS)
+		checkRoutes(sys, l)
 		return
 	}
 	v4, err4 := sys.ReadFile("/proc/net/route")
@@ -149,6 +155,28 @@ func checkLink(sys System, l *LocalChecks) {
 	l.DefaultRoute = ptr(hasDefault || hasDefault6)
 	l.gateways = append(gws, gws6...)
 	for _, g := range l.gateways {
+		l.Gateways = append(l.Gateways, scrubPublic(g))
+	}
+}
+
+// checkRoutes fills the route fields from the OS's own routing table reader, or
+// marks them not measured.
+func checkRoutes(sys System, l *LocalChecks) {
+	if sys.Routes == nil {
+		l.Notes = append(l.Notes, "default route and first hop: "+NotMeasuredNote+" ("+sys.OS+")")
+		l.NotMeasured = append(l.NotMeasured, "default_route", "first_hop")
+		return
+	}
+	routes, err := sys.Routes()
+	if err != nil {
+		l.Notes = append(l.Notes, "default route and first hop: "+NotMeasuredNote+": "+netx.Scrub(err.Error()))
+		l.NotMeasured = append(l.NotMeasured, "default_route", "first_hop")
+		return
+	}
+	gws, hasDefault := defaultRoutes(routes)
+	l.DefaultRoute = ptr(hasDefault)
+	l.gateways = gws
+	for _, g := range gws {
 		l.Gateways = append(l.Gateways, scrubPublic(g))
 	}
 }

@@ -2,8 +2,11 @@ package connectivity
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -89,11 +92,72 @@ func TestResolverIsLocalStub(t *testing.T) {
 
 func TestCheckLinkOtherOS(t *testing.T) {
 	sys := fakeSystem(routeWithDefault, "", eth0)
-	sys.OS = "darwin"
+	sys.OS = "freebsd" // no route reader: Linux's /proc is not read elsewhere
 	var l LocalChecks
 	checkLink(sys, &l)
-	if l.Interface == nil || !*l.Interface || l.DefaultRoute != nil || len(l.Notes) != 1 {
-		t.Fatalf("darwin: %+v", l)
+	if l.Interface == nil || !*l.Interface || l.DefaultRoute != nil || len(l.Notes) != 1 ||
+		!strings.Contains(l.Notes[0], NotMeasuredNote) || !slices.Equal(l.NotMeasured, []string{"default_route", "first_hop"}) {
+		t.Fatalf("freebsd: %+v", l)
+	}
+}
+
+// TestCheckLinkRouteReader: Windows and macOS read their own routing tables.
+func TestCheckLinkRouteReader(t *testing.T) {
+	gw := netip.MustParseAddr("192.168.1.1")
+	for name, c := range map[string]struct {
+		routes      []Route
+		err         error
+		route       *bool
+		gateways    []string
+		notMeasured bool
+	}{
+		"default via gateway": {routes: []Route{{Default: false, Gateway: netip.MustParseAddr("10.9.9.9")}, {Default: true, Gateway: gw}},
+			route: ptr(true), gateways: []string{"192.168.1.1"}},
+		"on-link default": {routes: []Route{{Default: true}}, route: ptr(true), gateways: []string{}},
+		"no default":      {routes: []Route{{Gateway: gw}}, route: ptr(false), gateways: []string{}},
+		"reader fails":    {err: errors.New("access denied"), gateways: []string{}, notMeasured: true},
+	} {
+		sys := fakeSystem("", "", eth0)
+		sys.OS = "windows"
+		sys.Routes = func() ([]Route, error) { return c.routes, c.err }
+		var l LocalChecks
+		checkLink(sys, &l)
+		if (l.DefaultRoute == nil) != (c.route == nil) || l.DefaultRoute != nil && *l.DefaultRoute != *c.route {
+			t.Errorf("%s: default route %v, want %v", name, l.DefaultRoute, c.route)
+		}
+		if !slices.Equal(l.Gateways, c.gateways) || (len(l.NotMeasured) > 0) != c.notMeasured {
+			t.Errorf("%s: gateways %v, not measured %v", name, l.Gateways, l.NotMeasured)
+		}
+	}
+}
+
+// TestSockaddrInetAddr: the next hop of a Windows route row, as GetIpForwardTable2
+// fills SOCKADDR_INET.
+func TestSockaddrInetAddr(t *testing.T) {
+	var v4 [24]byte
+	copy(v4[:], []byte{192, 168, 1, 1})
+	var v6 [24]byte
+	copy(v6[4:], netip.MustParseAddr("fe80::1").AsSlice())
+	v6[20] = 12 // scope id, little-endian
+	var v6g [24]byte
+	copy(v6g[4:], netip.MustParseAddr("2001:db8::1").AsSlice())
+	v6g[20] = 12
+	for _, c := range []struct {
+		family uint16
+		data   [24]byte
+		want   string
+		ok     bool
+	}{
+		{2, v4, "192.168.1.1", true},
+		{23, v6, "fe80::1%12", true},
+		{23, v6g, "2001:db8::1", true}, // a scope id only qualifies link-local addresses
+		{2, [24]byte{}, "0.0.0.0", true},
+		{0, v4, "invalid IP", false},
+	} {
+		got, ok := sockaddrInetAddr(c.family, c.data)
+		if got.String() != c.want || ok != c.ok {
+			t.Errorf("family %d: %v %v, want %s %v", c.family, got, ok, c.want, c.ok)
+		}
 	}
 }
 

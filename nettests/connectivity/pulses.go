@@ -106,7 +106,8 @@ func (p *pulseTargets) pick() (name, addr string, ok bool) {
 // runPulses sends a pulse every interval until ctx ends, each bounded by timeout,
 // and returns them in start order. Pulses still in flight when ctx ends are
 // dropped: they measured the check's end, not the network.
-func (m *Measurer) runPulses(ctx context.Context, trace *netx.Trace, targets *pulseTargets, interval, timeout time.Duration) []Pulse {
+// watch, when not nil, is told of each pulse as it starts and ends (the early stop).
+func (m *Measurer) runPulses(ctx context.Context, trace *netx.Trace, targets *pulseTargets, interval, timeout time.Duration, watch *pulseWatch) []Pulse {
 	var (
 		mu  sync.Mutex
 		out []Pulse
@@ -122,6 +123,7 @@ func (m *Measurer) runPulses(ctx context.Context, trace *netx.Trace, targets *pu
 		name, addr, ok := targets.pick()
 		if ok {
 			t := trace.Elapsed()
+			watch.started()
 			wg.Go(func() {
 				pctx, cancel := context.WithTimeout(ctx, timeout)
 				defer cancel()
@@ -132,8 +134,10 @@ func (m *Measurer) runPulses(ctx context.Context, trace *netx.Trace, targets *pu
 				if ctx.Err() != nil {
 					return
 				}
+				p := Pulse{T: t, Canary: name, OK: err == nil}
+				watch.done(p)
 				mu.Lock()
-				out = append(out, Pulse{T: t, Canary: name, OK: err == nil})
+				out = append(out, p)
 				mu.Unlock()
 			})
 		}

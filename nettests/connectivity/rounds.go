@@ -44,12 +44,20 @@ func newCanaryRuns(cs []Canary) []*canaryRun {
 }
 
 // runRounds measures every canary in each round, rounds spaced by RoundSpacing. It
-// returns the start time of each round, in seconds since the trace's zero.
-func (m *Measurer) runRounds(ctx context.Context, trace *netx.Trace, runs []*canaryRun, rounds, attempts int, spacing time.Duration) []float64 {
+// returns the start time of each round, in seconds since the trace's zero, and
+// whether the rounds stopped early (earlystop.go: watch follows the pulses, window
+// is the least stretch they must cover; zero turns the early stop off).
+func (m *Measurer) runRounds(ctx context.Context, trace *netx.Trace, runs []*canaryRun, rounds, attempts int, spacing time.Duration, watch *pulseWatch, window time.Duration) ([]float64, bool) {
 	starts := []float64{}
 	for r := 0; r < rounds; r++ {
-		if r > 0 && m.sleep(ctx, spacing) != nil {
-			break
+		if r > 0 {
+			stop, err := m.waitOrStop(ctx, spacing, runs, watch, window)
+			if stop {
+				return starts, true
+			}
+			if err != nil {
+				break
+			}
 		}
 		if ctx.Err() != nil {
 			break
@@ -57,7 +65,7 @@ func (m *Measurer) runRounds(ctx context.Context, trace *netx.Trace, runs []*can
 		starts = append(starts, trace.Elapsed())
 		m.runRound(ctx, trace, runs, attempts)
 	}
-	return starts
+	return starts, false
 }
 
 // runRound measures all canaries at once, at most Parallelism at a time.

@@ -11,6 +11,7 @@ var reasonText = map[string]string{
 	ReasonNoInterface:       "no usable network interface",
 	ReasonNoRoute:           "no default route",
 	ReasonFirstHopSilent:    "neither the gateway nor the resolver answers",
+	ReasonLocalUnmeasured:   "the resolver does not answer and this OS offers no way to probe the gateway",
 	ReasonAllCanariesSilent: "the local network works but no canary answers",
 	ReasonForeignCut:        "domestic canaries answer, foreign ones do not",
 	ReasonAllowlistedOnly:   "only allowlisted canaries (state portal, banks) answer",

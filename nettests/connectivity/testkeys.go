@@ -32,6 +32,11 @@ type Params struct {
 	Attempts       int     `json:"attempts"`
 	RoundSpacing   float64 `json:"round_spacing"`
 	AttemptTimeout float64 `json:"attempt_timeout"`
+	// EarlyStopWindow is the least stretch of answered pulses an early stop needs
+	// (seconds; 0: early stop off); EarlyStop says whether this check stopped
+	// early (fewer rounds than Rounds, every one all up).
+	EarlyStopWindow float64 `json:"early_stop_window"`
+	EarlyStop       bool    `json:"early_stop"`
 }
 
 var _ nettests.NetworkResult = (*TestKeys)(nil)
@@ -56,6 +61,7 @@ func newTestKeys(trace *netx.Trace, local LocalChecks, runs []*canaryRun, starts
 		Params: Params{
 			Rounds: cfg.Rounds, Attempts: cfg.Attempts,
 			RoundSpacing: cfg.RoundSpacing.Seconds(), AttemptTimeout: cfg.AttemptTimeout.Seconds(),
+			EarlyStopWindow: max(cfg.EarlyStopWindow, 0).Seconds(),
 		},
 		Notes: []string{},
 	}

@@ -1,6 +1,7 @@
 package connectivity
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/vantage-probe/vantage/nettests"
@@ -58,6 +59,7 @@ const (
 	ReasonNoInterface       = "no_interface"
 	ReasonNoRoute           = "no_default_route"
 	ReasonFirstHopSilent    = "first_hop_silent"
+	ReasonLocalUnmeasured   = "local_side_unmeasured"
 	ReasonAllCanariesSilent = "all_canaries_silent"
 	ReasonForeignCut        = "foreign_cut_domestic_up"
 	ReasonAllowlistedOnly   = "only_allowlisted_answer"
@@ -214,6 +216,10 @@ func allDownVerdict(l LocalChecks) (string, string) {
 		return nettests.NetworkLocalFailure, ReasonNoRoute
 	case l.FirstHopAlive() || l.Resolver.Answered && !l.Resolver.LocalStub:
 		return nettests.NetworkFullShutdown, ReasonAllCanariesSilent
+	case slices.Contains(l.NotMeasured, "first_hop"):
+		// The gateway could not be probed on this OS, and a silence is not shown:
+		// the verdict rests on the resolver alone, and says so.
+		return nettests.NetworkLocalFailure, ReasonLocalUnmeasured
 	default:
 		return nettests.NetworkLocalFailure, ReasonFirstHopSilent
 	}

@@ -456,3 +456,38 @@ func TestVerdictPulseRunThresholds(t *testing.T) {
 		})
 	}
 }
+
+// TestVerdictReadsOnlyTheCheckedRounds: tallies beyond Evidence.Rounds (a check cut
+// short after a canary recorded another round) are ignored, not read out of range.
+func TestVerdictReadsOnlyTheCheckedRounds(t *testing.T) {
+	threeRounds := tcpRounds(fullRound, fullRound, Tally{0, 10})
+	cs := join(pinSet("d", ClassDomestic, 2, threeRounds), pinSet("f", ClassForeign, 2, threeRounds))
+	a := Decide(Evidence{Local: healthyLocal, Canaries: cs, Rounds: 2})
+	if a.Verdict != nettests.NetworkOnline || len(a.Reach) != 2 {
+		t.Fatalf("verdict %s (%s), %d reach rounds; want online from the 2 checked rounds", a.Verdict, a.Reason, len(a.Reach))
+	}
+	// The domestic shares of rule 5 are read the same way.
+	cs = join(pinSet("d", ClassDomestic, 1, tcpRounds(same(fullRound, 3)...)), pinSet("x", ClassDomestic, 3, tcpRounds(same(Tally{0, 10}, 3)...)),
+		pinSet("f", ClassForeign, 2, tcpRounds(same(Tally{0, 10}, 3)...)))
+	if a := Decide(Evidence{Local: healthyLocal, Canaries: cs, Rounds: 2}); a.Verdict != nettests.NetworkWhitelist {
+		t.Fatalf("verdict %s (%s), want whitelist from the 2 checked rounds", a.Verdict, a.Reason)
+	}
+}
+
+// TestProbedAddress: a literal is probed at itself, a host at the first IPv4 its
+// lookup returned (IPv6 only without one), a host that never resolved nowhere.
+func TestProbedAddress(t *testing.T) {
+	for _, c := range []struct {
+		o    CanaryOutcome
+		want string
+	}{
+		{CanaryOutcome{Canary: Canary{Name: "192.0.2.1:443", Address: "192.0.2.1:443", Port: "443"}}, "192.0.2.1:443"},
+		{CanaryOutcome{Canary: Canary{Name: "h", Host: "h", Port: "8443"}, Addrs: []string{"2001:db8::1", "192.0.2.7"}}, "192.0.2.7:8443"},
+		{CanaryOutcome{Canary: Canary{Name: "h", Host: "h", Port: "443"}, Addrs: []string{"2001:db8::1"}}, "[2001:db8::1]:443"},
+		{CanaryOutcome{Canary: Canary{Name: "h", Host: "h", Port: "443"}}, ""},
+	} {
+		if got := c.o.ProbedAddress(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.o, got, c.want)
+		}
+	}
+}

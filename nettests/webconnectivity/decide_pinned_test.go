@@ -399,3 +399,240 @@ func TestNetworkVerdictTempersEachVerdict(t *testing.T) {
 		}
 	}
 }
+
+// TestNoLookupIsNoDNSEvidence: a URL whose lookup was never recorded (no attempt,
+// no address) has no DNS verdict, whatever the control resolved.
+func TestNoLookupIsNoDNSEvidence(t *testing.T) {
+	o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+	o.DNS = DNSObservation{Resolver: "system"}
+	got := Decide(o, nil)
+	if strings.HasPrefix(got.Method, "dns.") || got.DNSConsistency == "inconsistent" {
+		t.Fatalf("no lookup recorded: %+v, want no DNS verdict", got)
+	}
+}
+
+// TestControlFetchWithoutStatus: a control that reports neither a failure nor a
+// status fetched nothing, so a plain-HTTP page cannot be compared with it.
+func TestControlFetchWithoutStatus(t *testing.T) {
+	for _, c := range []struct {
+		status  int64
+		verdict string
+		reason  string
+	}{{0, nettests.VerdictInconclusive, ReasonControlFailed}, {-1, nettests.VerdictInconclusive, ReasonControlFailed}, {200, nettests.VerdictOK, ""}} {
+		o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+		o.Control.HTTPRequest.StatusCode = c.status
+		if got := Decide(o, nil); got.Verdict != c.verdict || got.Reason != c.reason {
+			t.Errorf("control status %d: %s (%s), want %s (%s)", c.status, got.Verdict, got.Reason, c.verdict, c.reason)
+		}
+	}
+}
+
+// TestQUICBlockedNeedsAWorkingControl pins each way the control shows that the
+// site's HTTP/3 works: an HTTP/3 fetch without failure and with a status, or a QUIC
+// handshake.
+func TestQUICBlockedNeedsAWorkingControl(t *testing.T) {
+	ep := pinSiteIP + ":443"
+	fail := strp("generic_timeout_error")
+	cases := []struct {
+		name   string
+		h3     *thproto.HTTPResult
+		quic   map[string]thproto.TLSResult
+		method string
+	}{
+		{"control fetched over HTTP/3", &thproto.HTTPResult{StatusCode: 200}, nil, nettests.MethodQUICBlocked},
+		{"control's HTTP/3 fetch failed", &thproto.HTTPResult{StatusCode: 200, Failure: fail}, nil, ""},
+		{"control's HTTP/3 fetch got no status", &thproto.HTTPResult{}, nil, ""},
+		{"control's QUIC handshake worked", nil, map[string]thproto.TLSResult{ep: {Status: true}}, nettests.MethodQUICBlocked},
+		{"control's QUIC handshake failed", &thproto.HTTPResult{Failure: fail}, map[string]thproto.TLSResult{ep: {Status: false, Failure: fail}}, ""},
+		{"control did not try", nil, nil, ""},
+	}
+	for _, c := range cases {
+		o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+		o.QUIC = []QUICObservation{{Address: ep, Attempts: Attempts{"generic_timeout_error", "generic_timeout_error"}}}
+		o.Control.HTTP3Request, o.Control.QUICHandshake = c.h3, c.quic
+		got := Decide(o, nil)
+		want := nettests.VerdictOK
+		if c.method != "" {
+			want = nettests.VerdictBlocked
+		}
+		if got.Verdict != want || got.Method != c.method {
+			t.Errorf("%s: %s %s, want %s %s", c.name, got.Verdict, got.Method, want, c.method)
+		}
+	}
+	// One QUIC success among failures is intermittent, not blocked.
+	o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+	o.QUIC = []QUICObservation{{Address: ep, Attempts: Attempts{"generic_timeout_error", ""}}}
+	o.Control.HTTP3Request = &thproto.HTTPResult{StatusCode: 200}
+	if got := Decide(o, nil); got.Verdict != nettests.VerdictIntermittent || got.Method != nettests.MethodQUICBlocked {
+		t.Errorf("mixed QUIC: %s %s, want intermittent quic.blocked", got.Verdict, got.Method)
+	}
+}
+
+// httpsPinObs is an https:// URL answered by pinSiteIP whose handshakes all failed
+// with failure (on a completed handshake when the failure is a certificate's).
+func httpsPinObs(failure string) *Observations {
+	u, _ := url.Parse("https://tls.example.org/")
+	return &Observations{
+		URL: u, Port: "443",
+		DNS: DNSObservation{Resolver: "system", Attempts: Attempts{""}, Addrs: []string{pinSiteIP}},
+		Endpoints: []EndpointObservation{{Address: pinSiteIP + ":443", TCP: Attempts{""},
+			TLS: &TLSObservation{SNI: "tls.example.org", Attempts: Attempts{failure, failure}, Completed: isCertFailure(failure), Issuer: "CN=Interceptor A"}}},
+		Control: &thproto.Response{
+			TCPConnect:  map[string]thproto.TCPResult{pinSiteIP + ":443": {Status: true}},
+			HTTPRequest: thproto.HTTPResult{StatusCode: 200, BodyLength: 1000, Title: "TLS Example"},
+			DNS:         thproto.DNSResult{Addrs: []string{pinSiteIP}},
+			IPInfo:      map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}},
+		},
+	}
+}
+
+// TestTransportClauses pins the clauses of the TCP and TLS stages one by one.
+func TestTransportClauses(t *testing.T) {
+	t.Run("an endpoint never connected does not make a flaky one clean", func(t *testing.T) {
+		o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+		o.Endpoints = []EndpointObservation{
+			{Address: pinSiteIP + ":80", TCP: Attempts{netx.FailureGenericTimeout, ""}},
+			{Address: pinSameASN + ":80"},
+		}
+		got := Decide(o, nil)
+		if got.Verdict != nettests.VerdictIntermittent || got.Method != nettests.MethodTCPTimeout {
+			t.Fatalf("%s %s, want intermittent tcp.timeout", got.Verdict, got.Method)
+		}
+	})
+	for _, c := range []struct {
+		name    string
+		ctl     thproto.TCPResult
+		verdict string
+	}{
+		{"the control's connect failed too: down", thproto.TCPResult{Failure: strp(thproto.FailureConnectionRefused)}, nettests.VerdictDown},
+		{"the control refused to connect to a private address: its fetch decides", thproto.TCPResult{Failure: strp(thproto.FailurePrivateRefused)}, nettests.VerdictBlocked},
+		{"the control did not connect and its fetch got no status: down", thproto.TCPResult{Failure: strp(thproto.FailurePrivateRefused)}, nettests.VerdictDown},
+		{"the control connected: blocked", thproto.TCPResult{Status: true}, nettests.VerdictBlocked},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+			o.Endpoints = []EndpointObservation{{Address: pinSiteIP + ":80", TCP: Attempts{netx.FailureConnectionReset, netx.FailureConnectionReset}}}
+			o.HTTP = nil
+			o.Control.TCPConnect[pinSiteIP+":80"] = c.ctl
+			if strings.Contains(c.name, "no status") {
+				o.Control.HTTPRequest.StatusCode = 0
+			}
+			got := Decide(o, nil)
+			if got.Verdict != c.verdict || (c.verdict == nettests.VerdictBlocked && got.Method != nettests.MethodTCPReset) {
+				t.Fatalf("%s %s, want %s", got.Verdict, got.Method, c.verdict)
+			}
+		})
+	}
+	for _, c := range []struct {
+		name      string
+		ctlTLS    map[string]thproto.TLSResult
+		ctlStatus int64
+		verdict   string
+	}{
+		{"unverified chain, the control did no handshake but fetched: mitm", nil, 200, nettests.VerdictBlocked},
+		{"unverified chain, the control did no handshake and fetched nothing: down", nil, 0, nettests.VerdictDown},
+		{"unverified chain, the control's handshake worked: mitm", map[string]thproto.TLSResult{pinSiteIP + ":443": {Status: true}}, 0, nettests.VerdictBlocked},
+		{"unverified chain, the control's handshake failed: down", map[string]thproto.TLSResult{pinSiteIP + ":443": {Status: false}}, 200, nettests.VerdictDown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := httpsPinObs(netx.FailureSSLUnknownAuthority)
+			o.Control.TLSHandshake, o.Control.HTTPRequest.StatusCode = c.ctlTLS, c.ctlStatus
+			got := Decide(o, nil)
+			if got.Verdict != c.verdict || (c.verdict == nettests.VerdictBlocked && got.Method != nettests.MethodTLSMITM) {
+				t.Fatalf("%s %s, want %s", got.Verdict, got.Method, c.verdict)
+			}
+			if got.Evidence.Issuer != "CN=Interceptor A" {
+				t.Fatalf("issuer %q, want the probe's chain's", got.Evidence.Issuer)
+			}
+		})
+	}
+	t.Run("the first endpoint's issuer is the evidence", func(t *testing.T) {
+		o := httpsPinObs(netx.FailureSSLUnknownAuthority)
+		second := o.Endpoints[0]
+		second.Address = pinSameASN + ":443"
+		second.TLS = &TLSObservation{SNI: "tls.example.org", Attempts: Attempts{netx.FailureSSLUnknownAuthority}, Completed: true, Issuer: "CN=Interceptor B"}
+		o.Endpoints = append(o.Endpoints, second)
+		o.DNS.Addrs = []string{pinSiteIP, pinSameASN}
+		o.Control.IPInfo[pinSameASN] = thproto.IPInfo{ASN: pinASN}
+		got := Decide(o, nil)
+		if got.Method != nettests.MethodTLSMITM || got.Evidence.Issuer != "CN=Interceptor A" || len(got.Evidence.Addresses) != 2 {
+			t.Fatalf("%s %s issuer %q addresses %v, want tls.mitm, the first issuer, both addresses", got.Verdict, got.Method, got.Evidence.Issuer, got.Evidence.Addresses)
+		}
+	})
+}
+
+// TestBenignSNIEvidence: the benign-SNI retry is reported only when it was tried,
+// and without a control it alone can show that the name is what is blocked.
+func TestBenignSNIEvidence(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		benign   Attempts
+		control  bool
+		verdict  string
+		reported *bool
+	}{
+		{"not tried, control", nil, true, nettests.VerdictBlocked, nil},
+		{"worked, control", Attempts{""}, true, nettests.VerdictBlocked, boolPtr(true)},
+		{"failed, control", Attempts{netx.FailureConnectionReset}, true, nettests.VerdictBlocked, boolPtr(false)},
+		{"worked, no control", Attempts{""}, false, nettests.VerdictBlocked, boolPtr(true)},
+		{"failed, no control", Attempts{netx.FailureConnectionReset}, false, nettests.VerdictInconclusive, boolPtr(false)},
+		{"not tried, no control", nil, false, nettests.VerdictInconclusive, nil},
+	} {
+		o := httpsPinObs(netx.FailureConnectionReset)
+		if c.benign != nil {
+			o.Endpoints[0].TLS.BenignSNI, o.Endpoints[0].TLS.Benign = "example.com", c.benign
+		}
+		if !c.control {
+			o.Control = nil
+		}
+		got := Decide(o, nil)
+		if got.Verdict != c.verdict || (got.Verdict == nettests.VerdictBlocked && got.Method != nettests.MethodTLSReset) {
+			t.Errorf("%s: %s %s, want %s", c.name, got.Verdict, got.Method, c.verdict)
+		}
+		w := got.Evidence.BenignSNIWorked
+		if (w == nil) != (c.reported == nil) || (w != nil && *w != *c.reported) {
+			t.Errorf("%s: benign_sni_worked %v, want %v", c.name, w, c.reported)
+		}
+	}
+}
+
+// TestExplainedLossDetail: a stage whose timeouts the canaries' loss explains
+// leaves an ok verdict with the explanation as the whole detail.
+func TestExplainedLossDetail(t *testing.T) {
+	o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+	o.DNS.Attempts = Attempts{netx.FailureGenericTimeout, ""}
+	o.CanaryLoss = &LossSample{Failed: 5, Attempts: 10}
+	got := Decide(o, nil)
+	// Laplace's rule: (5+1)/(10+2) = 50 %.
+	if got.Verdict != nettests.VerdictOK || !strings.HasPrefix(got.Evidence.Detail, "dns: 1 of 2 tries timed out") ||
+		!strings.Contains(got.Evidence.Detail, "canaries lost 5 of 10 connects in the same window (50.0 %)") {
+		t.Fatalf("%s, detail %q; want ok with the dns explanation first", got.Verdict, got.Evidence.Detail)
+	}
+	o.CanaryLoss = nil
+	if got := Decide(o, nil); got.Verdict != nettests.VerdictIntermittent || got.Evidence.Detail != "" {
+		t.Fatalf("without a loss sample: %s, detail %q; want intermittent, no detail", got.Verdict, got.Evidence.Detail)
+	}
+}
+
+// TestDiffCorroboratedByAnErrorPage: a page that differs from the control's is
+// blocked (http.diff) when the control got a 2xx and the probe a 4xx or 5xx; any
+// other pair of statuses leaves it the site's.
+func TestDiffCorroboratedByAnErrorPage(t *testing.T) {
+	for _, c := range []struct {
+		probe, control int
+		blocked        bool
+	}{
+		{400, 200, true}, {403, 200, true}, {499, 200, true}, {500, 200, true}, {503, 200, true}, {599, 200, true},
+		{399, 200, false}, {302, 200, false}, {600, 200, false}, {200, 200, false},
+		{403, 299, true}, {403, 300, false}, {403, 199, false},
+	} {
+		o := plainHTTPObs(pinSiteIP, map[string]thproto.IPInfo{pinSiteIP: {ASN: pinASN}})
+		o.HTTP.StatusCode, o.HTTP.Title, o.HTTP.BodyLength = c.probe, "Unrelated Words Here", 150
+		o.HTTP.Header = http.Header{"X-Other": {"1"}}
+		o.Control.HTTPRequest.StatusCode = int64(c.control)
+		got := Decide(o, nil)
+		if blocked := got.Verdict == nettests.VerdictBlocked && got.Method == nettests.MethodHTTPDiff; blocked != c.blocked {
+			t.Errorf("probe %d, control %d: %s %s (%q), want blocked http.diff: %v", c.probe, c.control, got.Verdict, got.Method, got.Evidence.Detail, c.blocked)
+		}
+	}
+}

@@ -340,6 +340,7 @@ func TestScenarios(t *testing.T) {
 				t.Fatalf("verdict %s method %q reason %q, want %s %v %q\n%s", tk.Verdict, method, reason, c.verdict, c.methods, c.reason, b)
 			}
 			checkBlockingConsistent(t, tk)
+			checkOONIView(t, tk)
 			if c.check != nil {
 				c.check(t, tk)
 			}

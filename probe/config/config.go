@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -146,6 +145,10 @@ func (r Route) Upload() upload.Route { return upload.Route{URL: r.URL, Front: r.
 // Storage says where the local store lives.
 type Storage struct {
 	Dir string `toml:"dir"`
+	// KeepUploadedDays is how many days a measurement the collector acknowledged
+	// stays in the store (0: store.DefaultKeepUploaded, four weeks; -1: forever).
+	// Measurements not uploaded are never pruned.
+	KeepUploadedDays int `toml:"keep_uploaded_days"`
 }
 
 // Run tunes a run.
@@ -190,28 +193,6 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": " + e.Msg)
 	return b.String()
-}
-
-// DefaultPath returns the per-user configuration file: $XDG_CONFIG_HOME/vantage/
-// config.toml, else ~/.config/vantage/config.toml.
-func DefaultPath() (string, error) {
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return "", fmt.Errorf("config: no per-user config directory: %w", err)
-	}
-	return filepath.Join(dir, "vantage", "config.toml"), nil
-}
-
-// DefaultDataDir returns the per-user data directory: $XDG_DATA_HOME/vantage, else
-// ~/.local/share/vantage.
-func DefaultDataDir() string {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "vantage")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "share", "vantage")
-	}
-	return filepath.Join(os.TempDir(), "vantage")
 }
 
 // Defaults returns the configuration of a fresh install.
@@ -364,6 +345,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Run.Retries < 0 || c.Run.Retries > 20 {
 		return &Error{Key: "run.retries", Msg: fmt.Sprintf("%d is outside 0..20", c.Run.Retries)}
+	}
+	if d := c.Storage.KeepUploadedDays; d < -1 || d > 36500 {
+		return &Error{Key: "storage.keep_uploaded_days", Msg: fmt.Sprintf("%d is outside -1..36500 (-1: keep forever, 0: four weeks)", d)}
 	}
 	return nil
 }

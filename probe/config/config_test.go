@@ -89,6 +89,7 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"wrong type", "[run]\nparallelism = \"many\"\n", "run.parallelism", 2, "incompatible types"},
 		{"syntax", "[probe\ncountry = 1\n", "", 0, "table name"},
 		{"negative parallelism", "[run]\nparallelism = -1\n", "run.parallelism", 2, "outside"},
+		{"keep_uploaded_days below -1", "[storage]\nkeep_uploaded_days = -2\n", "storage.keep_uploaded_days", 0, "outside -1..36500"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -106,9 +106,17 @@ func (c *Client) LookupWithOptions(ctx context.Context, trace *Trace, resolverUR
 	qtypes := [2]uint16{dns.TypeA, dns.TypeAAAA}
 	var outcomes [2]queryOutcome
 	var wg sync.WaitGroup
+	early := newEarlyAnswer(ctx) // nil without a WithEarlyAnswer hook
 	for i, qtype := range qtypes {
 		txID := trace.NewTransactionID()
-		wg.Go(func() { outcomes[i] = engine.query(ctx, trace, host, qtype, txID) })
+		qctx := ctx
+		if early != nil {
+			qctx = withFirstReply(ctx, func(r *dnsReply) { early.reply(i, outcomeOfReply(r)) })
+		}
+		wg.Go(func() {
+			outcomes[i] = engine.query(qctx, trace, host, qtype, txID)
+			early.reply(i, outcomes[i]) // a no-op when the first reply told already
+		})
 	}
 	wg.Wait()
 	for _, o := range outcomes {

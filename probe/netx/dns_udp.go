@@ -180,6 +180,7 @@ func (s *udpSession) readReplies(ctx context.Context, now func() time.Time) ([]t
 		}
 		replies = append(replies, timedReply{raw: raw, at: now(), reply: reply, id: msg.Id})
 		if len(replies) == 1 {
+			tellFirstReply(ctx, reply) // the answer is fixed: a caller may go on (dns_early.go)
 			if s.t.window <= 0 || ctx.Err() != nil {
 				return replies, ignored, nil
 			}

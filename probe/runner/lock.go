@@ -31,7 +31,7 @@ func (e *LockError) Error() string {
 func (e *LockError) Unwrap() error { return ErrLocked }
 
 // Lock takes the run lock of a data directory without waiting: an advisory lock
-// (flock) on dir/run.lock, which the kernel releases when the process dies, so a
+// (flock on Unix, LockFileEx on Windows) on dir/run.lock, which the kernel releases when the process dies, so a
 // crashed or killed run never leaves a stale lock behind. The file holds the
 // holder's pid for the message of the next run. release unlocks.
 func Lock(dir string) (release func(), err error) {

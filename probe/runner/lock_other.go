@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package runner
 
@@ -7,7 +7,7 @@ import (
 	"os"
 )
 
-// QUIRK: without flock (Windows) the lock is only a pid file: O_EXCL creation
+// QUIRK: without flock or LockFileEx (plan9, wasm) the lock is only a pid file: O_EXCL creation
 // would survive a crash and block every later run, so no exclusion is attempted.
 var errWouldBlock = errors.New("would block")
 

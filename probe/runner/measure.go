@@ -13,7 +13,7 @@ import (
 )
 
 // SoftwareVersion is the software_version of every measurement; the build sets it.
-var SoftwareVersion = "0.1.0-dev"
+var SoftwareVersion = devVersion
 
 // Origin is what a measurement says about where it was taken (probe_cc, probe_asn,
 // the network name, the resolver) and which addresses must never appear in it.

@@ -41,6 +41,7 @@ type summaryJSON struct {
 type listJSON struct {
 	Results    []summaryJSON `json:"results"`
 	NextCursor *string       `json:"next_cursor"`
+	NextURL    *string       `json:"next_url"` // this query's next page, or null
 }
 
 func nullable(s string) *string {
@@ -93,6 +94,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		last := rows[limit-1]
 		next := encodeCursor(storage.Cursor{StartTime: last.StartTime.Unix(), ID: last.ID})
 		out.NextCursor = &next
+		out.NextURL = nextURL(r, next)
 	}
 	for _, m := range rows {
 		out.Results = append(out.Results, summaryJSON{
@@ -126,11 +128,15 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
-	q, err := newQuery(r.URL.RawQuery)
+	q, err := newQuery(r.URL.RawQuery, "format")
 	if s.badQuery(w, err) {
 		return
 	}
 	f, err := q.filter()
+	if s.badQuery(w, err) {
+		return
+	}
+	ef, err := exportFormat(q.get("format"))
 	if s.badQuery(w, err) {
 		return
 	}
@@ -144,7 +150,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	dw := &deadlineWriter{w: w, rc: http.NewResponseController(w), timeout: s.exportWrite}
 	w.Header().Set("Trailer", ExportTrailer)
-	w.Header().Set("Content-Type", ContentTypeNDJSON)
+	w.Header().Set("Content-Type", ef.contentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	var out io.Writer = dw
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
@@ -154,7 +160,10 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		defer zw.Close()
 		out = zw
 	}
-	count, err := exportLines(r.Context(), s.store, f, out)
+	if _, err := out.Write(ef.header); err != nil {
+		return // the client is gone
+	}
+	count, err := exportLines(r.Context(), s.store, f, out, ef.conv)
 	if err != nil {
 		s.log.Warn("export broke off", "err", err, "sent", count)
 		w.Header().Set(ExportTrailer, "error: export broke off after "+fmt.Sprint(count)+" lines")
@@ -182,10 +191,17 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 	return d.w.Write(p)
 }
 
-func exportLines(ctx context.Context, st Store, f storage.Filter, w io.Writer) (int, error) {
+// exportLines writes the lines matching f, each through conv when not nil.
+func exportLines(ctx context.Context, st Store, f storage.Filter, w io.Writer, conv func([]byte) ([]byte, error)) (int, error) {
 	count := 0
 	nl := []byte{'\n'}
 	err := st.Export(ctx, f, func(line []byte) error {
+		if conv != nil {
+			var err error
+			if line, err = conv(line); err != nil {
+				return err
+			}
+		}
 		if _, err := w.Write(line); err != nil {
 			return err
 		}
@@ -220,7 +236,7 @@ type aggregateJSON struct {
 var defaultAxes = []storage.Axis{storage.AxisDay, storage.AxisProbeASN, storage.AxisVerdict}
 
 func (s *Server) handleAggregate(w http.ResponseWriter, r *http.Request) {
-	q, err := newQuery(r.URL.RawQuery, "by", "order", "limit")
+	q, err := newQuery(r.URL.RawQuery, "by", "order", "limit", "format")
 	if s.badQuery(w, err) {
 		return
 	}
@@ -234,6 +250,10 @@ func (s *Server) handleAggregate(w http.ResponseWriter, r *http.Request) {
 	}
 	limit, err := q.int("limit", DefaultAggregateLimit, MaxAggregateLimit)
 	if s.badQuery(w, err) {
+		return
+	}
+	if fm := q.get("format"); fm != "" && fm != "json" && fm != FormatCSV {
+		s.badQuery(w, &paramError{param: "format", msg: `want "json" or "csv"`})
 		return
 	}
 	order := q.get("order")
@@ -256,6 +276,10 @@ func (s *Server) handleAggregate(w http.ResponseWriter, r *http.Request) {
 		}
 		row["count"] = b.Count
 		out.Results = append(out.Results, row)
+	}
+	if q.get("format") == FormatCSV {
+		writeAggregateCSV(w, out.By, out.Results, out.Truncated)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }

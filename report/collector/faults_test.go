@@ -27,7 +27,7 @@ type faultyStore struct {
 	exportAfter int // Export fails after this many lines when > 0
 }
 
-func (f *faultyStore) Ingest(ctx context.Context, recs []storage.Record, now time.Time) ([]storage.Outcome, error) {
+func (f *faultyStore) IngestLogged(ctx context.Context, recs []storage.Record, now time.Time) ([]storage.Ingested, error) {
 	if f.entered != nil {
 		f.entered <- struct{}{}
 	}
@@ -37,7 +37,7 @@ func (f *faultyStore) Ingest(ctx context.Context, recs []storage.Record, now tim
 	if f.ingestErr != nil {
 		return nil, f.ingestErr
 	}
-	return f.Store.Ingest(ctx, recs, now)
+	return f.Store.IngestLogged(ctx, recs, now)
 }
 
 func (f *faultyStore) Export(ctx context.Context, flt storage.Filter, fn func([]byte) error) error {

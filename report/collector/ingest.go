@@ -54,6 +54,7 @@ type ingestResult struct {
 type lineResult struct {
 	MeasurementUID string `json:"measurement_uid"`
 	Status         string `json:"status"`
+	LeafIndex      uint64 `json:"leaf_index"` // its leaf in the transparency log
 }
 
 // numberedLine is one non-blank line of an upload and its 1-based line number.
@@ -162,7 +163,7 @@ func (s *Server) storeBatch(w http.ResponseWriter, r *http.Request, lines []numb
 	case <-r.Context().Done():
 		return &httpError{status: http.StatusServiceUnavailable, msg: "request cancelled"}
 	}
-	outcomes, err := s.store.Ingest(r.Context(), recs, s.now())
+	outcomes, err := s.store.IngestLogged(r.Context(), recs, s.now())
 	if err != nil {
 		var ie *storage.IngestError
 		switch {
@@ -179,12 +180,12 @@ func (s *Server) storeBatch(w http.ResponseWriter, r *http.Request, lines []numb
 	}
 	res := ingestResult{Results: make([]lineResult, len(recs))}
 	for i, o := range outcomes {
-		if o == storage.Duplicate {
+		if o.Outcome == storage.Duplicate {
 			res.Duplicates++
 		} else {
 			res.Stored++
 		}
-		res.Results[i] = lineResult{MeasurementUID: recs[i].UID, Status: o.String()}
+		res.Results[i] = lineResult{MeasurementUID: recs[i].UID, Status: o.Outcome.String(), LeafIndex: o.LeafIndex}
 	}
 	s.metrics.ingested(res.Stored, res.Duplicates)
 	writeJSON(w, http.StatusOK, res)

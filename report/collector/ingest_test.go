@@ -33,8 +33,9 @@ type ingestAnswer struct {
 	Error      string `json:"error"`
 	Line       int    `json:"line"`
 	Results    []struct {
-		UID    string `json:"measurement_uid"`
-		Status string `json:"status"`
+		UID       string `json:"measurement_uid"`
+		Status    string `json:"status"`
+		LeafIndex uint64 `json:"leaf_index"`
 	} `json:"results"`
 }
 

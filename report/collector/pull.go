@@ -12,12 +12,17 @@ import (
 
 	"github.com/vantage-probe/vantage/report"
 	"github.com/vantage-probe/vantage/report/atomicfile"
+	"github.com/vantage-probe/vantage/report/translog"
 )
 
 // PullResult says what Pull wrote.
 type PullResult struct {
 	Lines  int // signed measurements written, every one verified
 	Probes int // distinct probe ids among them
+	// Log is the checkpoint every line was proved included in (PullOptions.LogState
+	// set), and LogFirstUse says its key was pinned by this pull.
+	Log         *translog.Checkpoint
+	LogFirstUse bool
 }
 
 // Pull downloads the export of collectorURL for the given filters (the export's
@@ -26,8 +31,18 @@ type PullResult struct {
 // It fails when any line does not verify or the collector did not end the export
 // with a "complete" status trailer.
 func Pull(ctx context.Context, client *http.Client, collectorURL string, filters url.Values, path string) (PullResult, error) {
+	return PullWith(ctx, client, collectorURL, filters, path, PullOptions{})
+}
+
+// PullWith is Pull with options: with LogState, it also checks the collector's
+// transparency log (pull_log.go).
+func PullWith(ctx context.Context, client *http.Client, collectorURL string, filters url.Values, path string, opts PullOptions) (PullResult, error) {
 	if client == nil {
 		client = http.DefaultClient
+	}
+	lc, err := startLogCheck(ctx, client, collectorURL, opts)
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
 	u := strings.TrimRight(collectorURL, "/") + "/api/v1/export"
 	if len(filters) > 0 {
@@ -49,11 +64,17 @@ func Pull(ctx context.Context, client *http.Client, collectorURL string, filters
 	var res PullResult
 	err = atomicfile.Write(path, 0o600, func(w io.Writer) error {
 		var err error
-		if res, err = copyVerified(resp.Body, w); err != nil {
+		if res, err = copyVerified(resp.Body, w, lc.add, opts.convert()); err != nil {
 			return err
 		}
-		return checkTrailer(resp.Trailer.Get(ExportTrailer), res.Lines)
+		if err := checkTrailer(resp.Trailer.Get(ExportTrailer), res.Lines); err != nil {
+			return err
+		}
+		return lc.finish(ctx, len(filters) == 0)
 	})
+	if err == nil {
+		err = lc.commit(path, &res)
+	}
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
@@ -61,7 +82,9 @@ func Pull(ctx context.Context, client *http.Client, collectorURL string, filters
 }
 
 // copyVerified copies signed lines from r to w, verifying each.
-func copyVerified(r io.Reader, w io.Writer) (PullResult, error) {
+// onLine, when not nil, is given each verified line; conv, when not nil, rewrites
+// it before it is written.
+func copyVerified(r io.Reader, w io.Writer, onLine func(uid string, line []byte), conv func([]byte) ([]byte, error)) (PullResult, error) {
 	var res PullResult
 	probes := map[string]bool{}
 	sc := bufio.NewScanner(r)
@@ -77,7 +100,15 @@ func copyVerified(r io.Reader, w io.Writer) (PullResult, error) {
 			return res, fmt.Errorf("line %d does not verify: %w", no, err)
 		}
 		probes[s.ProbeID] = true
+		if onLine != nil {
+			onLine(s.MeasurementUID, line)
+		}
 		res.Lines++
+		if conv != nil {
+			if line, err = conv(line); err != nil {
+				return res, fmt.Errorf("line %d: %w", no, err)
+			}
+		}
 		bw.Write(line)
 		if err := bw.WriteByte('\n'); err != nil {
 			return res, err

@@ -20,16 +20,22 @@ import (
 
 	"github.com/vantage-probe/vantage/report/collector/storage"
 	"github.com/vantage-probe/vantage/report/collector/web"
+	"github.com/vantage-probe/vantage/report/translog"
 )
 
 // Store is what the collector needs from its storage; *storage.DB implements it.
 type Store interface {
-	Ingest(ctx context.Context, recs []storage.Record, received time.Time) ([]storage.Outcome, error)
+	IngestLogged(ctx context.Context, recs []storage.Record, received time.Time) ([]storage.Ingested, error)
 	List(ctx context.Context, f storage.Filter, after *storage.Cursor, order storage.Order, limit int) ([]storage.Summary, error)
 	Line(ctx context.Context, uid string) ([]byte, error)
 	Export(ctx context.Context, f storage.Filter, fn func(line []byte) error) error
 	Aggregate(ctx context.Context, f storage.Filter, by []storage.Axis, orderByCount bool, limit int) ([]storage.Bucket, error)
 	ProbeKey(ctx context.Context, probeID string) (*storage.Probe, error)
+	// The transparency log (log.go).
+	LogHead(ctx context.Context) (storage.TreeHead, error)
+	LeafIndex(ctx context.Context, uid string) (uint64, error)
+	InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error)
+	ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, error)
 }
 
 var _ Store = (*storage.DB)(nil)
@@ -64,6 +70,9 @@ type Config struct {
 	// RateLimit, when not nil, limits reads per client address and uploads per
 	// probe key (ratelimit.go).
 	RateLimit *RateLimit
+	// LogKey signs the transparency log's checkpoints; nil: a fresh key for this
+	// Server only (tests).
+	LogKey *translog.Key
 }
 
 // DefaultMaxConcurrentIngests bounds the uploads writing to the database at once:
@@ -95,6 +104,9 @@ const DefaultExportWriteTimeout = 30 * time.Second
 // holding its connection.
 const DefaultIngestWait = 5 * time.Second
 
+// LogKey returns the key that signs the log's checkpoints.
+func (s *Server) LogKey() *translog.Key { return s.logKey }
+
 // Server serves the collector's HTTP API and web page.
 type Server struct {
 	store        Store
@@ -108,6 +120,7 @@ type Server struct {
 	exportSlots  chan struct{}
 	exportWrite  time.Duration
 	limiter      *rateLimiter // nil: no rate limit
+	logKey       *translog.Key
 	metrics      *metrics
 	tls          *tls.Config // nil: plain HTTP
 	banned       *BanList    // nil: none
@@ -141,6 +154,10 @@ func NewServer(cfg Config) *Server {
 		s.limiter = newRateLimiter(*cfg.RateLimit, s.now)
 		s.limiter.refused = func(bucket string) { s.metrics.rateLimits.WithLabelValues(bucket).Inc() }
 	}
+	s.logKey = cfg.LogKey
+	if s.logKey == nil {
+		s.logKey, _, _ = translog.NewKey("vantage-collector-test")
+	}
 	return s
 }
 
@@ -155,6 +172,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/probes/{id}", s.handleProbe)
 	mux.HandleFunc("GET /api/v1/testlists/{cc}", s.handleTestList)
 	mux.HandleFunc("GET /api/v1/targets/{nettest}", s.handleTargets)
+	mux.HandleFunc("GET /api/v1/log/checkpoint", s.handleLogCheckpoint)
+	mux.HandleFunc("GET /api/v1/log/key", s.handleLogKey)
+	mux.HandleFunc("GET /api/v1/log/proof/inclusion", s.handleInclusionProof)
+	mux.HandleFunc("GET /api/v1/log/proof/consistency", s.handleConsistencyProof)
+	mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint", nil)
 	})

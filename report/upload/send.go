@@ -24,6 +24,7 @@ type answer struct {
 	operation  string            // where err happened (resolve, connect, tls_handshake, http_round_trip)
 	start      time.Time
 	elapsed    time.Duration
+	route      int // index of the route that gave it
 }
 
 // acknowledges: a 200 from the collector acknowledging every uid of the batch. A
@@ -133,6 +134,7 @@ func (d *drain) acknowledge(ctx context.Context, batch []Pending, a answer) erro
 	if err := d.q.MarkUploaded(ctx, uids...); err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
+	d.res.noteLogged(batch, a)
 	d.res.Uploaded += stored
 	d.res.Duplicates += dup
 	return nil
@@ -156,6 +158,7 @@ func (d *drain) post(ctx context.Context, batch []Pending) (answer, error) {
 		retry, retryAfter := false, time.Duration(0)
 		for _, i := range d.order() {
 			a := d.c.do(ctx, d.c.routes()[i], i, b, len(batch) == 1)
+			a.route = i
 			d.res.BytesRaw += int64(b.raw)
 			d.res.BytesSent += int64(len(b.gz))
 			if a.acknowledges(batch) || a.lineFault() {

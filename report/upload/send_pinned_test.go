@@ -429,3 +429,33 @@ func TestCutAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestWorstAnswerOfARound: over two routes, a 5xx on one beats a dead other
+// (the collector was reached and is failing: the queue backs off), and a refusal
+// is reported with its own status.
+func TestWorstAnswerOfARound(t *testing.T) {
+	for _, order := range [][2]string{{"dead", "500"}, {"500", "dead"}} {
+		var waits []time.Duration
+		cl := scriptClient(nil, &waits)
+		cl.Collector = ""
+		cl.Routes = []upload.Route{{URL: "http://" + order[0] + ".invalid/"}, {URL: "http://" + order[1] + ".invalid/"}}
+		cl.MaxAttempts = 1
+		cl.HTTP = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if strings.HasPrefix(r.URL.Host, "dead") {
+				return nil, errors.New("connection refused")
+			}
+			return &http.Response{StatusCode: 500, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+		})}
+		q := newRecQueue("m1")
+		res, err := cl.Drain(context.Background(), q)
+		if !errors.Is(err, upload.ErrUnavailable) || res.Deferred != 1 || len(q.failed) != 1 || q.failed[0].permanent {
+			t.Errorf("routes %v: err %v, deferred %d, marks %v; want the 500 to count an attempt", order, err, res.Deferred, q.failed)
+		}
+	}
+	sc := &scripted{answer: status(404, "")}
+	var waits []time.Duration
+	_, err := scriptClient(sc, &waits).Drain(context.Background(), newRecQueue("m1"))
+	if !errors.Is(err, upload.ErrProtocol) || !strings.Contains(err.Error(), "404") {
+		t.Errorf("404: err %v, want ErrProtocol naming HTTP 404", err)
+	}
+}

@@ -133,6 +133,9 @@ type Result struct {
 	// BytesRaw and BytesSent are the request bodies' sizes before and after
 	// compression, of every try that was sent.
 	BytesRaw, BytesSent int64
+	// Logged are the acknowledged measurements the collector gave a leaf of its
+	// transparency log, for CheckLog.
+	Logged []Logged
 }
 
 // Rejection names a measurement the collector refused and why.

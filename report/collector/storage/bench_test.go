@@ -129,3 +129,45 @@ func BenchmarkList(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLogProofs measures serving proofs from a log of benchRows() leaves
+// (loaded through Ingest, so the log is built the way a collector builds it):
+// inclusion of a leaf at a random place, consistency from a random older size,
+// and the tree head (what a checkpoint needs). Figures: docs/benchmarks.md.
+func BenchmarkLogProofs(b *testing.B) {
+	for _, backend := range collectortest.Backends {
+		b.Run(backend, func(b *testing.B) {
+			db := collectortest.OpenDB(b, backend)
+			n := benchRows()
+			t0 := time.Now()
+			loadRows(b, db, n)
+			b.Logf("%s: loaded %d rows with their leaves in %v (%.0f rows/s)", backend, n, time.Since(t0), float64(n)/time.Since(t0).Seconds())
+			ctx := context.Background()
+			size := uint64(n)
+			var i uint64
+			b.Run("inclusion", func(b *testing.B) {
+				for b.Loop() {
+					i = (i*2654435761 + 12345) % size
+					if _, err := db.InclusionProof(ctx, i, size); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("consistency", func(b *testing.B) {
+				for b.Loop() {
+					i = (i*2654435761 + 12345) % size
+					if _, err := db.ConsistencyProof(ctx, i+1, size); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("head", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := db.LogHead(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}

@@ -14,6 +14,13 @@ func (s *DB) DeleteProbe(ctx context.Context, probeID string) (int64, error) {
 		return 0, fmt.Errorf("storage: delete probe: %w", err)
 	}
 	defer tx.Rollback()
+	// The transparency log is append-only: the leaves stay in the tree (their
+	// hashes in log_nodes, so checkpoints and proofs are unchanged) and only their
+	// link to the deleted measurement goes. The deletion is therefore visible: an
+	// unfiltered `vantage pull` names the leaves it no longer gets.
+	if _, err := tx.ExecContext(ctx, s.dialect.q(`DELETE FROM log_leaves WHERE measurement_id IN (SELECT id FROM measurements WHERE probe_id = ?)`), probeID); err != nil {
+		return 0, fmt.Errorf("storage: delete probe: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, s.dialect.q(`DELETE FROM lines WHERE id IN (SELECT id FROM measurements WHERE probe_id = ?)`), probeID); err != nil {
 		return 0, fmt.Errorf("storage: delete probe: %w", err)
 	}

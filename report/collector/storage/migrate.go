@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -11,6 +12,9 @@ import (
 type migration struct {
 	version    int
 	statements []string
+	// then, when set, runs after the statements in the same transaction (work
+	// SQL cannot do, such as hashing).
+	then func(ctx context.Context, tx *sql.Tx, d *dialect) error
 }
 
 // migrations are applied in order, each in its own transaction, and never edited
@@ -58,6 +62,23 @@ var migrations = []migration{
 		// range, grouped by day, ASN and verdict) without touching the table.
 		`CREATE INDEX measurements_timeline ON measurements (test_name, probe_cc, start_time, probe_asn, verdict)`,
 	}},
+	// The transparency log (log.go). Measurements stored before it are appended
+	// in the order they were stored (their id).
+	{version: 2, statements: []string{
+		`CREATE TABLE log_head (
+			id   INTEGER PRIMARY KEY,
+			size BIGINT NOT NULL
+		)`,
+		`INSERT INTO log_head (id, size) VALUES (1, 0)`,
+		`CREATE TABLE log_leaves (
+			leaf_index     BIGINT PRIMARY KEY,
+			measurement_id BIGINT NOT NULL UNIQUE REFERENCES measurements (id)
+		)`,
+		`CREATE TABLE log_nodes (
+			node_id BIGINT PRIMARY KEY,
+			hash    {{blob}} NOT NULL
+		)`,
+	}, then: backfillLog},
 }
 
 // SchemaVersion is the newest schema version this build knows.
@@ -102,6 +123,11 @@ func (s *DB) apply(ctx context.Context, m migration) error {
 	}
 	for _, stmt := range m.statements {
 		if _, err := tx.ExecContext(ctx, s.dialect.ddl(stmt)); err != nil {
+			return err
+		}
+	}
+	if m.then != nil {
+		if err := m.then(ctx, tx, s.dialect); err != nil {
 			return err
 		}
 	}
