@@ -3,6 +3,7 @@ package connectivity
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -177,6 +178,54 @@ func hasRun(ps []Pulse, ok bool) bool {
 		}
 	}
 	return false
+}
+
+// Pulse loss: a network where many new connections fail while others get through
+// (Beeline, January 2022: "some customers could connect sometimes") shows no run
+// of failures, yet its users cannot rely on a connection starting. The rounds
+// rarely see it, because their attempts are allowed TCP's retransmissions; the
+// pulses are single-SYN samples (DefaultPulseTimeout), so they do.
+const (
+	// PulseLossTolerated is the share of pulses random packet loss on a working
+	// link fails: a pulse fails when its SYN or SYN-ACK is lost, about 10 % at 5 %
+	// per-packet loss (the lossy mobile links that must stay online, methodology
+	// class 4).
+	PulseLossTolerated = 0.10
+	// PulseLossAlpha: the failures must be less likely than this under
+	// PulseLossTolerated before they are called a partial shutdown (one check in a
+	// hundred on a 5 %-loss link at worst).
+	PulseLossAlpha = 0.01
+)
+
+// pulsesLossy reports whether the pulses failed beyond what random loss on a
+// working link explains: fewer than OnlineRatio answered, some did answer, and
+// the binomial tail of that many failures under PulseLossTolerated is below
+// PulseLossAlpha.
+func pulsesLossy(ps []Pulse) bool {
+	failed := 0
+	for _, p := range ps {
+		if !p.OK {
+			failed++
+		}
+	}
+	n := len(ps)
+	if n == 0 || failed == n || float64(n-failed)/float64(n) >= OnlineRatio {
+		return false
+	}
+	return binomialTail(n, failed, PulseLossTolerated) < PulseLossAlpha
+}
+
+// binomialTail is P(X >= k) for X ~ Binomial(n, p).
+func binomialTail(n, k int, p float64) float64 {
+	sum := 0.0
+	term := math.Pow(1-p, float64(n)) // P(X = 0)
+	for i := 0; i <= n; i++ {
+		if i >= k {
+			sum += term
+		}
+		term *= float64(n-i) / float64(i+1) * p / (1 - p)
+	}
+	return sum
 }
 
 // pulseVerdict is the verdict the pulses alone support, "" when they show no flip.

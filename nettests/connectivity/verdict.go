@@ -168,7 +168,7 @@ func Decide(ev Evidence) Analysis {
 
 // classify applies the rules in order: whitelist on ordinary canaries → whitelist
 // on allowlisted canaries → local → all down → flapping → loss → throughput →
-// online. A lower level decides before a higher one. Allowlisted canaries speak in
+// pulse loss → online. A lower level decides before a higher one. Allowlisted canaries speak in
 // one rule only: they never count towards online, flapping or loss.
 func classify(ev Evidence, rounds []map[string]Tally, skip map[string]Exclusion) (string, string) {
 	_, down := countRounds(rounds, reachAll)
@@ -201,6 +201,9 @@ func classify(ev Evidence, rounds []map[string]Tally, skip map[string]Exclusion)
 	}
 	if tp := ev.Throughput; tp != nil && tp.MedianKbps != nil && *tp.MedianKbps < ThrottledKbps {
 		return nettests.NetworkThrottled, ReasonSlow
+	}
+	if pulsesLossy(ev.Pulses) {
+		return nettests.NetworkPartialShutdown, ReasonLoss
 	}
 	return nettests.NetworkOnline, ReasonAllCanariesAnswer
 }

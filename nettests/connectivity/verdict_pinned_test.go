@@ -2,6 +2,7 @@ package connectivity
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/vantage-probe/vantage/nettests"
@@ -439,14 +440,17 @@ func TestVerdictPulseRunThresholds(t *testing.T) {
 	}{
 		{"5 down over 1 s, 5 up over 1 s: flip", upRounds, pulses(5, 0.25, 5, 0.25), nettests.NetworkPartialShutdown, ReasonFlapping},
 		{"4 down: no flip", upRounds, pulses(4, 0.25, 8, 0.25), nettests.NetworkOnline, ReasonAllCanariesAnswer},
-		{"4 up: no flip", upRounds, pulses(8, 0.25, 4, 0.25), nettests.NetworkOnline, ReasonAllCanariesAnswer},
-		{"5 down over 0.96 s: no flip", upRounds, pulses(5, 0.24, 5, 0.25), nettests.NetworkOnline, ReasonAllCanariesAnswer},
-		{"5 up over 0.96 s: no flip", upRounds, pulses(5, 0.25, 5, 0.24), nettests.NetworkOnline, ReasonAllCanariesAnswer},
-		{"a run broken by one success is no run", upRounds, pattern("dddudddduuuuuu"), nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		{"4 up: no flip", upRounds, pulses(8, 0.25, 4, 0.25), nettests.NetworkPartialShutdown, ReasonLoss},
+		{"5 down over 0.96 s: no flip", upRounds, pulses(5, 0.24, 5, 0.25), nettests.NetworkPartialShutdown, ReasonLoss},
+		{"5 up over 0.96 s: no flip", upRounds, pulses(5, 0.25, 5, 0.24), nettests.NetworkPartialShutdown, ReasonLoss},
+		{"a run broken by one success is no run", upRounds, pattern("dddudddduuuuuu"), nettests.NetworkPartialShutdown, ReasonLoss},
 		{"the same without the break is a run", upRounds, pattern("ddddddduuuuuu"), nettests.NetworkPartialShutdown, ReasonFlapping},
 		{"a flip while every round was down: partial, not shutdown", downRounds, pulses(6, 0.25, 6, 0.25), nettests.NetworkPartialShutdown, ReasonFlapping},
 		{"only down pulses while every round was down: shutdown", downRounds, pulses(12, 0.25, 0, 0), nettests.NetworkFullShutdown, ReasonAllCanariesSilent},
 	}
+	// QUIRK: the "no flip" rows fail so many pulses that the pulse-loss rule
+	// (TestVerdictPulseLoss) calls them partial by loss: the reason, not flapping,
+	// is what shows the run rule did not fire.
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := Decide(Evidence{Local: healthyLocal, Canaries: c.canaries, Rounds: 3, Pulses: c.pulses})
@@ -488,6 +492,69 @@ func TestProbedAddress(t *testing.T) {
 	} {
 		if got := c.o.ProbedAddress(); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.o, got, c.want)
+		}
+	}
+}
+
+// TestVerdictPulseLoss pins each clause of the pulse-loss rule: fewer than
+// OnlineRatio of the pulses answered, some answered, and more failures than
+// PulseLossTolerated random loss explains at PulseLossAlpha. Failures are spread
+// (never five in a row), so the flip rule stays out of it.
+func TestVerdictPulseLoss(t *testing.T) {
+	spread := func(n, failed int) []Pulse {
+		out := make([]Pulse, n)
+		for i := range out {
+			out[i] = Pulse{T: float64(i) * 0.25, Canary: "f0.pin", OK: true}
+		}
+		for i := 0; i < failed; i++ { // every other pulse from the start, then every third
+			out[(i*2)%n].OK = false
+		}
+		return out
+	}
+	upRounds := join(pinSet("d", ClassDomestic, 2, tcpRounds(same(fullRound, 3)...)), pinSet("f", ClassForeign, 2, tcpRounds(same(fullRound, 3)...)))
+	cases := []struct {
+		name            string
+		pulses          []Pulse
+		verdict, reason string
+	}{
+		// 7 of 30 failed: 76.7 % answered, but P(X >= 7 | 30, 0.1) = 0.026 >= 0.01.
+		{"7 of 30 failed: random loss explains it", spread(30, 7), nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		// 8 of 30: P = 0.0078 < 0.01 and 73 % < 80 %.
+		{"8 of 30 failed: beyond random loss", spread(30, 8), nettests.NetworkPartialShutdown, ReasonLoss},
+		// 20 of 100: P = 0.002, but 80 % answered: the online ratio holds.
+		{"20 of 100 failed: at the online ratio", spread(100, 20), nettests.NetworkOnline, ReasonAllCanariesAnswer},
+		{"21 of 100 failed: under the online ratio", spread(100, 21), nettests.NetworkPartialShutdown, ReasonLoss},
+		{"3 of every 5 refused (Beeline)", pattern35(30), nettests.NetworkPartialShutdown, ReasonLoss},
+		{"no pulses", nil, nettests.NetworkOnline, ReasonAllCanariesAnswer},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := Decide(Evidence{Local: healthyLocal, Canaries: upRounds, Rounds: 3, Pulses: c.pulses})
+			if a.Verdict != c.verdict || a.Reason != c.reason {
+				t.Errorf("verdict %s (%s), want %s (%s)", a.Verdict, a.Reason, c.verdict, c.reason)
+			}
+		})
+	}
+}
+
+// pattern35 is n pulses of which 3 of every 5 failed, as the lab's partial block
+// refuses new flows.
+func pattern35(n int) []Pulse {
+	out := make([]Pulse, n)
+	for i := range out {
+		out[i] = Pulse{T: float64(i) * 0.25, Canary: "f0.pin", OK: i%5 >= 3}
+	}
+	return out
+}
+
+func TestBinomialTail(t *testing.T) {
+	for _, c := range []struct {
+		n, k int
+		p    float64
+		want float64
+	}{{30, 7, 0.1, 0.0258268}, {30, 8, 0.1, 0.0077836}, {10, 0, 0.1, 1}, {4, 4, 0.5, 0.0625}} {
+		if got := binomialTail(c.n, c.k, c.p); math.Abs(got-c.want) > 1e-6 {
+			t.Errorf("binomialTail(%d, %d, %v) = %v, want %v", c.n, c.k, c.p, got, c.want)
 		}
 	}
 }
