@@ -13,6 +13,7 @@ import (
 	"errors"
 
 	"github.com/vantage-probe/vantage/nettests"
+	"github.com/vantage-probe/vantage/nettests/internal/service"
 	"github.com/vantage-probe/vantage/probe/netx"
 	"github.com/vantage-probe/vantage/report/upload"
 )
@@ -67,7 +68,7 @@ func Keys(f upload.Failure) *TestKeys {
 		failure := netx.Classify(f.Err)
 		op := f.Operation
 		tk.Failure, tk.FailedOperation = &failure, &op
-		method = methodOf(op, failure)
+		method = service.MethodOf(op, failure)
 	} else {
 		status := f.Status
 		tk.StatusCode = &status
@@ -77,42 +78,6 @@ func Keys(f upload.Failure) *TestKeys {
 		tk.Method = &method
 	}
 	return tk
-}
-
-// methodOf maps the failed step and its failure to a method.
-func methodOf(operation, failure string) string {
-	switch operation {
-	case "resolve":
-		switch failure {
-		case netx.FailureDNSNXDOMAIN:
-			return nettests.MethodDNSNXDOMAIN
-		case netx.FailureGenericTimeout:
-			return nettests.MethodDNSTimeout
-		}
-		return nettests.MethodDNSFailure
-	case "connect":
-		switch failure {
-		case netx.FailureGenericTimeout:
-			return nettests.MethodTCPTimeout
-		case netx.FailureConnectionReset, netx.FailureConnectionRefused:
-			return nettests.MethodTCPReset
-		case netx.FailureHostUnreachable, netx.FailureNetworkUnreachable:
-			return nettests.MethodTCPUnreachable
-		}
-	case "tls_handshake":
-		switch failure {
-		case netx.FailureGenericTimeout:
-			return nettests.MethodTLSTimeout
-		case netx.FailureEOF:
-			return nettests.MethodTLSEOF
-		case netx.FailureSSLUnknownAuthority, netx.FailureSSLInvalidHostname, netx.FailureSSLInvalidCertificate:
-			return nettests.MethodTLSMITM
-		}
-		return nettests.MethodTLSReset
-	case "http_round_trip":
-		return nettests.MethodHTTPFailure
-	}
-	return ""
 }
 
 // Measurer hands the keys of one failure to the runner's measurement builder, so
